@@ -1,0 +1,1 @@
+"""traindoc's diagnostics: pure analysis of training curves (numpy only)."""

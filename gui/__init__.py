@@ -1,0 +1,1 @@
+"""traindoc desktop app (PySide6 + pyqtgraph). Never imports torch."""
