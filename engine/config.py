@@ -1,0 +1,399 @@
+"""Run configuration (SPEC §6): typed data, TOML load/save, validated patches.
+
+Every override (``--set KEY=VALUE``) and every remedy patch goes through one
+function, :func:`apply_patch`, which validates the result as a whole, so an
+invalid value is rejected before anything runs with a message naming the key,
+the value and what is allowed.
+
+This module imports neither torch nor Qt: the GUI uses it to validate its form.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+BUNDLED_DATASETS = ("digits", "spirals", "blobs")
+FILE_DATASETS = ("mnist", "cifar10", "npz", "csv")
+ARCHS = ("mlp", "cnn", "resnet")
+ACTIVATIONS = ("relu", "gelu")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+SCHEDULES = ("constant", "warmup-plateau-decay", "cosine", "step")
+AMP_MODES = ("auto", "off")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key, the value and what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataConfig:
+    dataset: str = "digits"
+    batch_size: int = 64
+    val_fraction: float = 0.2
+    augment: bool = False
+    normalize: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    arch: str = "mlp"
+    hidden: tuple[int, ...] = (256, 256)
+    dropout: float = 0.0
+    activation: str = "relu"
+
+
+@dataclass(frozen=True, slots=True)
+class OptimConfig:
+    name: str = "adamw"
+    lr: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    kind: str = "warmup-plateau-decay"
+    warmup: float = 0.05
+    decay: float = 0.25
+    final_lr_ratio: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    epochs: int = 20
+    grad_accum: int = 1
+    clip_grad_norm: float = 0.0
+    amp: str = "auto"
+    early_stopping: bool = False
+    patience: int = 5
+    device: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    name: str = "digits-adamw"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "schedule": ScheduleConfig,
+    "train": TrainConfig,
+}
+TOP_LEVEL_KEYS = ("name", "seed")
+
+
+# ---------------------------------------------------------------- dict views
+
+
+def to_dict(config: RunConfig) -> dict[str, Any]:
+    """The config as nested plain data (tuples become lists), as written to TOML."""
+    out: dict[str, Any] = {key: getattr(config, key) for key in TOP_LEVEL_KEYS}
+    for section in SECTIONS:
+        values = {}
+        for f in fields(getattr(config, section)):
+            value = getattr(getattr(config, section), f.name)
+            values[f.name] = list(value) if isinstance(value, tuple) else value
+        out[section] = values
+    return out
+
+
+def flatten(config: RunConfig) -> dict[str, Any]:
+    """Dotted key → value, e.g. ``{"optim.lr": 0.001, ...}``."""
+    flat: dict[str, Any] = {}
+    for key, value in to_dict(config).items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def all_keys() -> list[str]:
+    """Every dotted key a config accepts."""
+    return list(flatten(RunConfig()))
+
+
+def from_dict(data: Mapping[str, Any]) -> RunConfig:
+    """Build and validate a config from nested data (a parsed TOML file)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config: expected a table, got {type(data).__name__}")
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECTIONS:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"[{key}]: expected a table, got {value!r}")
+            flat.update({f"{key}.{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return apply_patch(RunConfig(), flat)
+
+
+# ---------------------------------------------------------------- patches
+
+
+def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
+    """Return ``config`` with dotted keys set to new values, validated as a whole.
+
+    Values are coerced to the key's type (``"64"`` → 64 for an int key, so
+    command-line strings work); anything that cannot be coerced, any unknown
+    key and any out-of-range value raises :class:`ConfigError`.
+    """
+    sections = {name: getattr(config, name) for name in SECTIONS}
+    top = {key: getattr(config, key) for key in TOP_LEVEL_KEYS}
+    for dotted, raw in patch.items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            if section not in TOP_LEVEL_KEYS:
+                raise ConfigError(_unknown_key(dotted))
+            top[section] = _coerce(dotted, raw, type(getattr(RunConfig(), section)))
+            continue
+        if section not in SECTIONS or key not in _field_names(SECTIONS[section]):
+            raise ConfigError(_unknown_key(dotted))
+        default = getattr(SECTIONS[section](), key)
+        value = _coerce(dotted, raw, tuple if isinstance(default, tuple) else type(default))
+        sections[section] = replace(sections[section], **{key: value})
+    new = RunConfig(**top, **sections)
+    validate(new)
+    return new
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``KEY=VALUE`` from the command line; VALUE is read as TOML when it can be."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. optim.lr=0.01")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as adamw or mnist:/data
+    return key, value
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _unknown_key(dotted: str) -> str:
+    keys = all_keys()
+    close = [k for k in keys if k.split(".")[-1] == dotted.split(".")[-1]]
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{dotted}: unknown key{hint} (allowed: {', '.join(keys)})"
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ConfigError(f"{key} = {value!r}: expected true or false")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r}: expected an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key} = {value!r}: expected an integer")
+    if kind is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r}: expected a number")
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key} = {value!r}: expected a number")
+    if kind is tuple:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(_coerce(key, v, int) for v in value)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{key} = {value!r}: expected a list of integers, e.g. [256, 256]")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} = {value!r}: expected a string")
+    raise AssertionError(f"unhandled config type {kind} for {key}")
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(config: RunConfig) -> None:
+    """Raise :class:`ConfigError` on the first invalid value."""
+    _check(bool(config.name.strip()), "name", config.name, "a non-empty run name")
+    _check(
+        all(c.isalnum() or c in "-_." for c in config.name),
+        "name",
+        config.name,
+        "letters, digits, '-', '_' and '.' (it names a folder)",
+    )
+    _check(config.seed >= 0, "seed", config.seed, "an integer ≥ 0")
+    _validate_dataset(config.data.dataset)
+    d, m, o, s, t = config.data, config.model, config.optim, config.schedule, config.train
+    _check(1 <= d.batch_size <= 65536, "data.batch_size", d.batch_size, "an integer 1..65536")
+    _check(0.0 < d.val_fraction < 1.0, "data.val_fraction", d.val_fraction, "a number in (0, 1)")
+    _choice("model.arch", m.arch, ARCHS)
+    _check(
+        len(m.hidden) >= 1 and all(1 <= h <= 65536 for h in m.hidden),
+        "model.hidden",
+        list(m.hidden),
+        "a non-empty list of widths 1..65536",
+    )
+    _check(0.0 <= m.dropout < 1.0, "model.dropout", m.dropout, "a number in [0, 1)")
+    _choice("model.activation", m.activation, ACTIVATIONS)
+    _choice("optim.name", o.name, OPTIMIZERS)
+    _check(_positive(o.lr), "optim.lr", o.lr, "a finite number > 0")
+    _check(0.0 <= o.momentum < 1.0, "optim.momentum", o.momentum, "a number in [0, 1)")
+    _check(
+        math.isfinite(o.weight_decay) and o.weight_decay >= 0,
+        "optim.weight_decay",
+        o.weight_decay,
+        "a finite number ≥ 0",
+    )
+    _choice("schedule.kind", s.kind, SCHEDULES)
+    _check(0.0 <= s.warmup < 1.0, "schedule.warmup", s.warmup, "a fraction in [0, 1)")
+    _check(0.0 <= s.decay <= 1.0, "schedule.decay", s.decay, "a fraction in [0, 1]")
+    _check(
+        s.warmup + s.decay <= 1.0,
+        "schedule.decay",
+        s.decay,
+        f"at most 1 - schedule.warmup = {1 - s.warmup:g} (warmup and decay share the run)",
+    )
+    _check(
+        0.0 <= s.final_lr_ratio <= 1.0,
+        "schedule.final_lr_ratio",
+        s.final_lr_ratio,
+        "a number in [0, 1]",
+    )
+    _check(1 <= t.epochs <= 100000, "train.epochs", t.epochs, "an integer 1..100000")
+    _check(1 <= t.grad_accum <= 4096, "train.grad_accum", t.grad_accum, "an integer 1..4096")
+    _check(
+        math.isfinite(t.clip_grad_norm) and t.clip_grad_norm >= 0,
+        "train.clip_grad_norm",
+        t.clip_grad_norm,
+        "a finite number ≥ 0 (0 = off)",
+    )
+    _choice("train.amp", t.amp, AMP_MODES)
+    _check(1 <= t.patience <= 100000, "train.patience", t.patience, "an integer ≥ 1")
+    _check(_valid_device(t.device), "train.device", t.device, "auto, cpu, cuda or cuda:N")
+
+
+def _validate_dataset(spec: str) -> None:
+    allowed = "digits, spirals, blobs, mnist:DIR, cifar10:DIR, npz:FILE or csv:FILE"
+    if spec in BUNDLED_DATASETS:
+        return
+    kind, sep, path = spec.partition(":")
+    if kind in FILE_DATASETS and sep and path.strip():
+        return
+    if kind in FILE_DATASETS:
+        raise ConfigError(f"data.dataset = {spec!r}: {kind} needs a path, e.g. {kind}:/data")
+    raise ConfigError(f"data.dataset = {spec!r}: expected {allowed}")
+
+
+def _valid_device(device: str) -> bool:
+    if device in ("auto", "cpu", "cuda"):
+        return True
+    prefix, _, index = device.partition(":")
+    return prefix == "cuda" and index.isdigit()
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {value!r}: expected {allowed}")
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {value!r}: expected one of {', '.join(allowed)}")
+
+
+# ---------------------------------------------------------------- TOML
+
+
+def dumps(config: RunConfig) -> str:
+    return tomli_w.dumps(to_dict(config))
+
+
+def loads(text: str, *, source: str = "config") -> RunConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    return from_dict(data)
+
+
+def load(path: str | Path) -> RunConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    return loads(text, source=str(path))
+
+
+def save(config: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(dumps(config), encoding="utf-8")
+
+
+def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfig:
+    """Convenience for code (not users): ``replace_section(cfg, "optim", lr=0.1)``."""
+    return apply_patch(config, {f"{section}.{k}": v for k, v in changes.items()})
+
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "RunConfig",
+    "ScheduleConfig",
+    "TrainConfig",
+    "all_keys",
+    "apply_patch",
+    "dumps",
+    "flatten",
+    "from_dict",
+    "load",
+    "loads",
+    "parse_override",
+    "save",
+    "to_dict",
+    "validate",
+]
