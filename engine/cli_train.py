@@ -1,0 +1,164 @@
+"""``traindoc train``: a headless run with a progress bar, through the same launcher as the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from engine import config as config_module
+from engine.cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
+from engine.events import DIVERGED, Evaluated, Failed, Finished, Metrics, Started
+from engine.launcher import RunHandle
+
+DEFAULT_LOGDIR = "runs"
+POLL_SECONDS = 0.05
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a model headless (default: an MLP on the bundled digits)",
+        description="Train a model in a background process; logs go to DIR/<run-name>/.",
+    )
+    parser.add_argument(
+        "config", nargs="?", help="a TOML config (SPEC §6); default config if absent"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set optim.lr=0.01 (repeatable)",
+    )
+    parser.add_argument(
+        "--logdir", default=DEFAULT_LOGDIR, help="where run folders go (default: runs)"
+    )
+    parser.add_argument(
+        "--device", help="auto, cpu, cuda or cuda:N (same as --set train.device=...)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def load_config(
+    path: str | None, overrides: list[str], device: str | None
+) -> config_module.RunConfig:
+    try:
+        config = config_module.load(path) if path else config_module.RunConfig()
+        patch = dict(config_module.parse_override(text) for text in overrides)
+        if device:
+            patch["train.device"] = device
+        return config_module.apply_patch(config, patch)
+    except config_module.ConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.overrides, args.device)
+    handle = RunHandle(config, args.logdir)
+    try:
+        run_dir = handle.start()
+    except OSError as exc:
+        raise UserError(f"--logdir {args.logdir}: cannot create a run folder ({exc})") from None
+    progress = Progress(enabled=not args.quiet)
+    try:
+        while handle.final is None:
+            for event in handle.poll():
+                progress.handle(event)
+            if handle.final is None:
+                time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        progress.note("stopping (Ctrl-C)…")
+        handle.stop(timeout=5.0)
+        for event in handle.wait(timeout=5.0):
+            progress.handle(event)
+        progress.close()
+        print_summary(handle, run_dir)
+        return EXIT_INTERRUPTED
+    finally:
+        handle.close()
+    progress.close()
+    print_summary(handle, run_dir)
+    final = handle.final
+    if isinstance(final, Failed):
+        return EXIT_BAD_INPUT if final.user_error else EXIT_FINDINGS
+    if isinstance(final, Finished) and final.status == DIVERGED:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+class Progress:
+    """A tqdm bar over optimizer steps with the latest loss and validation metrics."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.postfix: dict[str, str] = {}
+        self.epochs = 0
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, Started):
+            self.epochs = event.epochs
+            print(
+                f"run {Path(event.run_dir).name}: {event.train_size} train / {event.val_size} val "
+                f"samples, {event.parameters:,} parameters, device {event.device}"
+                f" (amp {event.amp}), effective batch {event.effective_batch}",
+                file=sys.stderr,
+            )
+            if self.enabled:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=event.total_steps, unit="step", file=sys.stderr, leave=True)
+        elif isinstance(event, Metrics):
+            steps, losses = event.points["train/loss"]
+            self.postfix["epoch"] = f"{event.epoch + 1}/{self.epochs}"
+            self.postfix["loss"] = f"{losses[-1]:.4g}"
+            if "perf/samples_per_sec" in event.points:
+                self.postfix["samples/s"] = f"{event.points['perf/samples_per_sec'][1][-1]:,.0f}"
+            if self.bar is not None:
+                self.bar.update(int(steps[-1]) - self.bar.n)
+                self.bar.set_postfix(self.postfix, refresh=False)
+        elif isinstance(event, Evaluated):
+            self.postfix["val_loss"] = f"{event.metrics['val/loss']:.4g}"
+            self.postfix["val_acc"] = f"{event.metrics['val/accuracy']:.3f}"
+            if self.bar is not None:
+                self.bar.set_postfix(self.postfix)
+
+    def note(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def print_summary(handle: RunHandle, run_dir: Path) -> None:
+    final = handle.final
+    if isinstance(final, Failed):
+        print(f"status: failed — {final.reason}")
+        if final.traceback and not final.user_error:
+            print(final.traceback.rstrip(), file=sys.stderr)
+    elif isinstance(final, Finished):
+        print(f"status: {final.status} — {final.reason}")
+        summary = final.summary
+        parts = [f"{final.steps} steps", f"{final.epochs_done} epochs", f"{final.seconds:.1f} s"]
+        if "val/accuracy" in summary:
+            parts.append(f"val accuracy {summary['val/accuracy']:.4f}")
+        if "val/loss" in summary:
+            parts.append(f"val loss {summary['val/loss']:.4g}")
+        best = summary.get("best_val_loss")
+        if isinstance(best, float) and math.isfinite(best):
+            parts.append(f"best val loss {best:.4g} (epoch {summary.get('best_epoch')})")
+        print("summary: " + ", ".join(parts))
+    print(f"logs: {run_dir}")
+    if handle.sequence.missing:
+        print(f"warning: {len(handle.sequence.missing)} events lost", file=sys.stderr)

@@ -1,0 +1,160 @@
+"""Run a config in a spawned background process and stream its events back.
+
+``RunHandle.start()`` writes the run folder and its ``config.toml`` in the
+parent (so even a run whose process dies at once can be inspected), then spawns
+``engine.worker.main``. ``poll()`` never blocks; ``stop()`` ends the child within
+its timeout (a stop request, then SIGTERM, then SIGKILL). A child that exits
+without a final event is reported as ``Failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_module
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from engine import config as config_module
+from engine import rundir
+from engine.events import (
+    FAILED,
+    Event,
+    Failed,
+    Finished,
+    SequenceChecker,
+)
+from engine.worker import main as worker_main
+
+# How long poll() keeps draining the queue of a dead child before declaring it gone.
+DRAIN_SECONDS = 0.5
+
+
+class RunHandle:
+    """One training run in a background process."""
+
+    def __init__(self, config: config_module.RunConfig, logdir: str | Path) -> None:
+        config_module.validate(config)
+        self.config = config
+        self.logdir = Path(logdir)
+        self.run_dir: Path | None = None
+        self.sequence = SequenceChecker()
+        self.final: Finished | Failed | None = None
+        self._ctx = mp.get_context("spawn")
+        self._queue: Any = None
+        self._stop_event: Any = None
+        self._process: Any = None
+        self._dead_since: float | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> Path:
+        self.run_dir = rundir.make_run_dir(self.logdir, self.config.name)
+        config_module.save(self.config, self.run_dir / rundir.CONFIG_FILE)
+        rundir.write_status(self.run_dir, "starting")
+        self._queue = self._ctx.Queue()
+        self._stop_event = self._ctx.Event()
+        self._process = self._ctx.Process(
+            target=worker_main,
+            args=(
+                config_module.dumps(self.config),
+                str(self.run_dir),
+                self._queue,
+                self._stop_event,
+            ),
+            name=f"traindoc-{self.config.name}",
+            daemon=True,
+        )
+        self._process.start()
+        return self.run_dir
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def is_running(self) -> bool:
+        return self.final is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the child to stop, then escalate; returns once it is gone (≤ timeout + 1 s)."""
+        if self._process is None:
+            return
+        self._stop_event.set()
+        deadline = time.monotonic() + timeout
+        graceful = timeout * 0.6
+        self._process.join(graceful)
+        if self._process.is_alive():
+            self._process.terminate()  # SIGTERM: the worker stops at the next step
+            self._process.join(max(0.0, deadline - time.monotonic()))
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(1.0)
+
+    def close(self) -> None:
+        """Stop the child if needed and release the queue."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            self.stop()
+        self.poll(max_items=1_000_000)
+        if self._queue is not None:
+            self._queue.close()
+            self._queue.cancel_join_thread()
+
+    # ------------------------------------------------------------ events
+
+    def poll(self, max_items: int = 1000) -> list[Event]:
+        """Events that arrived since the last call, at most ``max_items``; never blocks."""
+        events: list[Event] = []
+        if self._queue is None:
+            return events
+        while len(events) < max_items:
+            try:
+                event = self._queue.get_nowait()
+            except queue_module.Empty:
+                break
+            except (EOFError, OSError):
+                break
+            self.sequence.see(event.seq)
+            if isinstance(event, Finished | Failed):
+                self.final = event
+            events.append(event)
+        if not events and self.final is None and not self._process.is_alive():
+            # The child is gone: give the queue's pipe a moment to deliver what it sent.
+            now = time.monotonic()
+            if self._dead_since is None:
+                self._dead_since = now
+            elif now - self._dead_since >= DRAIN_SECONDS:
+                events.append(self._report_death())
+        return events
+
+    def wait(self, timeout: float | None = None, interval: float = 0.05) -> list[Event]:
+        """Block until the run ends (or ``timeout``); return every event seen meanwhile."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        events: list[Event] = []
+        while self.final is None:
+            events.extend(self.poll())
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            if self.final is None:
+                time.sleep(interval)
+        return events
+
+    def _report_death(self) -> Failed:
+        code = self._process.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            reason = f"training process killed by {name}"
+        else:
+            reason = f"training process exited with code {code} before finishing"
+        if self._stop_event.is_set():
+            reason += " (after a stop request)"
+        event = Failed(seq=self.sequence.expected, reason=reason)
+        self.final = event
+        if self.run_dir is not None:
+            rundir.write_status(self.run_dir, FAILED, reason, exitcode=code)
+        return event

@@ -1,0 +1,391 @@
+"""The training loop: one readable function, top to bottom, in labelled sections.
+
+Runs inside the training process only (it imports torch). Host–device syncs are
+rare and each one is commented: per-step values (loss, gradient norm) stay on
+the device in a small buffer that is flushed every ``FLUSH_EVERY_STEPS`` steps or
+``FLUSH_EVERY_SECONDS``, whichever comes first, and at every evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine import datasets, rundir
+from engine.augment import augment_batch
+from engine.config import ConfigError, RunConfig, dumps
+from engine.events import (
+    DIVERGED,
+    FINISHED,
+    STOPPED,
+    Evaluated,
+    Finished,
+    Metrics,
+    Started,
+)
+from engine.models import build_model, count_parameters
+from engine.optim import build_optimizer
+from engine.schedules import lr_factor
+from engine.tb.writer import ScalarWriter
+
+log = logging.getLogger(__name__)
+
+# Flush the on-device buffer at least this often: a few host syncs per second at most.
+FLUSH_EVERY_STEPS = 50
+FLUSH_EVERY_SECONDS = 0.1
+# Consecutive non-finite training losses after which the run is declared diverged.
+# Isolated NaN batches (a data problem) are skipped and logged; a run whose loss
+# stays non-finite this long will not recover (its weights are already inf/NaN).
+NONFINITE_LIMIT = 10
+EVAL_BATCH = 1024
+# Datasets whose images must not be mirrored (a flipped digit is another digit).
+NO_FLIP_DATASETS = ("digits", "mnist")
+
+Emit = Callable[[object], None]
+
+
+@dataclass(slots=True)
+class EarlyStopping:
+    """Patience on ``val/loss``; remembers the best epoch. ``update`` reads like a rule."""
+
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+
+    def update(self, val_loss: float, epoch: int) -> tuple[bool, str]:
+        if math.isfinite(val_loss) and val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
+            return False, ""
+        self.bad_epochs += 1
+        if self.bad_epochs >= self.patience:
+            return True, (
+                f"early stopping: val/loss has not improved for {self.bad_epochs} epochs "
+                f"(best {self.best_loss:.4g} at epoch {self.best_epoch + 1})"
+            )
+        return False, ""
+
+
+@dataclass(slots=True)
+class StepBuffer:
+    """Per-step values kept on the device until the next flush."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[torch.Tensor] = field(default_factory=list)
+    grad_norms: list[torch.Tensor] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    samples: int = 0
+    since: float = field(default_factory=time.perf_counter)
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self.losses.clear()
+        self.grad_norms.clear()
+        self.lrs.clear()
+        self.samples = 0
+        self.since = time.perf_counter()
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device = {name!r}: CUDA is not available on this machine")
+    return torch.device(name)
+
+
+def amp_dtype_for(mode: str, device: torch.device) -> torch.dtype | None:
+    """``auto`` → bf16 where the GPU supports it, else fp16 (with a GradScaler); CPU: off."""
+    if mode == "off" or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """Global L2 norm of the gradients, on the device (no sync)."""
+    if not grads:
+        return torch.zeros(())
+    norms = torch._foreach_norm(grads, 2.0)
+    return torch.linalg.vector_norm(torch.stack(norms), 2.0)
+
+
+def run_training(
+    config: RunConfig,
+    run_dir: Path,
+    *,
+    emit: Emit,
+    should_stop: Callable[[], bool],
+) -> Finished:
+    """Train ``config`` writing logs into ``run_dir``; ``emit`` receives events (seq=-1)."""
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    tcfg = config.train
+
+    # ---------------------------------------------------------------- setup
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    device = resolve_device(tcfg.device)
+    prepared = datasets.prepare(config.data, config.seed)
+    train_set, val_set = prepared.train, prepared.val
+    x_train = torch.as_tensor(train_set.x, device=device)
+    y_train = torch.as_tensor(train_set.y, device=device)
+    x_val = torch.as_tensor(val_set.x, device=device)
+    y_val = torch.as_tensor(val_set.y, device=device)
+    model = build_model(config.model, train_set.input_shape, train_set.num_classes).to(device)
+    optimizer = build_optimizer(config.optim, model)
+    peak_lrs = [group["lr"] for group in optimizer.param_groups]
+    params = [p for p in model.parameters() if p.requires_grad]
+    amp_dtype = amp_dtype_for(tcfg.amp, device)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    augment = config.data.augment and train_set.is_image
+    flip = config.data.dataset.split(":")[0] not in NO_FLIP_DATASETS
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed)
+
+    n_train = len(train_set.y)
+    step_samples = config.data.batch_size * tcfg.grad_accum
+    steps_per_epoch = max(1, math.ceil(n_train / step_samples))
+    total_steps = steps_per_epoch * tcfg.epochs
+    amp_name = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
+
+    writer = ScalarWriter(run_dir, flush_secs=1.0)
+    writer.add_text(rundir.CONFIG_TEXT_TAG, dumps(config), step=0)
+    emit(
+        Started(
+            seq=-1,
+            run_dir=str(run_dir),
+            device=str(device),
+            amp=amp_name,
+            total_steps=total_steps,
+            steps_per_epoch=steps_per_epoch,
+            epochs=tcfg.epochs,
+            effective_batch=step_samples,
+            parameters=count_parameters(model),
+            train_size=n_train,
+            val_size=len(val_set.y),
+            pid=os.getpid(),
+        )
+    )
+    rundir.write_status(
+        run_dir, "running", device=str(device), amp=amp_name, effective_batch=step_samples
+    )
+
+    buffer = StepBuffer()
+    stopper = EarlyStopping(tcfg.patience)
+    best_state: dict[str, torch.Tensor] | None = None
+    nonfinite_run = 0
+    step = 0
+    epoch = 0
+    epochs_done = 0
+    status, reason = FINISHED, f"completed {tcfg.epochs} epochs"
+    last_eval: dict[str, float] = {}
+    parent_pid = os.getppid()
+
+    def flush() -> None:
+        """Send buffered per-step values out; returns nothing, updates nonfinite_run."""
+        nonlocal nonfinite_run
+        if not buffer.steps:
+            return
+        # note: CPU-GPU sync point, once per flush (every FLUSH_EVERY_* steps/seconds).
+        losses = torch.stack(buffer.losses).double().cpu().numpy()
+        norms = torch.stack(buffer.grad_norms).double().cpu().numpy()
+        steps = np.asarray(buffer.steps, dtype=np.int64)
+        lrs = np.asarray(buffer.lrs, dtype=np.float64)
+        elapsed = max(time.perf_counter() - buffer.since, 1e-9)
+        throughput = np.asarray([buffer.samples / elapsed])
+        last = steps[-1:]
+        points = {
+            "train/loss": (steps, losses),
+            "opt/grad_norm": (steps, norms),
+            "opt/lr": (steps, lrs),
+            "perf/samples_per_sec": (last, throughput),
+        }
+        if device.type == "cuda":
+            mem = torch.cuda.max_memory_allocated(device) / 2**20
+            points["perf/device_mem_mb"] = (last, np.asarray([mem]))
+        for tag, (tag_steps, values) in points.items():
+            for s, v in zip(tag_steps.tolist(), values.tolist(), strict=True):
+                writer.add_scalar(tag, v, s)
+        emit(Metrics(seq=-1, points=points, epoch=epoch, step=int(steps[-1])))
+        for value in losses.tolist():
+            nonfinite_run = 0 if math.isfinite(value) else nonfinite_run + 1
+        buffer.clear()
+
+    # ---------------------------------------------------------------- epochs
+    try:
+        for epoch in range(tcfg.epochs):
+            model.train()
+            order = torch.randperm(n_train, device=device, generator=generator)
+            correct = torch.zeros((), device=device, dtype=torch.int64)
+            for step_in_epoch in range(steps_per_epoch):
+                # -------------------------------------------- learning rate
+                factor = lr_factor(step, total_steps, config.schedule)
+                for group, peak in zip(optimizer.param_groups, peak_lrs, strict=True):
+                    group["lr"] = peak * factor
+                # -------------------------------------------- forward/backward
+                first = step_in_epoch * step_samples
+                indices = order[first : first + step_samples]
+                count = int(indices.numel())
+                step_loss = torch.zeros((), device=device)
+                for micro in indices.split(config.data.batch_size):
+                    xb, yb = x_train[micro], y_train[micro]
+                    if augment:
+                        xb = augment_batch(xb, generator, flip=flip)
+                    with torch.autocast(
+                        device.type, dtype=amp_dtype, enabled=amp_dtype is not None
+                    ):
+                        logits = model(xb)
+                        loss = F.cross_entropy(logits.float(), yb)
+                    # Weight each micro-batch by its share so the gradient equals one big batch's.
+                    scaled = loss * (micro.numel() / count)
+                    (scaler.scale(scaled) if scaler else scaled).backward()
+                    step_loss += scaled.detach().float()
+                    correct += (logits.argmax(1) == yb).sum()
+                # -------------------------------------------- clip and step
+                if scaler:
+                    scaler.unscale_(optimizer)
+                grads = [p.grad for p in params if p.grad is not None]
+                grad_norm = total_norm(grads)
+                if tcfg.clip_grad_norm > 0:
+                    torch.nn.utils.clip_grads_with_norm_(params, tcfg.clip_grad_norm, grad_norm)
+                if scaler:
+                    # note: GradScaler.step syncs to check for inf (PyTorch's design).
+                    scaler.step(optimizer)
+                    scaler.update()
+                elif device.type == "cpu":
+                    # On the CPU a bool costs no sync: skip non-finite updates so an
+                    # isolated bad batch does not poison the weights.
+                    if bool(torch.isfinite(grad_norm)):
+                        optimizer.step()
+                else:
+                    # No sync on CUDA: zero non-finite gradients instead of branching.
+                    keep = torch.isfinite(grad_norm).to(grads[0].dtype) if grads else None
+                    if grads:
+                        torch._foreach_nan_to_num_(grads, 0.0, 0.0, 0.0)
+                        torch._foreach_mul_(grads, keep)
+                    optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                # -------------------------------------------- bookkeeping
+                buffer.steps.append(step)
+                buffer.losses.append(step_loss)
+                buffer.grad_norms.append(grad_norm)
+                buffer.lrs.append(peak_lrs[0] * factor)
+                buffer.samples += count
+                if (
+                    len(buffer.steps) >= FLUSH_EVERY_STEPS
+                    or time.perf_counter() - buffer.since >= FLUSH_EVERY_SECONDS
+                ):
+                    flush()
+                    if nonfinite_run >= NONFINITE_LIMIT:
+                        status = DIVERGED
+                        reason = (
+                            f"training loss non-finite for {nonfinite_run} consecutive steps "
+                            f"(up to step {step})"
+                        )
+                        break
+                    if os.getppid() != parent_pid:
+                        status, reason = STOPPED, "parent process exited"
+                        break
+                if should_stop():
+                    status, reason = STOPPED, "stopped by user"
+                    break
+            flush()
+            if status == FINISHED and nonfinite_run >= NONFINITE_LIMIT:
+                status = DIVERGED
+                reason = f"training loss non-finite for {nonfinite_run} consecutive steps"
+            if status != FINISHED:
+                break
+            # ------------------------------------------------ evaluation
+            val_loss, val_acc = evaluate(model, x_val, y_val, amp_dtype)
+            # note: CPU-GPU sync point, once per epoch.
+            train_acc = correct.item() / max(1, n_train)
+            last_eval = {"val/loss": val_loss, "val/accuracy": val_acc, "train/accuracy": train_acc}
+            for tag, value in last_eval.items():
+                writer.add_scalar(tag, value, step)
+            writer.flush()
+            epochs_done = epoch + 1
+            should_end, end_reason = stopper.update(val_loss, epoch)
+            if stopper.best_epoch == epoch and tcfg.early_stopping:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            emit(
+                Evaluated(
+                    seq=-1,
+                    epoch=epoch,
+                    step=step,
+                    metrics=dict(last_eval),
+                    best_epoch=stopper.best_epoch,
+                    best_val_loss=stopper.best_loss,
+                )
+            )
+            if tcfg.early_stopping and should_end:
+                reason = end_reason
+                break
+            if should_stop():
+                status, reason = STOPPED, "stopped by user"
+                break
+    finally:
+        writer.flush()
+        writer.close()
+
+    # ---------------------------------------------------------------- wrap up
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        reason += f"; restored the best weights (epoch {stopper.best_epoch + 1})"
+    torch.save(
+        {
+            "format": 1,
+            "model": model.state_dict(),
+            "config": dumps(config),
+            "step": step,
+            "epochs_done": epochs_done,
+            "best_val_loss": stopper.best_loss,
+            "best_epoch": stopper.best_epoch,
+        },
+        run_dir / rundir.CHECKPOINT_FILE,
+    )
+    summary = {
+        "best_val_loss": stopper.best_loss,
+        "best_epoch": stopper.best_epoch + 1,
+        **{key: value for key, value in last_eval.items()},
+    }
+    seconds = time.perf_counter() - t_start
+    rundir.write_status(run_dir, status, reason, steps=step, epochs_done=epochs_done, **summary)
+    return Finished(
+        seq=-1,
+        status=status,
+        reason=reason,
+        steps=step,
+        epochs_done=epochs_done,
+        seconds=seconds,
+        summary=summary,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
+    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    for start in range(0, len(y), EVAL_BATCH):
+        xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
+        with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(xb)
+        loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
+        correct += (logits.argmax(1) == yb).sum()
+    model.train()
+    n = max(1, len(y))
+    # note: CPU-GPU sync point (once per evaluation).
+    return loss_sum.item() / n, correct.item() / n

@@ -1,0 +1,60 @@
+"""Entry point of the training process (spawned by :mod:`engine.launcher`).
+
+This module imports torch only inside :func:`main`, so the parent process can
+name ``engine.worker.main`` as a process target without loading torch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from engine import rundir
+from engine.events import FAILED, Failed
+
+USER_ERRORS = ("ConfigError", "DataError")
+
+
+class Emitter:
+    """Numbers events in order and puts them on the queue."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.seq = 0
+
+    def __call__(self, event: Any) -> None:
+        self.queue.put(replace(event, seq=self.seq))
+        self.seq += 1
+
+
+def main(config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
+    """Run one config; every outcome ends with a Finished or Failed event."""
+    # Ctrl-C reaches the whole process group: the parent decides, via stop_event.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: terminated.set())
+    emit = Emitter(queue)
+
+    def should_stop() -> bool:
+        return stop_event.is_set() or terminated.is_set()
+
+    try:
+        from engine import config as config_module
+        from engine.loop import run_training  # imports torch: training process only
+
+        config = config_module.loads(config_toml, source=str(Path(run_dir) / "config.toml"))
+        finished = run_training(config, Path(run_dir), emit=emit, should_stop=should_stop)
+        emit(finished)
+    except BaseException as exc:  # every failure is reported, never lost
+        user_error = type(exc).__name__ in USER_ERRORS
+        reason = str(exc) if user_error else f"{type(exc).__name__}: {exc}"
+        rundir.write_status(run_dir, FAILED, reason, pid=os.getpid())
+        emit(Failed(seq=-1, reason=reason, traceback=traceback.format_exc(), user_error=user_error))
+    finally:
+        queue.close()
+        queue.join_thread()  # make sure every event reached the pipe before exiting
