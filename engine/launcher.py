@@ -13,6 +13,7 @@ import multiprocessing as mp
 import queue as queue_module
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,15 @@ DRAIN_SECONDS = 0.5
 class RunHandle:
     """One training run in a background process."""
 
-    def __init__(self, config: config_module.RunConfig, logdir: str | Path) -> None:
+    def __init__(
+        self,
+        config: config_module.RunConfig,
+        logdir: str | Path,
+        *,
+        target: Callable[..., None] = worker_main,
+    ) -> None:
         config_module.validate(config)
+        self.target = target
         self.config = config
         self.logdir = Path(logdir)
         self.run_dir: Path | None = None
@@ -56,7 +64,7 @@ class RunHandle:
         self._queue = self._ctx.Queue()
         self._stop_event = self._ctx.Event()
         self._process = self._ctx.Process(
-            target=worker_main,
+            target=self.target,
             args=(
                 config_module.dumps(self.config),
                 str(self.run_dir),

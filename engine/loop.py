@@ -110,12 +110,52 @@ def amp_dtype_for(mode: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
-    """Global L2 norm of the gradients, on the device (no sync)."""
+def clip_gradients(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Global L2 norm of the gradients before clipping (on the device, no sync).
+
+    With ``max_norm > 0`` the gradients are scaled down to at most that norm.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    norms = torch._foreach_norm(grads, 2.0)
-    return torch.linalg.vector_norm(torch.stack(norms), 2.0)
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+    if max_norm > 0:
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+    return norm
+
+
+def forward_backward(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    indices: torch.Tensor,
+    micro_batch: int,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Accumulate the gradient of the mean loss over ``indices`` in micro-batches.
+
+    Each micro-batch's loss is weighted by its share of the samples, so the
+    gradient equals that of one batch of all of them (4 × 16 == 64). Returns the
+    step's mean loss and its count of correct predictions, both on the device.
+    """
+    count = int(indices.numel())
+    step_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    for micro in indices.split(micro_batch):
+        xb, yb = x[micro], y[micro]
+        if transform is not None:
+            xb = transform(xb)
+        with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(xb)
+            loss = F.cross_entropy(logits.float(), yb)
+        scaled = loss * (micro.numel() / count)
+        (scaler.scale(scaled) if scaler else scaled).backward()
+        step_loss += scaled.detach().float()
+        correct += (logits.argmax(1) == yb).sum()
+    return step_loss, correct
 
 
 def run_training(
@@ -235,28 +275,25 @@ def run_training(
                 first = step_in_epoch * step_samples
                 indices = order[first : first + step_samples]
                 count = int(indices.numel())
-                step_loss = torch.zeros((), device=device)
-                for micro in indices.split(config.data.batch_size):
-                    xb, yb = x_train[micro], y_train[micro]
-                    if augment:
-                        xb = augment_batch(xb, generator, flip=flip)
-                    with torch.autocast(
-                        device.type, dtype=amp_dtype, enabled=amp_dtype is not None
-                    ):
-                        logits = model(xb)
-                        loss = F.cross_entropy(logits.float(), yb)
-                    # Weight each micro-batch by its share so the gradient equals one big batch's.
-                    scaled = loss * (micro.numel() / count)
-                    (scaler.scale(scaled) if scaler else scaled).backward()
-                    step_loss += scaled.detach().float()
-                    correct += (logits.argmax(1) == yb).sum()
+                transform = (
+                    (lambda xb: augment_batch(xb, generator, flip=flip)) if augment else None
+                )
+                step_loss, step_correct = forward_backward(
+                    model,
+                    x_train,
+                    y_train,
+                    indices,
+                    config.data.batch_size,
+                    amp_dtype=amp_dtype,
+                    scaler=scaler,
+                    transform=transform,
+                )
+                correct += step_correct
                 # -------------------------------------------- clip and step
                 if scaler:
                     scaler.unscale_(optimizer)
                 grads = [p.grad for p in params if p.grad is not None]
-                grad_norm = total_norm(grads)
-                if tcfg.clip_grad_norm > 0:
-                    torch.nn.utils.clip_grads_with_norm_(params, tcfg.clip_grad_norm, grad_norm)
+                grad_norm = clip_gradients(params, tcfg.clip_grad_norm)
                 if scaler:
                     # note: GradScaler.step syncs to check for inf (PyTorch's design).
                     scaler.step(optimizer)

@@ -1,0 +1,76 @@
+"""Process targets for the launcher's failure-mode tests (imported by spawned children).
+
+Each target has the worker's signature and runs the real ``engine.worker.main``
+with ``engine.loop`` replaced by a stand-in, so the worker's own error handling
+is what is tested.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import types
+
+import numpy as np
+
+from engine import worker
+from engine.events import Finished, Metrics
+
+FLOOD_EVENTS = 20_000
+
+
+def _metrics(i: int) -> Metrics:
+    steps = np.asarray([i], dtype=np.int64)
+    return Metrics(
+        seq=-1, points={"train/loss": (steps, np.asarray([1.0 / (i + 1)]))}, epoch=0, step=i
+    )
+
+
+def _run_with(fake, *args) -> None:
+    # Stand in for engine.loop (and so skip importing torch in these children).
+    sys.modules["engine.loop"] = types.SimpleNamespace(run_training=fake)
+    worker.main(*args)
+
+
+def raises(*args) -> None:
+    def fake(config, run_dir, *, emit, should_stop):
+        for i in range(5):
+            emit(_metrics(i))
+        raise ValueError("boom in step 5")
+
+    _run_with(fake, *args)
+
+
+def exits_abruptly(*args) -> None:
+    def fake(config, run_dir, *, emit, should_stop):
+        for i in range(3):
+            emit(_metrics(i))
+        time.sleep(0.3)  # let the queue's feeder thread deliver them
+        os._exit(3)
+
+    _run_with(fake, *args)
+
+
+def hangs(*args) -> None:
+    """Ignores stop requests and SIGTERM: only SIGKILL ends it."""
+
+    def fake(config, run_dir, *, emit, should_stop):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        emit(_metrics(0))
+        while True:
+            time.sleep(0.05)
+
+    _run_with(fake, *args)
+
+
+def floods(*args) -> None:
+    def fake(config, run_dir, *, emit, should_stop):
+        for i in range(FLOOD_EVENTS):
+            emit(_metrics(i))
+        return Finished(
+            seq=-1, status="finished", reason="done", steps=FLOOD_EVENTS, epochs_done=1, seconds=0.0
+        )
+
+    _run_with(fake, *args)

@@ -1,0 +1,122 @@
+"""engine.launcher: background runs, their failure modes, and no lost events."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from engine import config as cfg
+from engine import rundir
+from engine.events import Failed, Finished, Metrics, Started
+from engine.launcher import RunHandle
+
+from . import launcher_targets as targets
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def quick_config(**patch) -> cfg.RunConfig:
+    base = {"name": "t", "data.dataset": "digits", "train.epochs": 2, "train.device": "cpu"}
+    return cfg.apply_patch(cfg.RunConfig(), {**base, **patch})
+
+
+def wait_for(handle: RunHandle, predicate, timeout: float = 60.0):
+    events = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = handle.poll()
+        events.extend(new)
+        if any(predicate(e) for e in new) or handle.final is not None:
+            return events
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for an event")
+
+
+def test_child_that_raises_is_reported_with_traceback(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.raises)
+    run_dir = handle.start()
+    events = handle.wait(timeout=60)
+    handle.close()
+    assert isinstance(handle.final, Failed)
+    assert handle.final.reason == "ValueError: boom in step 5"
+    assert "boom in step 5" in handle.final.traceback and "Traceback" in handle.final.traceback
+    assert sum(isinstance(e, Metrics) for e in events) == 5
+    assert rundir.read_status(run_dir)["status"] == "failed"
+    assert handle.sequence.missing == []
+
+
+def test_child_that_exits_abruptly_is_reported(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.exits_abruptly)
+    run_dir = handle.start()
+    events = handle.wait(timeout=60)
+    handle.close()
+    assert isinstance(handle.final, Failed)
+    assert "exited with code 3" in handle.final.reason
+    assert sum(isinstance(e, Metrics) for e in events) == 3
+    assert rundir.read_status(run_dir)["status"] == "failed"
+
+
+def test_child_killed_by_sigkill_is_reported(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.hangs)
+    handle.start()
+    wait_for(handle, lambda e: isinstance(e, Metrics))
+    os.kill(handle.pid, signal.SIGKILL)
+    handle.wait(timeout=30)
+    handle.close()
+    assert isinstance(handle.final, Failed)
+    assert "SIGKILL" in handle.final.reason
+
+
+def test_stop_escalates_on_a_stubborn_child_within_timeout(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.hangs)
+    handle.start()
+    wait_for(handle, lambda e: isinstance(e, Metrics))
+    t0 = time.monotonic()
+    handle.stop(timeout=2.0)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 3.5
+    handle.wait(timeout=5)
+    handle.close()
+    assert isinstance(handle.final, Failed) and "SIGKILL" in handle.final.reason
+
+
+def test_no_event_lost_under_a_flood(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.floods)
+    handle.start()
+    events = handle.wait(timeout=90)
+    handle.close()
+    metrics = [e for e in events if isinstance(e, Metrics)]
+    assert len(metrics) == targets.FLOOD_EVENTS
+    assert [m.step for m in metrics] == list(range(targets.FLOOD_EVENTS))
+    assert handle.sequence.missing == []
+    assert handle.sequence.received == targets.FLOOD_EVENTS + 1
+    assert isinstance(handle.final, Finished)
+
+
+def test_real_run_stops_within_five_seconds(tmp_path):
+    handle = RunHandle(quick_config(**{"train.epochs": 10_000}), tmp_path)
+    run_dir = handle.start()
+    wait_for(handle, lambda e: isinstance(e, Metrics))
+    t0 = time.monotonic()
+    handle.stop(timeout=5.0)
+    events = handle.wait(timeout=5.0)
+    assert time.monotonic() - t0 < 5.0
+    handle.close()
+    assert isinstance(handle.final, Finished), handle.final
+    assert handle.final.status == "stopped"
+    assert any(isinstance(e, Finished) for e in events)
+    assert rundir.read_status(run_dir)["status"] == "stopped"
+    assert not handle._process.is_alive()
+
+
+def test_bad_dataset_is_a_user_error(tmp_path):
+    handle = RunHandle(quick_config(**{"data.dataset": f"npz:{tmp_path}/none.npz"}), tmp_path)
+    handle.start()
+    events = handle.wait(timeout=60)
+    handle.close()
+    assert not any(isinstance(e, Started) for e in events)
+    assert isinstance(handle.final, Failed) and handle.final.user_error
+    assert "none.npz" in handle.final.reason
