@@ -131,8 +131,9 @@ def load_dataset(spec: str, *, seed: int = 0) -> ArrayDataset:
     if kind not in loaders:
         raise DataError(f"{spec!r}: unknown dataset kind {kind!r} (expected {', '.join(loaders)})")
     ds = loaders[kind](path, spec)
-    log.info("loaded %s: %d samples, shape %s, %d classes", spec, len(ds), ds.input_shape,
-             ds.num_classes)
+    log.info(
+        "loaded %s: %d samples, shape %s, %d classes", spec, len(ds), ds.input_shape, ds.num_classes
+    )
     return ds
 
 
@@ -198,8 +199,13 @@ def prepare(data_cfg: Any, seed: int) -> PreparedData:
 # ---------------------------------------------------------------- synthetic
 
 
-def make_spirals(*, seed: int = 0, per_class: int = SPIRALS_POINTS_PER_CLASS,
-                 classes: int = SPIRALS_CLASSES, noise: float = 0.2) -> ArrayDataset:
+def make_spirals(
+    *,
+    seed: int = 0,
+    per_class: int = SPIRALS_POINTS_PER_CLASS,
+    classes: int = SPIRALS_CLASSES,
+    noise: float = 0.2,
+) -> ArrayDataset:
     """Interleaved 2-D spirals (one arm per class), Gaussian noise; deterministic."""
     rng = np.random.default_rng(seed)
     t = np.tile(np.linspace(0.0, 1.0, per_class), classes)  # position along the arm
@@ -212,8 +218,13 @@ def make_spirals(*, seed: int = 0, per_class: int = SPIRALS_POINTS_PER_CLASS,
     return _make(x[order], label[order], "spirals", num_classes=classes)
 
 
-def make_blobs(*, seed: int = 0, per_class: int = BLOBS_POINTS_PER_CLASS,
-               classes: int = BLOBS_CLASSES, spread: float = 1.0) -> ArrayDataset:
+def make_blobs(
+    *,
+    seed: int = 0,
+    per_class: int = BLOBS_POINTS_PER_CLASS,
+    classes: int = BLOBS_CLASSES,
+    spread: float = 1.0,
+) -> ArrayDataset:
     """Isotropic 2-D Gaussian blobs around centres spaced on a circle of radius 4."""
     rng = np.random.default_rng(seed)
     phase = rng.uniform(0, 2 * np.pi)
@@ -253,8 +264,9 @@ def _load_mnist(path: Path, spec: str) -> ArrayDataset:
         x = _read_idx(images, spec, ndim=3)
         y = _read_idx(labels, spec, ndim=1)
         if len(x) != len(y):
-            raise DataError(f"{spec}: {images.name} has {len(x)} images but {labels.name} "
-                            f"has {len(y)} labels")
+            raise DataError(
+                f"{spec}: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels"
+            )
         _check_labels(y, 10, labels, spec)
         parts_x.append(x)
         parts_y.append(y)
@@ -264,8 +276,12 @@ def _load_mnist(path: Path, spec: str) -> ArrayDataset:
 
 def _find_idx(root: Path, name: str) -> Path | None:
     for folder in (root, root / "raw", root / "MNIST" / "raw"):
-        for candidate in (name, name + ".gz", name.replace("-idx", ".idx"),
-                          name.replace("-idx", ".idx") + ".gz"):
+        for candidate in (
+            name,
+            name + ".gz",
+            name.replace("-idx", ".idx"),
+            name.replace("-idx", ".idx") + ".gz",
+        ):
             if (folder / candidate).is_file():
                 return folder / candidate
     return None
@@ -277,16 +293,19 @@ def _read_idx(path: Path, spec: str, *, ndim: int) -> np.ndarray:
     what = f"IDX unsigned-byte {'images' if ndim == 3 else 'labels'}"
     if len(data) < 4 or int.from_bytes(data[:4], "big") != expected_magic:
         got = f"0x{int.from_bytes(data[:4], 'big'):08x}" if len(data) >= 4 else "a short file"
-        raise DataError(f"{spec}: {path}: wrong magic {got}, expected 0x{expected_magic:08x} "
-                        f"({what})")
+        raise DataError(
+            f"{spec}: {path}: wrong magic {got}, expected 0x{expected_magic:08x} ({what})"
+        )
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"{spec}: {path}: truncated header ({len(data)} bytes)")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = header + math.prod(dims)
     if len(data) != expected:
-        raise DataError(f"{spec}: {path}: {len(data)} bytes, expected {expected} for "
-                        f"dimensions {'×'.join(map(str, dims))}")
+        raise DataError(
+            f"{spec}: {path}: {len(data)} bytes, expected {expected} for "
+            f"dimensions {'×'.join(map(str, dims))}"
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -299,21 +318,26 @@ def _load_cifar10(path: Path, spec: str) -> ArrayDataset:
     if (path / "cifar-10-batches-bin").is_dir():
         path = path / "cifar-10-batches-bin"
     if not path.is_dir():
-        raise DataError(f"{spec}: {path} is not a directory "
-                        "(expected the folder of CIFAR-10 binary batches)")
+        raise DataError(
+            f"{spec}: {path} is not a directory (expected the folder of CIFAR-10 binary batches)"
+        )
     names = [f"data_batch_{i}.bin" for i in range(1, 6)]
     for name in names:
         if not (path / name).is_file():
-            raise DataError(f"{spec}: no {name} in {path} (expected the CIFAR-10 binary "
-                            "version: data_batch_1..5.bin, test_batch.bin)")
+            raise DataError(
+                f"{spec}: no {name} in {path} (expected the CIFAR-10 binary "
+                "version: data_batch_1..5.bin, test_batch.bin)"
+            )
     if (path / "test_batch.bin").is_file():
         names.append("test_batch.bin")
     records = []
     for name in names:
         data = _read_bytes(path / name, spec)
         if not data or len(data) % _CIFAR_RECORD:
-            raise DataError(f"{spec}: {path / name}: {len(data)} bytes, expected a non-zero "
-                            f"multiple of {_CIFAR_RECORD} (1 label byte + 3072 pixels)")
+            raise DataError(
+                f"{spec}: {path / name}: {len(data)} bytes, expected a non-zero "
+                f"multiple of {_CIFAR_RECORD} (1 label byte + 3072 pixels)"
+            )
         rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
         _check_labels(rec[:, 0], 10, path / name, spec)
         records.append(rec)
@@ -332,8 +356,10 @@ def _load_npz(path: Path, spec: str) -> ArrayDataset:
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in ("x", "y") if k not in archive.files]
             if missing:
-                raise DataError(f"{spec}: {path} has arrays {archive.files}, expected x and y "
-                                f"(missing {', '.join(missing)})")
+                raise DataError(
+                    f"{spec}: {path} has arrays {archive.files}, expected x and y "
+                    f"(missing {', '.join(missing)})"
+                )
             x, y = archive["x"], archive["y"]
     except DataError:
         raise
@@ -348,11 +374,14 @@ def _load_npz(path: Path, spec: str) -> ArrayDataset:
     elif x.ndim == 4 and x.shape[3] in (1, 3) and x.shape[1] not in (1, 3):
         x = x.transpose(0, 3, 1, 2)  # N×H×W×C → N×C×H×W
     if x.ndim not in (2, 4):
-        raise DataError(f"{spec}: {path}: x has shape {x.shape}, expected N×D, N×H×W, "
-                        "N×C×H×W or N×H×W×C")
+        raise DataError(
+            f"{spec}: {path}: x has shape {x.shape}, expected N×D, N×H×W, N×C×H×W or N×H×W×C"
+        )
     if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{spec}: {path}: y has shape {y.shape}, expected ({len(x)},) "
-                        "integer labels (one per row of x)")
+        raise DataError(
+            f"{spec}: {path}: y has shape {y.shape}, expected ({len(x)},) "
+            "integer labels (one per row of x)"
+        )
     return _make(x, _integer_labels(y, f"{spec}: {path}"), spec)
 
 
@@ -375,21 +404,31 @@ def _read_csv(path: Path, spec: str) -> tuple[np.ndarray, np.ndarray]:
     delimiter = next((d for d in (",", ";", "\t") if d in first), None)
     header = int(bool(first) and not _all_numeric(_split(first, delimiter)))
     try:  # fast path (C parser); the slow path below only explains a failure
-        values = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=header,
-                            ndmin=2, comments=None, quotechar='"', dtype=np.float64)
+        values = np.loadtxt(
+            io.StringIO(text),
+            delimiter=delimiter,
+            skiprows=header,
+            ndmin=2,
+            comments=None,
+            quotechar='"',
+            dtype=np.float64,
+        )
         rows = np.arange(len(values)) + 1 + header  # approximate when blank lines exist
     except ValueError:
         values, rows = _parse_csv_slowly(text, delimiter, header, path, spec)
     if values.size == 0:
-        raise DataError(f"{spec}: {path}: no data rows (expected one sample per row, "
-                        "last column = integer label)")
+        raise DataError(
+            f"{spec}: {path}: no data rows (expected one sample per row, "
+            "last column = integer label)"
+        )
     if values.shape[1] < 2:
         raise DataError(f"{spec}: {path}: 1 column, expected features then a label column")
     return values[:, :-1], _integer_labels(values[:, -1], f"{spec}: {path}", rows=rows)
 
 
-def _parse_csv_slowly(text: str, delimiter: str | None, header: int, path: Path, spec: str
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _parse_csv_slowly(
+    text: str, delimiter: str | None, header: int, path: Path, spec: str
+) -> tuple[np.ndarray, np.ndarray]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter or " ", skipinitialspace=True)
     values, rows, width = [], [], None
     for row in reader:
@@ -398,12 +437,15 @@ def _parse_csv_slowly(text: str, delimiter: str | None, header: int, path: Path,
         cells = [c for c in row if c.strip()] if delimiter is None else row
         width = width or len(cells)
         if len(cells) != width:
-            raise DataError(f"{spec}: {path}: row {reader.line_num} has {len(cells)} columns, "
-                            f"expected {width}")
+            raise DataError(
+                f"{spec}: {path}: row {reader.line_num} has {len(cells)} columns, expected {width}"
+            )
         for col, cell in enumerate(cells):
             if not _is_number(cell):
-                raise DataError(f"{spec}: {path}: non-numeric cell {cell!r} at row "
-                                f"{reader.line_num}, column {col + 1}")
+                raise DataError(
+                    f"{spec}: {path}: non-numeric cell {cell!r} at row "
+                    f"{reader.line_num}, column {col + 1}"
+                )
         values.append([float(c) for c in cells])
         rows.append(reader.line_num)
     return np.array(values, dtype=np.float64).reshape(len(values), width or 0), np.array(rows)
@@ -444,34 +486,39 @@ def _read_bytes(path: Path, spec: str) -> bytes:
         raise DataError(f"{spec}: cannot read {path} ({exc.strerror or exc})") from None
 
 
-def _integer_labels(y: np.ndarray, where: str, *, rows: np.ndarray | None = None
-                    ) -> np.ndarray:
+def _integer_labels(y: np.ndarray, where: str, *, rows: np.ndarray | None = None) -> np.ndarray:
     """Labels as int64 ≥ 0; ``rows`` gives the row number reported for each label."""
     y = np.asarray(y)
     rows = np.arange(len(y)) if rows is None else rows
     if np.issubdtype(y.dtype, np.floating):
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if len(bad):
-            raise DataError(f"{where}: label {y[bad[0]]!r} at row {rows[bad[0]]} is not "
-                            "an integer (expected class indices 0, 1, 2, ...)")
+            raise DataError(
+                f"{where}: label {y[bad[0]]!r} at row {rows[bad[0]]} is not "
+                "an integer (expected class indices 0, 1, 2, ...)"
+            )
     elif not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{where}: labels of type {y.dtype}, expected integers")
     y = y.astype(np.int64)
     if len(y) and y.min() < 0:
         row = int(np.argmax(y < 0))
-        raise DataError(f"{where}: negative label {y[row]} at row {rows[row]} "
-                        "(expected class indices 0, 1, 2, ...)")
+        raise DataError(
+            f"{where}: negative label {y[row]} at row {rows[row]} "
+            "(expected class indices 0, 1, 2, ...)"
+        )
     return y
 
 
 def _check_labels(y: np.ndarray, num_classes: int, path: Path, spec: str) -> None:
     if len(y) and int(y.max()) >= num_classes:
-        raise DataError(f"{spec}: {path}: label {int(y.max())} out of range "
-                        f"(expected 0..{num_classes - 1})")
+        raise DataError(
+            f"{spec}: {path}: label {int(y.max())} out of range (expected 0..{num_classes - 1})"
+        )
 
 
-def _make(x: np.ndarray, y: np.ndarray, name: str, *, num_classes: int | None = None
-          ) -> ArrayDataset:
+def _make(
+    x: np.ndarray, y: np.ndarray, name: str, *, num_classes: int | None = None
+) -> ArrayDataset:
     x = np.ascontiguousarray(x, dtype=np.float32)
     y = np.ascontiguousarray(y, dtype=np.int64)
     if len(x) == 0:
