@@ -1,0 +1,100 @@
+"""CUDA paths in one short script (≤ 5 minutes on one GPU); prints the numbers.
+
+Exercises: AMP bf16 and fp16 (GradScaler), gradient accumulation, clipping,
+on-device augmentation, peak memory, and the loop-overhead ratio on the GPU.
+Run it on a machine with CUDA: ``python bench/gpu_check.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import engine.loop as loop
+from engine import config as cfg
+from engine.augment import augment_batch
+from engine.events import Metrics
+
+
+def run(patch: dict, *, force_fp16: bool = False) -> dict:
+    config = cfg.apply_patch(cfg.RunConfig(name="gpu"), {"train.device": "cuda", **patch})
+    seen: dict[str, list] = {"grad_norm": [], "mem": [], "sps": []}
+
+    def emit(event: object) -> None:
+        if isinstance(event, Metrics):
+            seen["grad_norm"].extend(event.points["opt/grad_norm"][1].tolist())
+            seen["sps"].extend(event.points["perf/samples_per_sec"][1].tolist())
+            if "perf/device_mem_mb" in event.points:
+                seen["mem"].extend(event.points["perf/device_mem_mb"][1].tolist())
+
+    original = loop.amp_dtype_for
+    if force_fp16:
+        loop.amp_dtype_for = lambda mode, device: torch.float16
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            result = loop.run_training(config, Path(tmp), emit=emit, should_stop=lambda: False)
+            seconds = time.perf_counter() - t0
+    finally:
+        loop.amp_dtype_for = original
+    return {
+        "status": result.status,
+        "val_acc": result.summary.get("val/accuracy"),
+        "seconds": round(seconds, 2),
+        "max_grad_norm": max(seen["grad_norm"]) if seen["grad_norm"] else None,
+        "peak_mem_mb": max(seen["mem"]) if seen["mem"] else None,
+        "samples_per_sec": round(max(seen["sps"])) if seen["sps"] else None,
+    }
+
+
+def main() -> None:
+    if not torch.cuda.is_available():
+        print("no CUDA device: nothing to check")
+        sys.exit(0)
+    print(f"device: {torch.cuda.get_device_name()}, bf16 {torch.cuda.is_bf16_supported()}")
+    image = {"model.arch": "cnn", "model.hidden": [32, 64], "train.epochs": 5}
+    checks = {
+        "amp auto (bf16)": ({**image}, False),
+        "amp fp16 + GradScaler": ({**image}, True),
+        "amp off": ({**image, "train.amp": "off"}, False),
+        "accumulation 4 x 16": ({**image, "data.batch_size": 16, "train.grad_accum": 4}, False),
+        "clipping 1.0": ({**image, "train.clip_grad_norm": 1.0, "optim.lr": 0.01}, False),
+        "augmentation": ({**image, "data.augment": True}, False),
+        "diverging lr=50": ({**image, "optim.lr": 50.0, "optim.name": "sgd"}, False),
+    }
+    for name, (patch, fp16) in checks.items():
+        print(f"{name:24s} {run(patch, force_fp16=fp16)}")
+    x = torch.rand(4096, 3, 32, 32, device="cuda")
+    gen = torch.Generator(device="cuda")
+    gen.manual_seed(0)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        augment_batch(x, gen, flip=True)
+    torch.cuda.synchronize()
+    print(f"augment 4096x3x32x32 on device: {(time.perf_counter() - t0) / 20 * 1e3:.2f} ms/batch")
+    bench = Path(__file__).with_name("train_overhead.py")
+    subprocess.run(
+        [
+            sys.executable,
+            str(bench),
+            "--reps",
+            "5",
+            "--epochs",
+            "5",
+            "--set",
+            "train.device=cuda",
+            "--set",
+            "data.batch_size=256",
+        ],
+        check=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
