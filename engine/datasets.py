@@ -32,6 +32,7 @@ import gzip
 import io
 import logging
 import math
+import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -143,8 +144,8 @@ def split_dataset(
     """Split into (train, val) by a permutation drawn from ``seed``.
 
     The validation part has ``round(val_fraction × N)`` samples (at least 1 and
-    leaving at least 1 for training). With ``stratify`` each class is split in
-    the same proportion (per-class counts rounded; the total may differ by a few).
+    leaving at least 1 for training). With ``stratify`` each class contributes
+    in proportion to its size (largest-remainder rounding, same total).
     """
     n = len(ds)
     if n < 2:
@@ -152,19 +153,23 @@ def split_dataset(
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction = {val_fraction!r}: expected a number in (0, 1)")
     rng = np.random.default_rng(seed)
-    if stratify:
-        val_parts = []
-        for label in np.unique(ds.y):
-            members = np.flatnonzero(ds.y == label)
-            take = math.floor(val_fraction * len(members) + 0.5)
-            val_parts.append(rng.permutation(members)[:take])
-        val_idx = np.concatenate(val_parts)
-        if 0 < len(val_idx) < n:
-            is_val = np.zeros(n, dtype=bool)
-            is_val[val_idx] = True
-            train_idx = rng.permutation(np.flatnonzero(~is_val))
-            return _subset(ds, train_idx, "train"), _subset(ds, rng.permutation(val_idx), "val")
     n_val = min(n - 1, max(1, math.floor(val_fraction * n + 0.5)))
+    if stratify:
+        labels, inverse, counts = np.unique(ds.y, return_inverse=True, return_counts=True)
+        quota = val_fraction * counts
+        take = np.floor(quota).astype(np.int64)
+        # largest remainders get the leftover samples, so the total is exactly n_val
+        for k in np.argsort(-(quota - take), kind="stable")[: n_val - int(take.sum())]:
+            take[k] += 1
+        is_val = np.zeros(n, dtype=bool)
+        for k in range(len(labels)):
+            members = np.flatnonzero(inverse == k)
+            is_val[rng.permutation(members)[: take[k]]] = True
+        val_idx, train_idx = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+        return (
+            _subset(ds, rng.permutation(train_idx), "train"),
+            _subset(ds, rng.permutation(val_idx), "val"),
+        )
     order = rng.permutation(n)
     return _subset(ds, order[n_val:], "train"), _subset(ds, order[:n_val], "val")
 
@@ -246,7 +251,9 @@ _MNIST_FILES = {
 
 def _load_mnist(path: Path, spec: str) -> ArrayDataset:
     if not path.is_dir():
-        raise DataError(f"{spec}: {path} is not a directory (expected the folder of MNIST files)")
+        raise DataError(
+            f"{spec}: {path} is not a directory (expected the folder of MNIST IDX files)"
+        )
     parts_x, parts_y = [], []
     for split, (images_name, labels_name) in _MNIST_FILES.items():
         images = _find_idx(path, images_name)
@@ -294,16 +301,16 @@ def _read_idx(path: Path, spec: str, *, ndim: int) -> np.ndarray:
     if len(data) < 4 or int.from_bytes(data[:4], "big") != expected_magic:
         got = f"0x{int.from_bytes(data[:4], 'big'):08x}" if len(data) >= 4 else "a short file"
         raise DataError(
-            f"{spec}: {path}: wrong magic {got}, expected 0x{expected_magic:08x} ({what})"
+            f"{_label(spec, path)}: wrong magic {got}, expected 0x{expected_magic:08x} ({what})"
         )
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{spec}: {path}: truncated header ({len(data)} bytes)")
+        raise DataError(f"{_label(spec, path)}: truncated header ({len(data)} bytes)")
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = header + math.prod(dims)
     if len(data) != expected:
         raise DataError(
-            f"{spec}: {path}: {len(data)} bytes, expected {expected} for "
+            f"{_label(spec, path)}: {len(data)} bytes, expected {expected} for "
             f"dimensions {'×'.join(map(str, dims))}"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
@@ -335,7 +342,7 @@ def _load_cifar10(path: Path, spec: str) -> ArrayDataset:
         data = _read_bytes(path / name, spec)
         if not data or len(data) % _CIFAR_RECORD:
             raise DataError(
-                f"{spec}: {path / name}: {len(data)} bytes, expected a non-zero "
+                f"{_label(spec, path / name)}: {len(data)} bytes, expected a non-zero "
                 f"multiple of {_CIFAR_RECORD} (1 label byte + 3072 pixels)"
             )
         rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
@@ -357,32 +364,32 @@ def _load_npz(path: Path, spec: str) -> ArrayDataset:
             missing = [k for k in ("x", "y") if k not in archive.files]
             if missing:
                 raise DataError(
-                    f"{spec}: {path} has arrays {archive.files}, expected x and y "
+                    f"{_label(spec, path)}: has arrays {archive.files}, expected x and y "
                     f"(missing {', '.join(missing)})"
                 )
             x, y = archive["x"], archive["y"]
     except DataError:
         raise
     except ValueError as exc:  # object arrays would need pickle: refused
-        raise DataError(f"{spec}: {path}: {exc} (object arrays are not accepted)") from None
+        raise DataError(f"{_label(spec, path)}: {exc} (object arrays are not accepted)") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{spec}: {path}: not a readable .npz file ({exc})") from None
+        raise DataError(f"{_label(spec, path)}: not a readable .npz file ({exc})") from None
     if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
-        raise DataError(f"{spec}: {path}: x ({x.dtype}) and y ({y.dtype}) must be numeric")
+        raise DataError(f"{_label(spec, path)}: x ({x.dtype}) and y ({y.dtype}) must be numeric")
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[3] in (1, 3) and x.shape[1] not in (1, 3):
         x = x.transpose(0, 3, 1, 2)  # N×H×W×C → N×C×H×W
     if x.ndim not in (2, 4):
         raise DataError(
-            f"{spec}: {path}: x has shape {x.shape}, expected N×D, N×H×W, N×C×H×W or N×H×W×C"
+            f"{_label(spec, path)}: x has shape {x.shape}, expected N×D, N×H×W, N×C×H×W or N×H×W×C"
         )
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(
-            f"{spec}: {path}: y has shape {y.shape}, expected ({len(x)},) "
+            f"{_label(spec, path)}: y has shape {y.shape}, expected ({len(x)},) "
             "integer labels (one per row of x)"
         )
-    return _make(x, _integer_labels(y, f"{spec}: {path}"), spec)
+    return _make(x, _integer_labels(y, _label(spec, path)), spec)
 
 
 # ---------------------------------------------------------------- csv
@@ -399,31 +406,33 @@ def _read_csv(path: Path, spec: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         text = _read_bytes(path, spec).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DataError(f"{spec}: {path}: not a UTF-8 text file (expected CSV)") from None
+        raise DataError(f"{_label(spec, path)}: not a UTF-8 text file (expected CSV)") from None
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = next((d for d in (",", ";", "\t") if d in first), None)
     header = int(bool(first) and not _all_numeric(_split(first, delimiter)))
     try:  # fast path (C parser); the slow path below only explains a failure
-        values = np.loadtxt(
-            io.StringIO(text),
-            delimiter=delimiter,
-            skiprows=header,
-            ndmin=2,
-            comments=None,
-            quotechar='"',
-            dtype=np.float64,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            values = np.loadtxt(
+                io.StringIO(text),
+                delimiter=delimiter,
+                skiprows=header,
+                ndmin=2,
+                comments=None,
+                quotechar='"',
+                dtype=np.float64,
+            )
         rows = np.arange(len(values)) + 1 + header  # approximate when blank lines exist
     except ValueError:
         values, rows = _parse_csv_slowly(text, delimiter, header, path, spec)
     if values.size == 0:
         raise DataError(
-            f"{spec}: {path}: no data rows (expected one sample per row, "
+            f"{_label(spec, path)}: no data rows (expected one sample per row, "
             "last column = integer label)"
         )
     if values.shape[1] < 2:
-        raise DataError(f"{spec}: {path}: 1 column, expected features then a label column")
-    return values[:, :-1], _integer_labels(values[:, -1], f"{spec}: {path}", rows=rows)
+        raise DataError(f"{_label(spec, path)}: 1 column, expected features then a label column")
+    return values[:, :-1], _integer_labels(values[:, -1], _label(spec, path), rows=rows)
 
 
 def _parse_csv_slowly(
@@ -438,12 +447,13 @@ def _parse_csv_slowly(
         width = width or len(cells)
         if len(cells) != width:
             raise DataError(
-                f"{spec}: {path}: row {reader.line_num} has {len(cells)} columns, expected {width}"
+                f"{_label(spec, path)}: row {reader.line_num} has {len(cells)} columns, "
+                f"expected {width}"
             )
         for col, cell in enumerate(cells):
             if not _is_number(cell):
                 raise DataError(
-                    f"{spec}: {path}: non-numeric cell {cell!r} at row "
+                    f"{_label(spec, path)}: non-numeric cell {cell!r} at row "
                     f"{reader.line_num}, column {col + 1}"
                 )
         values.append([float(c) for c in cells])
@@ -481,9 +491,20 @@ def _read_bytes(path: Path, spec: str) -> bytes:
                     return gz.read()
             return fh.read()
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(f"{spec}: {path}: damaged gzip file ({exc})") from None
+        raise DataError(f"{_label(spec, path)}: damaged gzip file ({exc})") from None
     except OSError as exc:
         raise DataError(f"{spec}: cannot read {path} ({exc.strerror or exc})") from None
+
+
+def _label(spec: str, path: Path) -> str:
+    """``spec`` plus the file inside it, e.g. ``mnist:/d: MNIST/raw/train-images-idx3-ubyte``."""
+    root = Path(spec.partition(":")[2].strip()).expanduser()
+    if path == root:
+        return spec
+    try:
+        return f"{spec}: {path.relative_to(root)}"
+    except ValueError:
+        return f"{spec}: {path}"
 
 
 def _integer_labels(y: np.ndarray, where: str, *, rows: np.ndarray | None = None) -> np.ndarray:
@@ -494,7 +515,7 @@ def _integer_labels(y: np.ndarray, where: str, *, rows: np.ndarray | None = None
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if len(bad):
             raise DataError(
-                f"{where}: label {y[bad[0]]!r} at row {rows[bad[0]]} is not "
+                f"{where}: label {float(y[bad[0]]):g} at row {rows[bad[0]]} is not "
                 "an integer (expected class indices 0, 1, 2, ...)"
             )
     elif not np.issubdtype(y.dtype, np.integer):
@@ -512,7 +533,8 @@ def _integer_labels(y: np.ndarray, where: str, *, rows: np.ndarray | None = None
 def _check_labels(y: np.ndarray, num_classes: int, path: Path, spec: str) -> None:
     if len(y) and int(y.max()) >= num_classes:
         raise DataError(
-            f"{spec}: {path}: label {int(y.max())} out of range (expected 0..{num_classes - 1})"
+            f"{_label(spec, path)}: label {int(y.max())} out of range "
+            f"(expected 0..{num_classes - 1})"
         )
 
 
