@@ -407,9 +407,13 @@ def _read_csv(path: Path, spec: str) -> tuple[np.ndarray, np.ndarray]:
         text = _read_bytes(path, spec).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{_label(spec, path)}: not a UTF-8 text file (expected CSV)") from None
+    stripped = text.lstrip()
+    skipped = text[: len(text) - len(stripped)].count("\n")  # blank lines before the first row
+    text = stripped
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = next((d for d in (",", ";", "\t") if d in first), None)
     header = int(bool(first) and not _all_numeric(_split(first, delimiter)))
+
     try:  # fast path (C parser); the slow path below only explains a failure
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
@@ -422,9 +426,9 @@ def _read_csv(path: Path, spec: str) -> tuple[np.ndarray, np.ndarray]:
                 quotechar='"',
                 dtype=np.float64,
             )
-        rows = np.arange(len(values)) + 1 + header  # approximate when blank lines exist
+        rows = np.arange(len(values)) + 1 + header + skipped  # approximate if blank lines inside
     except ValueError:
-        values, rows = _parse_csv_slowly(text, delimiter, header, path, spec)
+        values, rows = _parse_csv_slowly(text, delimiter, header, path, spec, skipped)
     if values.size == 0:
         raise DataError(
             f"{_label(spec, path)}: no data rows (expected one sample per row, "
@@ -436,28 +440,32 @@ def _read_csv(path: Path, spec: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_csv_slowly(
-    text: str, delimiter: str | None, header: int, path: Path, spec: str
+    text: str, delimiter: str | None, header: int, path: Path, spec: str, skipped: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Parse cell by cell to name the first bad row (file line numbers, 1-based)."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter or " ", skipinitialspace=True)
     values, rows, width = [], [], None
     for row in reader:
-        if not any(c.strip() for c in row) or (header and reader.line_num == header):
+        if not any(c.strip() for c in row):
+            continue
+        if header:  # the first non-blank row is the header
+            header = 0
             continue
         cells = [c for c in row if c.strip()] if delimiter is None else row
         width = width or len(cells)
         if len(cells) != width:
             raise DataError(
-                f"{_label(spec, path)}: row {reader.line_num} has {len(cells)} columns, "
+                f"{_label(spec, path)}: row {reader.line_num + skipped} has {len(cells)} columns, "
                 f"expected {width}"
             )
         for col, cell in enumerate(cells):
             if not _is_number(cell):
                 raise DataError(
                     f"{_label(spec, path)}: non-numeric cell {cell!r} at row "
-                    f"{reader.line_num}, column {col + 1}"
+                    f"{reader.line_num + skipped}, column {col + 1}"
                 )
         values.append([float(c) for c in cells])
-        rows.append(reader.line_num)
+        rows.append(reader.line_num + skipped)
     return np.array(values, dtype=np.float64).reshape(len(values), width or 0), np.array(rows)
 
 

@@ -417,3 +417,12 @@ def test_module_is_torch_free() -> None:
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_csv_leading_blank_lines_keep_file_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\nx1,x2,y\n1,2,0\n3,oops,1\n")
+    with pytest.raises(DataError, match=r"non-numeric cell 'oops' at row 5, column 2"):
+        load_dataset(f"csv:{path}")
+    path.write_text("\n\nx1,x2,y\n1,2,0\n3,4,1\n")
+    assert load_dataset(f"csv:{path}").y.tolist() == [0, 1]
