@@ -22,7 +22,9 @@ Specs:
   header row, comma (or ``;``/tab) separated, ``.gz`` allowed.
 
 Anything missing or malformed raises :class:`DataError` naming the file and
-what was expected.
+what was expected. NaN/infinite feature values are *not* an error: they are
+logged as a warning and kept, so that a run shows their effect and the
+``nan-loss`` rule can point at the data (SPEC §4, ``check-data``).
 """
 
 from __future__ import annotations
@@ -179,7 +181,8 @@ def prepare(data_cfg: Any, seed: int) -> PreparedData:
 
     With ``normalize`` the mean/std are computed on the training part only —
     per channel for images, per feature for tabular data — and applied to both
-    parts; a constant channel/feature keeps std 1.
+    parts; a constant channel/feature keeps std 1. Non-finite values (kept, with
+    a warning, so that a run can show what they do) are ignored by the statistics.
     """
     full = load_dataset(data_cfg.dataset, seed=seed)
     kind = data_cfg.dataset.partition(":")[0]
@@ -190,9 +193,14 @@ def prepare(data_cfg: Any, seed: int) -> PreparedData:
     if not data_cfg.normalize:
         mean, std = np.zeros(width, np.float32), np.ones(width, np.float32)
         return PreparedData(train, val, mean, std, normalized=False, kind=kind)
-    mean64 = train.x.mean(axis=axes, dtype=np.float64)
-    std64 = train.x.std(axis=axes, dtype=np.float64)
-    std64 = np.where(std64 < MIN_STD, 1.0, std64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel: handled below
+        finite = np.isfinite(train.x)
+        source = train.x if finite.all() else np.where(finite, train.x, np.nan)
+        mean64 = np.nanmean(source, axis=axes, dtype=np.float64)
+        std64 = np.nanstd(source, axis=axes, dtype=np.float64)
+    mean64 = np.where(np.isfinite(mean64), mean64, 0.0)
+    std64 = np.where(np.isfinite(std64) & (std64 >= MIN_STD), std64, 1.0)
     mean, std = mean64.astype(np.float32), std64.astype(np.float32)
     shape = (1, width, 1, 1) if train.is_image else (1, width)
     for part in (train, val):  # in place: the parts are fresh copies made by the split
@@ -553,9 +561,16 @@ def _make(
     y = np.ascontiguousarray(y, dtype=np.int64)
     if len(x) == 0:
         raise DataError(f"{name}: no samples")
-    if not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise DataError(f"{name}: {bad} NaN/infinite feature value(s) (expected finite numbers)")
+    finite = np.isfinite(x)
+    if not finite.all():  # kept on purpose: the nan-loss rule diagnoses it (check-data)
+        rows = int(np.count_nonzero(~finite.reshape(len(x), -1).all(axis=1)))
+        log.warning(
+            "%s: %d NaN/infinite feature value(s) in %d of %d samples; their losses will be NaN",
+            name,
+            int(np.count_nonzero(~finite)),
+            rows,
+            len(x),
+        )
     if num_classes is None:
         num_classes = int(y.max()) + 1
     return ArrayDataset(x, y, num_classes, name)

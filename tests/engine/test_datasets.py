@@ -254,7 +254,6 @@ def test_npz_never_unpickles(tmp_path: Path) -> None:
         ({"x": np.zeros((3,)), "y": np.zeros(3)}, r"x has shape \(3,\), expected N×D"),
         ({"x": np.zeros((3, 2)), "y": [0.5, 1, 0]}, "label 0.5 at row 0 is not an integer"),
         ({"x": np.zeros((3, 2)), "y": [0, -1, 0]}, "negative label -1 at row 1"),
-        ({"x": np.array([[0, np.nan]]), "y": [0]}, "1 NaN/infinite feature value"),
         ({"x": np.array([["a", "b"]]), "y": [0]}, "must be numeric"),
     ],
 )
@@ -263,6 +262,24 @@ def test_npz_errors(tmp_path: Path, arrays: dict, message: str) -> None:
     np.savez(path, **arrays)
     with pytest.raises(DataError, match=message):
         load_dataset(f"npz:{path}")
+
+
+def test_non_finite_features_are_kept_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    x = np.arange(40, dtype=np.float64).reshape(20, 2)
+    x[3, 1], x[7, 0] = np.nan, np.inf
+    path = tmp_path / "poisoned.npz"
+    np.savez(path, x=x, y=np.arange(20) % 2)
+    with caplog.at_level("WARNING", logger="engine.datasets"):
+        ds = load_dataset(f"npz:{path}")
+    assert "2 NaN/infinite feature value(s) in 2 of 20 samples" in caplog.text
+    assert np.isnan(ds.x[3, 1])
+    prepared = prepare(DataConfig(dataset=f"npz:{path}", val_fraction=0.2), seed=0)
+    assert np.isfinite(prepared.mean).all() and np.isfinite(prepared.std).all()
+    assert (prepared.std > 5).all()  # both features scaled by their finite values' spread
+    both = np.concatenate([prepared.train.x, prepared.val.x])
+    assert np.count_nonzero(~np.isfinite(both)) == 2  # only the poisoned cells
 
 
 def test_npz_missing_and_not_npz(tmp_path: Path) -> None:
