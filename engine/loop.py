@@ -46,6 +46,9 @@ FLUSH_EVERY_SECONDS = 0.1
 # Isolated NaN batches (a data problem) are skipped and logged; a run whose loss
 # stays non-finite this long will not recover (its weights are already inf/NaN).
 NONFINITE_LIMIT = 10
+# A cross-entropy this many times its first value is as lost as NaN (logits off by
+# thousands); the same consecutive-step limit applies before the run is declared diverged.
+EXPLODED_FACTOR = 1e3
 EVAL_BATCH = 1024
 # Datasets whose images must not be mirrored (a flipped digit is another digit).
 NO_FLIP_DATASETS = ("digits", "mnist")
@@ -222,7 +225,8 @@ def run_training(
     buffer = StepBuffer()
     stopper = EarlyStopping(tcfg.patience)
     best_state: dict[str, torch.Tensor] | None = None
-    nonfinite_run = 0
+    nonfinite_run = 0  # consecutive steps whose loss is non-finite or exploded
+    first_loss: float | None = None
     step = 0
     epoch = 0
     epochs_done = 0
@@ -256,8 +260,12 @@ def run_training(
             for s, v in zip(tag_steps.tolist(), values.tolist(), strict=True):
                 writer.add_scalar(tag, v, s)
         emit(Metrics(seq=-1, points=points, epoch=epoch, step=int(steps[-1])))
+        nonlocal first_loss
         for value in losses.tolist():
-            nonfinite_run = 0 if math.isfinite(value) else nonfinite_run + 1
+            if first_loss is None and math.isfinite(value):
+                first_loss = max(value, 1e-12)
+            exploded = first_loss is not None and value > EXPLODED_FACTOR * first_loss
+            nonfinite_run = nonfinite_run + 1 if exploded or not math.isfinite(value) else 0
         buffer.clear()
 
     # ---------------------------------------------------------------- epochs
@@ -326,8 +334,8 @@ def run_training(
                     if nonfinite_run >= NONFINITE_LIMIT:
                         status = DIVERGED
                         reason = (
-                            f"training loss non-finite for {nonfinite_run} consecutive steps "
-                            f"(up to step {step})"
+                            f"training loss non-finite or over {EXPLODED_FACTOR:g}x its first "
+                            f"value for {nonfinite_run} consecutive steps (up to step {step})"
                         )
                         break
                     if os.getppid() != parent_pid:
@@ -339,7 +347,10 @@ def run_training(
             flush()
             if status == FINISHED and nonfinite_run >= NONFINITE_LIMIT:
                 status = DIVERGED
-                reason = f"training loss non-finite for {nonfinite_run} consecutive steps"
+                reason = (
+                    f"training loss non-finite or over {EXPLODED_FACTOR:g}x its first value "
+                    f"for {nonfinite_run} consecutive steps"
+                )
             if status != FINISHED:
                 break
             # ------------------------------------------------ evaluation

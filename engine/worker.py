@@ -17,7 +17,7 @@ from typing import Any
 from engine import rundir
 from engine.events import FAILED, Failed
 
-USER_ERRORS = ("ConfigError", "DataError")
+USER_ERRORS = ("ConfigError", "DataError", "ModelError")
 
 
 class Emitter:
