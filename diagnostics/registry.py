@@ -1,0 +1,30 @@
+"""The rules, in one literal table. Ids are stable forever and never reused."""
+
+from __future__ import annotations
+
+from diagnostics.rules.base import Rule
+from diagnostics.rules.divergence import Divergence
+from diagnostics.rules.grad_explosion import GradExplosion
+from diagnostics.rules.nan_loss import NanLoss
+from diagnostics.rules.oscillation import Oscillation
+from diagnostics.rules.overfitting import Overfitting
+from diagnostics.rules.slow_descent import SlowDescent
+from diagnostics.rules.underfitting import Underfitting
+
+#: Every rule, in the order they run (the order of findings is severity, then step).
+ALL_RULES: tuple[Rule, ...] = (
+    NanLoss(),
+    Divergence(),
+    Oscillation(),
+    SlowDescent(),
+    Overfitting(),
+    Underfitting(),
+    GradExplosion(),
+)
+
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
+
+
+def explain(rule_id: str) -> str:
+    """The documentation of a rule (What it detects / Why it matters / Example / Remedies)."""
+    return RULES_BY_ID[rule_id].doc()

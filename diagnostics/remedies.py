@@ -1,0 +1,235 @@
+"""The remedy catalogue of SPEC §4: id -> advice, PyTorch snippet, config patch.
+
+Texts restate the seed's advice (the source document is the authority on the
+numbers: lr / 10, max_norm=1.0, dropout 0.3-0.5, weight_decay=0.01, warmup over the
+first 5% of steps, ...). Patches use the dotted keys of SPEC §6; a patch is computed
+only when the run's config is known, and a remedy whose patch would change nothing
+(already in place) is listed after the others as already tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from diagnostics import snippets
+from diagnostics.types import Remedy
+
+Config = Mapping[str, Any]
+PatchBuilder = Callable[[Config], "dict[str, Any] | None"]
+
+#: Image datasets of SPEC §6, the only ones ``data.augment`` applies to.
+IMAGE_DATASETS = ("digits", "mnist", "cifar10")
+
+
+def get(config: Config | None, dotted: str, default: Any = None) -> Any:
+    """``config["a"]["b"]`` for ``"a.b"``; ``default`` when any part is missing."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _number(config: Config, key: str) -> float | None:
+    v = get(config, key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _scaled_lr(factor: float) -> PatchBuilder:
+    def build(config: Config) -> dict[str, Any] | None:
+        lr = _number(config, "optim.lr")
+        return None if lr is None else {"optim.lr": lr * factor}
+
+    return build
+
+
+def _warmup(config: Config) -> dict[str, Any]:
+    # Seed: "前5%步数:学习率从0慢慢升到0.001" - warm up over the first 5% of steps.
+    current = _number(config, "schedule.warmup") or 0.0
+    patch: dict[str, Any] = {"schedule.warmup": max(current, 0.05)}
+    if get(config, "schedule.kind") == "constant":
+        patch["schedule.kind"] = "warmup-plateau-decay"
+    return patch
+
+
+def _clip(config: Config) -> dict[str, Any]:
+    # Seed: clip_grad_norm_(model.parameters(), max_norm=1.0); a tighter clip stays.
+    current = _number(config, "train.clip_grad_norm") or 0.0
+    return {"train.clip_grad_norm": current if 0.0 < current <= 1.0 else 1.0}
+
+
+def _dropout(config: Config) -> dict[str, Any] | None:
+    # Seed: "加Dropout层(0.3-0.5)".
+    current = _number(config, "model.dropout")
+    if current is None:
+        return None
+    return {"model.dropout": round(min(0.5, max(0.3, current + 0.1)), 6)}
+
+
+def _augment(config: Config) -> dict[str, Any] | None:
+    dataset = str(get(config, "data.dataset", "")).split(":", 1)[0]
+    return {"data.augment": True} if dataset in IMAGE_DATASETS else None
+
+
+def _weight_decay(config: Config) -> dict[str, Any]:
+    # Seed: AdamW weight_decay=0.01; SGD weight_decay=1e-4. A stronger decay stays.
+    target = 1e-4 if get(config, "optim.name") in ("sgd", "momentum") else 0.01
+    current = _number(config, "optim.weight_decay") or 0.0
+    return {"optim.weight_decay": max(current, target)}
+
+
+def _widths(factor: float) -> PatchBuilder:
+    def build(config: Config) -> dict[str, Any] | None:
+        hidden = get(config, "model.hidden")
+        if not isinstance(hidden, (list, tuple)) or not hidden:
+            return None
+        return {"model.hidden": [max(1, round(int(h) * factor)) for h in hidden]}
+
+    return build
+
+
+def _epochs(config: Config) -> dict[str, Any] | None:
+    epochs = get(config, "train.epochs")
+    return {"train.epochs": int(epochs) * 2} if isinstance(epochs, int) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One catalogue entry."""
+
+    id: str
+    text: str
+    snippet: str = ""
+    patch: PatchBuilder | None = None
+
+
+CATALOGUE: dict[str, Entry] = {
+    e.id: e
+    for e in (
+        Entry("lower-lr", "Lower the learning rate ten-fold (e.g. lr 0.01 -> 0.001): the most "
+              "common cause of a loss that jumps around, explodes or turns NaN.",
+              snippets.LOWER_LR, _scaled_lr(0.1)),
+        Entry("add-warmup", "Add a learning-rate warmup: start small and ramp up to the full "
+              "rate over the first 5% of steps, then hold, then decay.",
+              snippets.WARMUP, _warmup),
+        Entry("clip-grad", "Clip the gradient norm to 1.0 before each optimizer step, so one "
+              "bad batch cannot blow the weights up.", snippets.CLIP_GRAD, _clip),
+        Entry("check-data", "Check the data: divisions by zero, huge values, missing "
+              "normalization, NaN or Inf in the inputs or labels.", snippets.CHECK_DATA),
+        Entry("gelu", "Use a smoother, more stable activation (ReLU -> GELU).",
+              snippets.GELU, lambda c: {"model.activation": "gelu"}),
+        Entry("raise-lr", "Raise the learning rate: the steps are too small to get anywhere "
+              "(x10 when the loss barely moves, x2 when the model underfits).",
+              snippets.RAISE_LR, _scaled_lr(10.0)),
+        Entry("switch-to-adam", "Switch to AdamW (lr 0.001, weight_decay 0.01): it converges "
+              "2-5x faster than plain SGD without fine tuning of the learning rate.",
+              snippets.ADAMW, lambda c: {"optim.name": "adamw", "optim.lr": 0.001}),
+        Entry("early-stopping", "Stop early: keep the weights of the best validation loss and "
+              "stop when it has not improved for 5 evaluations.",
+              snippets.EARLY_STOPPING, lambda c: {"train.early_stopping": True}),
+        Entry("more-dropout", "Add dropout (0.3-0.5) so the model cannot memorise the "
+              "training data.", snippets.DROPOUT, _dropout),
+        Entry("augment", "Augment the training data (random crop, flip, small rotation, "
+              "brightness) so the model sees more variety.", snippets.AUGMENT, _augment),
+        Entry("weight-decay", "Add weight decay (0.01 with AdamW, 1e-4 with SGD) to keep the "
+              "weights small.", snippets.WEIGHT_DECAY, _weight_decay),
+        Entry("smaller-model", "Use a smaller model (fewer layers or neurons): it has less "
+              "room to memorise.", snippets.MODEL_SIZE, _widths(0.5)),
+        Entry("more-data", "Collect more training data: the most fundamental cure for "
+              "overfitting."),
+        Entry("bigger-model", "Give the model more capacity (more layers, more neurons): it "
+              "is too simple to learn the task.", snippets.MODEL_SIZE, _widths(2.0)),
+        Entry("train-longer", "Train longer (more epochs): the model has not finished "
+              "learning.", "", _epochs),
+        Entry("better-model", "Switch to a stronger architecture for the task (e.g. ResNet -> "
+              "EfficientNet)."),
+        # Speed and memory advice (SPEC §4), shown on request; no rule attaches these.
+        Entry("mixed-precision", "Train in mixed precision on CUDA: 2-3x faster and half "
+              "the memory, with almost no loss of accuracy.", snippets.AMP,
+              lambda c: {"train.amp": "auto"}),
+        Entry("grad-accumulation", "Short of memory? Accumulate gradients: micro-batch x steps "
+              "= effective batch (16 x 4 = 64), and scale the learning rate to the effective "
+              "batch.", snippets.ACCUMULATION),
+        Entry("larger-batch", "Use a larger batch with a linearly scaled learning rate "
+              "(batch x4 -> lr x4).", ""),
+        Entry("dataloader-workers", "Load data in parallel: DataLoader(num_workers=4, "
+              "pin_memory=True).", snippets.DATALOADER),
+    )
+}
+
+#: The order to try remedies in, per rule and inferred cause (SPEC §4's table).
+ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
+    ("nan-loss", "lr-too-large"): ("lower-lr", "add-warmup", "clip-grad", "check-data", "gelu"),
+    ("nan-loss", "grad-explosion"): ("clip-grad", "lower-lr", "add-warmup", "gelu", "check-data"),
+    ("nan-loss", "data"): ("check-data", "lower-lr", "clip-grad", "add-warmup", "gelu"),
+    ("nan-loss", None): ("lower-lr", "check-data", "clip-grad", "gelu", "add-warmup"),
+    ("divergence", None): ("lower-lr", "add-warmup", "clip-grad"),
+    ("oscillation", None): ("lower-lr", "add-warmup", "clip-grad"),
+    ("slow-descent", None): ("raise-lr", "switch-to-adam"),
+    ("overfitting", None): ("early-stopping", "more-dropout", "augment", "weight-decay",
+                            "smaller-model", "more-data"),
+    ("underfitting", None): ("bigger-model", "train-longer", "raise-lr", "better-model"),
+    ("grad-explosion", None): ("clip-grad", "lower-lr"),
+}
+
+#: Per-rule overrides of a patch (underfitting raises the LR x2, not x10).
+_OVERRIDES: dict[tuple[str, str], PatchBuilder] = {
+    ("underfitting", "raise-lr"): _scaled_lr(2.0),
+}
+
+
+def remedy(remedy_id: str, config: Config | None = None, *, rule: str = "") -> Remedy:
+    """One remedy, with its patch when ``config`` is known."""
+    entry = CATALOGUE[remedy_id]
+    build = _OVERRIDES.get((rule, remedy_id), entry.patch)
+    patch = None
+    tried = False
+    if config is not None and build is not None:
+        full = build(config)
+        if full is not None:
+            patch = {k: v for k, v in full.items() if get(config, k, _MISSING) != v}
+            tried = not patch
+            patch = patch or full
+    return Remedy(entry.id, entry.text, snippet=entry.snippet, patch=patch, already_tried=tried)
+
+
+_MISSING = object()
+
+
+def remedies_for(
+    rule: str,
+    cause: str | None = None,
+    config: Config | None = None,
+    already_applied: Iterable[str] = (),
+) -> tuple[Remedy, ...]:
+    """The remedies for a finding, in the order to try them.
+
+    Remedies already in place in ``config``, or named in ``already_applied`` (fixes
+    applied to this run's ancestors that did not resolve the finding), come last,
+    marked ``already_tried``; the first remaining one is "the next remedy".
+    """
+    order = ORDER.get((rule, cause)) or ORDER.get((rule, None), ())
+    applied = set(already_applied)
+    made = []
+    for rid in order:
+        r = remedy(rid, config, rule=rule)
+        if rid in applied and not r.already_tried:
+            r = Remedy(r.id, r.text, snippet=r.snippet, patch=r.patch, already_tried=True)
+        made.append(r)
+    return tuple([r for r in made if not r.already_tried] + [r for r in made if r.already_tried])
+
+
+def next_remedy(
+    rule: str,
+    cause: str | None = None,
+    config: Config | None = None,
+    already_applied: Iterable[str] = (),
+) -> Remedy | None:
+    """The first remedy not yet tried, or None when every one was."""
+    return next(
+        (r for r in remedies_for(rule, cause, config, already_applied) if not r.already_tried),
+        None,
+    )

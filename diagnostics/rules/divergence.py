@@ -1,0 +1,94 @@
+"""Rule ``divergence``: the loss climbs far above where it started, or explodes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diagnostics.rules.base import Rule, RunView
+from diagnostics.signals import edge_level, fmt, noise_sigma, rolling_median, smooth_window
+from diagnostics.types import Finding, Severity
+
+#: Share of the points whose median is the starting level (at least one point).
+HEAD_FRACTION = 0.05
+
+#: Share of the points whose median is the final level.
+TAIL_FRACTION = 0.1
+
+#: Sustained divergence: the final level is at least this many times the starting
+#: level. A healthy loss ends below where it started; the seed's diverging run ends
+#: at 500 from 100 (5x).
+SUSTAINED_FACTOR = 2.0
+
+#: Explosion: any value at least an order of magnitude above the starting level.
+EXPLODE_FACTOR = 10.0
+
+#: Rebound: after falling, the loss climbed back by at least this share of the
+#: descent it had achieved (and by more than 4 noise sigmas): training came undone.
+REBOUND_SHARE = 0.5
+REBOUND_SIGMAS = 4.0
+
+
+class Divergence(Rule):
+    """The loss climbs far above where it started, or explodes by orders of magnitude.
+
+    What it detects:
+        A training loss whose final level is at least 2x its starting level, any
+        value 10x above the start (an explosion, even a transient one), or a loss
+        that fell and then climbed back by half of what it had gained.
+
+    Why it matters:
+        A diverging run is not learning any more; it usually ends in NaN. The step
+        size is too large for the loss surface.
+
+    Example:
+        The seed's learning rate of 1.0: 100 -> 50 -> 200 -> 10 -> 500 -> NaN
+        ("爆炸了!"): 500 is 5x the start.
+
+    Remedies:
+        Lower the learning rate ten-fold, add warmup, clip the gradient norm at 1.0.
+    """
+
+    id = "divergence"
+    title = "Loss diverged"
+    needs = (("train_loss",), ("val_loss",))
+    min_points = 5
+
+    def check(self, view: RunView) -> list[Finding]:
+        role = "train_loss" if view.has("train_loss", self.min_points) else "val_loss"
+        c = view.curve(role)
+        if float(np.min(c.y)) <= 0:
+            return []  # ratios need a positive loss (an ELBO or log-density can be < 0)
+        start = edge_level(c, HEAD_FRACTION, head=True)
+        end = edge_level(c, TAIL_FRACTION, head=False)
+        first, last = int(c.start[0]), int(c.step[-1])
+        j = int(np.argmax(c.hi))
+        peak = float(c.hi[j])
+        if end >= SUSTAINED_FACTOR * start:
+            return [self.finding(
+                view, Severity.ERROR, first, last,
+                f"{role} ended at {fmt(end)}, {end / start:.1f}x its starting level of "
+                f"{fmt(start)} (peak {fmt(peak)} at step {int(c.hi_step[j])})", role=role)]
+        if peak >= EXPLODE_FACTOR * start:
+            return [self.finding(
+                view, Severity.ERROR, first, int(c.hi_step[j]),
+                f"{role} exploded to {fmt(peak)} at step {int(c.hi_step[j])}, "
+                f"{peak / start:.0f}x its starting level of {fmt(start)}", role=role)]
+        return self._rebound(view, role, c, start, end)
+
+    def _rebound(self, view: RunView, role: str, c, start: float, end: float) -> list[Finding]:
+        if len(c) < 2 * self.min_points:
+            return []
+        smooth = rolling_median(c.y, smooth_window(len(c)))
+        k = int(np.argmin(smooth))
+        low = float(smooth[k])
+        gained = start - low
+        back = end - low
+        if gained <= 0 or back < REBOUND_SHARE * gained:
+            return []
+        if back < REBOUND_SIGMAS * noise_sigma(c.y) or k >= len(c) - 2:
+            return []
+        return [self.finding(
+            view, Severity.WARNING, int(c.step[k]), int(c.step[-1]),
+            f"{role} fell from {fmt(start)} to {fmt(low)} at step {int(c.step[k])}, then "
+            f"climbed back to {fmt(end)}: {back / gained:.0%} of its progress undone",
+            role=role, title="Loss climbed back up")]

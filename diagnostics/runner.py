@@ -1,0 +1,56 @@
+"""``diagnose(run)``: the insufficient-data gate, every applicable rule, sorted findings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from diagnostics.registry import ALL_RULES
+from diagnostics.rules.base import RunView
+from diagnostics.summary import Segments, summarize
+from diagnostics.types import Diagnosis, Finding, RunData, Status
+
+log = logging.getLogger(__name__)
+
+
+def diagnose(run: RunData) -> Diagnosis:
+    """Diagnose a whole run (SPEC §4): the same result as ``LiveDiagnoser`` on the same data."""
+    summaries = {role: summarize(s.steps, s.values) for role, s in run.series.items()}
+    return diagnose_summaries(summaries, config=run.config, name=run.name)
+
+
+def diagnose_summaries(
+    summaries: Mapping[str, Segments], *, config: Mapping[str, Any] | None = None,
+    name: str = "",
+) -> Diagnosis:
+    """Run every rule on per-role summaries (see ``diagnostics.summary``).
+
+    Status: ``problems`` when any rule found something; otherwise ``healthy`` when at
+    least one judging rule had enough data, else ``insufficient-data`` (no guess). A
+    non-finite loss or gradient norm is a fact, not a guess, and is reported even on a
+    run too short to judge.
+    """
+    view = RunView(summaries, config=config, name=name)
+    findings: list[Finding] = []
+    ran: list[str] = []
+    judged = False
+    for rule in ALL_RULES:
+        if not rule.applicable(view):
+            continue
+        ran.append(rule.id)
+        judged = judged or rule.judges
+        findings.extend(rule.check(view))
+    findings.sort(key=lambda f: (f.severity.rank, f.step_start, f.rule))
+    if findings:
+        status = Status.PROBLEMS
+    elif judged:
+        status = Status.HEALTHY
+    else:
+        status = Status.INSUFFICIENT_DATA
+    points = sum(s.n_points for s in summaries.values())
+    log.debug("diagnosed %s: %s, %d finding(s)", name or "run", status.value, len(findings))
+    return Diagnosis(
+        status, tuple(findings), name=name, points=points,
+        roles=tuple(r for r, s in summaries.items() if s.n_points), rules_run=tuple(ran),
+    )
