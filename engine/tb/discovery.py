@@ -1,0 +1,110 @@
+"""Finding the runs under a path.
+
+A run is a folder holding event files (TensorBoard's "run"), with two joins:
+
+* Keras writes ``<run>/train/`` and ``<run>/validation/``; a TF1 Estimator writes
+  its training events in ``<run>/`` and its evaluation in ``<run>/eval/``. Such
+  role folders are joined into their parent's logical run, their tags namespaced
+  by the folder name (``validation/epoch_loss``) so that both stay distinct.
+* Several event files in one folder are one run (a restarted run; merged by
+  ``reader.load_run``).
+
+Other layouts need no special case: Lightning ``lightning_logs/version_N/``,
+YOLOv5 ``runs/train/exp*/`` (``train`` there holds no event file itself), HF
+``runs/<date>_<host>/``. A run's name is its path relative to what the user
+opened, ``.`` when that path is the run itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Folders whose event files belong to their parent's run (Keras, TF1 Estimator).
+ROLE_FOLDERS = frozenset({"train", "validation", "eval", "val", "test"})
+
+
+def is_role_folder(name: str) -> bool:
+    return name in ROLE_FOLDERS or name.startswith("eval_")
+
+
+def is_event_file(name: str) -> bool:
+    """TensorBoard's own test: the file name contains ``tfevents``."""
+    return "tfevents" in name
+
+
+@dataclass(frozen=True, slots=True)
+class FileGroup:
+    """Event files of one folder of a run; ``prefix`` namespaces their tags ('' for none)."""
+
+    prefix: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSource:
+    name: str
+    root: Path
+    groups: tuple[FileGroup, ...]
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(f for g in self.groups for f in g.files)
+
+
+def _event_files(folder: Path, names: list[str]) -> tuple[Path, ...]:
+    out = []
+    for name in sorted(names):
+        if is_event_file(name):
+            path = folder / name
+            try:
+                if path.is_file():
+                    out.append(path)
+            except OSError:
+                continue
+    return tuple(out)
+
+
+def find_runs(path: str | os.PathLike) -> list[RunSource]:
+    """The runs under ``path``: one event file, a run folder, or a tree of runs.
+
+    Raises ``FileNotFoundError`` when ``path`` does not exist; unreadable
+    subfolders are skipped (logged).
+    """
+    top = Path(path)
+    if not top.exists():
+        raise FileNotFoundError(f"no such file or folder: {top}")
+    if top.is_file():
+        prefix = top.parent.name if is_role_folder(top.parent.name) else ""
+        return [RunSource(".", top, (FileGroup(prefix, (top,)),))]
+
+    found: dict[Path, tuple[Path, ...]] = {}
+
+    def on_error(err: OSError) -> None:
+        log.warning("skipping %s: %s", err.filename, err.strerror)
+
+    for folder, dirs, names in os.walk(top, onerror=on_error):
+        dirs.sort()
+        files = _event_files(Path(folder), names)
+        if files:
+            found[Path(folder)] = files
+
+    runs: dict[Path, list[FileGroup]] = {}
+    for folder, files in found.items():
+        if folder != top and is_role_folder(folder.name):
+            runs.setdefault(folder.parent, []).append(FileGroup(folder.name, files))
+        elif folder == top and is_role_folder(folder.name):
+            runs.setdefault(folder, []).append(FileGroup(folder.name, files))
+        else:
+            runs.setdefault(folder, []).insert(0, FileGroup("", files))
+    out = []
+    for root, groups in runs.items():
+        rel = root.relative_to(top).as_posix()
+        groups.sort(key=lambda g: g.prefix)
+        out.append(RunSource(rel if rel != "." else ".", root, tuple(groups)))
+    out.sort(key=lambda r: r.name)
+    return out

@@ -1,0 +1,245 @@
+"""Reading TensorBoard event files into columnar scalars.
+
+:class:`EventFileReader` is TensorBoard's resumable loader, columnar: each
+:meth:`~EventFileReader.read` returns what was appended since the previous one,
+reading only new bytes. A half-written tail is left for the next read; damaged
+bytes become a warning naming the file and byte offset, and reading resumes at
+the next valid record. Nothing in a file's content makes it raise.
+
+:func:`load_run` reads every file of a run (see ``discovery.py``), merges them
+in step order with TensorBoard's purge on restart, and infers the roles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .columnar import decode
+from .discovery import RunSource, find_runs
+from .records import HEADER_BYTES, masked_crc32c, scan
+from .roles import infer_roles
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 16 << 20  # read (and decode) at most this much at a time
+CONFIG_TAG = "traindoc/config"
+
+
+@dataclass(frozen=True, slots=True)
+class Scalars:
+    """One tag's points: int64 steps, float64 values and wall times, same length."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    wall_times: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @staticmethod
+    def empty() -> Scalars:
+        return Scalars(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+
+
+@dataclass(frozen=True, slots=True)
+class FileChunk:
+    """What one read of one file produced (tags as written in the file)."""
+
+    scalars: dict[str, Scalars]
+    texts: dict[str, str]
+    warnings: list[str]
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunLog:
+    """A run's scalars, merged over its files; see SPEC §5 for ``roles`` and ``points``."""
+
+    name: str
+    scalars: dict[str, Scalars]
+    texts: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    points: int = 0
+    roles: dict[str, str] = field(default_factory=dict)
+    source: RunSource | None = None
+
+    @property
+    def config_text(self) -> str | None:
+        """The TOML config a traindoc run stored with ``add_text("traindoc/config", ...)``."""
+        return self.texts.get(CONFIG_TAG)
+
+
+class EventFileReader:
+    """Incremental reader of one event file; see the module docstring."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.offset = 0  # next byte to read
+        self.records = 0  # valid records read so far
+        self.in_damage = False  # looking for the next valid record at `offset`
+        self.pending = False  # the bytes after `offset` may be an unfinished record
+
+    def read(self, *, final: bool = False) -> FileChunk:
+        """Everything appended since the last read.
+
+        ``final``: the file is not expected to grow (a one-shot load), so an
+        unfinished tail is reported as a truncated record.
+        """
+        warnings: list[str] = []
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        texts: dict[str, str] = {}
+        points = 0
+        try:
+            size = os.stat(self.path).st_size
+            if size < self.offset:
+                warnings.append(f"{self.path}: file shrank to {size} bytes; read again from the start")
+                self.offset, self.records, self.in_damage = 0, 0, False
+            with open(self.path, "rb") as f:
+                want = CHUNK_BYTES
+                while True:
+                    f.seek(self.offset)
+                    buf = f.read(want)
+                    if not buf:
+                        break
+                    sc = scan(buf, synced=not self.in_damage)
+                    if sc.consumed == 0 and len(buf) == want:
+                        bigger = _record_size(buf)
+                        if bigger > want:  # one record larger than a chunk
+                            want = bigger
+                            continue
+                    points += self._take(buf, sc, parts, texts, warnings)
+                    self.offset += sc.consumed
+                    self.in_damage, self.pending = sc.in_damage, sc.pending
+                    want = CHUNK_BYTES
+                    if len(buf) < want or sc.consumed == 0:
+                        break
+            if final and self.offset < size and not self.in_damage:
+                warnings.append(
+                    f"{self.path}: truncated record at byte {self.offset}, "
+                    f"{self.records} records kept"
+                )
+        except OSError as e:
+            warnings.append(f"{self.path}: cannot read ({e.strerror or e})")
+        scalars = {tag: _concat(p) for tag, p in parts.items()}
+        return FileChunk(scalars, texts, warnings, points)
+
+    def _take(self, buf, sc, parts, texts, warnings) -> int:
+        for d in sc.damages:
+            kept = self.records + int(np.searchsorted(sc.starts, d.offset))
+            where = self.offset + d.offset
+            if d.resync is None:
+                rest = "no valid record after it yet"
+            else:
+                rest = f"{d.resync - d.offset} bytes skipped"
+            warnings.append(
+                f"{self.path}: {d.kind} at byte {where}, {rest}, {kept} records kept before it"
+            )
+        dec = decode(buf, sc.starts, sc.lengths)
+        for i in dec.bad:
+            where = self.offset + int(sc.starts[i]) - HEADER_BYTES
+            warnings.append(f"{self.path}: undecodable record at byte {where}, skipped")
+        self.records += len(sc.starts)
+        for tag, (steps, values, walls) in dec.scalars.items():
+            parts.setdefault(tag, []).append((steps, values, walls))
+        for _step, tag, text in dec.texts:
+            texts[tag] = text
+        return dec.points
+
+
+def _record_size(buf: bytes) -> int:
+    """Framed size of the record at the start of ``buf`` if its header is valid, else 0."""
+    if len(buf) < HEADER_BYTES:
+        return 0
+    head = buf[:8]
+    if masked_crc32c(head) != int.from_bytes(buf[8:12], "little"):
+        return 0
+    return int.from_bytes(head, "little") + 16
+
+
+def _concat(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Scalars:
+    if len(pieces) == 1:
+        return Scalars(*pieces[0])
+    return Scalars(*(np.concatenate([p[i] for p in pieces]) for i in range(3)))
+
+
+def sort_by_step(s: Scalars) -> Scalars:
+    """Stable sort by step (a no-op when already sorted)."""
+    if len(s) < 2 or not (np.diff(s.steps) < 0).any():
+        return s
+    order = np.argsort(s.steps, kind="stable")
+    return Scalars(s.steps[order], s.values[order], s.wall_times[order])
+
+
+def merge_files(pieces: list[Scalars]) -> Scalars:
+    """Merge one tag's points from successive files of a run.
+
+    As TensorBoard purges on restart: when a later file starts at a step the run
+    had already reached, the earlier points from that step on are dropped.
+    """
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return Scalars.empty()
+    out = sort_by_step(pieces[0])
+    for nxt in pieces[1:]:
+        nxt = sort_by_step(nxt)
+        first = nxt.steps[0]
+        if out.steps[-1] >= first:
+            keep = out.steps < first
+            out = Scalars(out.steps[keep], out.values[keep], out.wall_times[keep])
+        out = Scalars(
+            np.concatenate([out.steps, nxt.steps]),
+            np.concatenate([out.values, nxt.values]),
+            np.concatenate([out.wall_times, nxt.wall_times]),
+        )
+    return out
+
+
+def qualified(prefix: str, tag: str) -> str:
+    """A tag's name in the logical run: files of a role folder are namespaced by it."""
+    return f"{prefix}/{tag}" if prefix else tag
+
+
+def load_run(source: RunSource, *, overrides: Mapping[str, str] | None = None) -> RunLog:
+    """Read every file of ``source`` once; never raises on file contents."""
+    per_tag: dict[str, list[Scalars]] = {}
+    texts: dict[str, str] = {}
+    warnings: list[str] = []
+    points = 0
+    for group in source.groups:
+        for path in group.files:
+            chunk = EventFileReader(path).read(final=True)
+            warnings.extend(chunk.warnings)
+            points += chunk.points
+            for tag, s in chunk.scalars.items():
+                per_tag.setdefault(qualified(group.prefix, tag), []).append(s)
+            for tag, text in chunk.texts.items():
+                texts[qualified(group.prefix, tag)] = text
+    scalars = {tag: merge_files(pieces) for tag, pieces in per_tag.items()}
+    for w in warnings:
+        log.warning("%s", w)
+    roles = infer_roles({tag: len(s) for tag, s in scalars.items()}, overrides=overrides)
+    return RunLog(source.name, scalars, texts, warnings, points, roles, source)
+
+
+def load_path(
+    path: str | os.PathLike, *, overrides: Mapping[str, str] | None = None
+) -> list[RunLog]:
+    """Every run under ``path`` (a file, a run folder or a tree of runs)."""
+    return [load_run(source, overrides=overrides) for source in find_runs(path)]
+
+
+def read_texts(path: str | os.PathLike) -> dict[str, str]:
+    """The text summaries of an event file or run (e.g. ``traindoc/config``), latest wins."""
+    texts: dict[str, str] = {}
+    for source in find_runs(path):
+        for group in source.groups:
+            for file in group.files:
+                for tag, text in EventFileReader(file).read(final=True).texts.items():
+                    texts[qualified(group.prefix, tag)] = text
+    return texts
