@@ -44,7 +44,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"traindoc {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -83,8 +84,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         handle.close()
     progress.close()
-    print_summary(handle, run_dir)
     final = handle.final
+    if isinstance(final, Failed) and final.user_error and not progress.started:
+        # Bad input found by the training process before it started: nothing to keep.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise UserError(final.reason)
+    print_summary(handle, run_dir)
     if isinstance(final, Failed):
         return EXIT_BAD_INPUT if final.user_error else EXIT_FINDINGS
     if isinstance(final, Finished) and final.status == DIVERGED:
@@ -100,9 +105,11 @@ class Progress:
         self.bar: Any = None
         self.postfix: dict[str, str] = {}
         self.epochs = 0
+        self.started = False
 
     def handle(self, event: Any) -> None:
         if isinstance(event, Started):
+            self.started = True
             self.epochs = event.epochs
             print(
                 f"run {Path(event.run_dir).name}: {event.train_size} train / {event.val_size} val "

@@ -50,8 +50,6 @@ NONFINITE_LIMIT = 10
 # thousands); the same consecutive-step limit applies before the run is declared diverged.
 EXPLODED_FACTOR = 1e3
 EVAL_BATCH = 1024
-# Datasets whose images must not be mirrored (a flipped digit is another digit).
-NO_FLIP_DATASETS = ("digits", "mnist")
 
 Emit = Callable[[object], None]
 
@@ -190,7 +188,7 @@ def run_training(
     amp_dtype = amp_dtype_for(tcfg.amp, device)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     augment = config.data.augment and train_set.is_image
-    flip = config.data.dataset.split(":")[0] not in NO_FLIP_DATASETS
+    flip = prepared.hflip  # mirrored digits are other digits: only natural images flip
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
 
@@ -219,7 +217,12 @@ def run_training(
         )
     )
     rundir.write_status(
-        run_dir, "running", device=str(device), amp=amp_name, effective_batch=step_samples
+        run_dir,
+        "running",
+        device=str(device),
+        amp=amp_name,
+        effective_batch=step_samples,
+        pid=os.getpid(),
     )
 
     buffer = StepBuffer()
