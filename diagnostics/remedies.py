@@ -41,7 +41,10 @@ def _number(config: Config, key: str) -> float | None:
 def _scaled_lr(factor: float) -> PatchBuilder:
     def build(config: Config) -> dict[str, Any] | None:
         lr = _number(config, "optim.lr")
-        return None if lr is None else {"optim.lr": lr * factor}
+        if lr is None:
+            return None
+        # lr / 10 rather than lr * 0.1: 0.01 / 10 is exactly 0.001.
+        return {"optim.lr": lr * factor if factor >= 1 else lr / round(1 / factor)}
 
     return build
 

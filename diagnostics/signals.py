@@ -128,11 +128,14 @@ def trailing_median(y: np.ndarray, window: int) -> np.ndarray:
     if n == 0:
         return y.astype(np.float64, copy=True)
     window = max(1, window)
-    padded = np.concatenate([np.full(window, np.nan), y[:-1]])
-    view = np.lib.stride_tricks.sliding_window_view(padded, window)
-    with np.errstate(all="ignore"):
-        out = np.nanmedian(view, axis=1) if n > 1 else np.full(1, np.nan)
-    return out[:n]
+    out = np.full(n, np.nan)
+    if n > 1:
+        # Index i >= 1 looks at y[max(0, i - window) : i]; pad the front by repeating y[0]
+        # is wrong (it would weigh it), so pad with NaN and skip the all-NaN index 0.
+        padded = np.concatenate([np.full(window - 1, np.nan), y[:-1]])
+        view = np.lib.stride_tricks.sliding_window_view(padded, window)
+        out[1:] = np.nanmedian(view, axis=1)
+    return out
 
 
 def smooth_window(n: int) -> int:

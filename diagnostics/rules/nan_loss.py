@@ -152,8 +152,9 @@ class NanLoss(Rule):
         n_before = before.n_points
         if n_before <= EARLY_POINTS:
             trail = " -> ".join(fmt(v) for v in before.y[-6:])
-            return "lr-too-large", (f"it came after only {n_before} finite value"
-                                    f"{'s' if n_before != 1 else ''}" + (f" ({trail})" if trail else ""))
+            plural = "s" if n_before != 1 else ""
+            trail = f" ({trail})" if trail else ""
+            return "lr-too-large", f"it came after only {n_before} finite value{plural}{trail}"
         low = float(np.min(before.y))
         last = float(before.y[-1])
         if low > 0 and last >= RISING_FACTOR * low:

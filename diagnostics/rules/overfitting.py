@@ -99,6 +99,10 @@ class Overfitting(Rule):
         sigma = noise_sigma(v.y[max(0, min(best_i - w // 2, n // 2)) :])
         if rise < MIN_RISE * best or rise < MIN_RISE_SIGMAS * sigma:
             return None
+        # The raw best inside the smoothing window names the step (the smoothed argmin
+        # can sit half a window early on a plateau).
+        lo = max(0, best_i - w // 2)
+        best_i = lo + int(np.argmin(v.y[lo : best_i + w // 2 + 1]))
         t = view.curve("train_loss")
         best_step = int(v.step[best_i])
         t_at = float(np.interp(best_step, t.step, rolling_median(t.y, smooth_window(len(t)))))
