@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 #: Folders whose event files belong to their parent's run (Keras, TF1 Estimator).
 ROLE_FOLDERS = frozenset({"train", "validation", "eval", "val", "test"})
+_DIGITS = re.compile(r"(\d+)")
 
 
 def is_role_folder(name: str) -> bool:
@@ -56,9 +58,14 @@ class RunSource:
         return tuple(f for g in self.groups for f in g.files)
 
 
+def file_order(name: str) -> tuple:
+    """Natural order of event file names: by time, then writer counter (``.2`` < ``.10``)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(name))
+
+
 def _event_files(folder: Path, names: list[str]) -> tuple[Path, ...]:
     out = []
-    for name in sorted(names):
+    for name in sorted(names, key=file_order):
         if is_event_file(name):
             path = folder / name
             try:
