@@ -35,7 +35,8 @@ def test_scale_free_healthy(scale):
 def test_converged_flat_noisy_val_with_converged_train_is_healthy():
     rng = np.random.default_rng(7)
     train = np.concatenate([decay(400, seed=1), 0.1 * (1 + 0.05 * rng.standard_normal(1600))])
-    val = np.concatenate([decay(10, start=2.2, floor=0.15), 0.15 * (1 + 0.02 * rng.standard_normal(40))])
+    flat = 0.15 * (1 + 0.02 * rng.standard_normal(40))
+    val = np.concatenate([decay(10, start=2.2, floor=0.15), flat])
     d = run(train_loss=train, val_loss=(np.arange(1, 51) * 40, val))
     assert d.status is Status.HEALTHY, [f.evidence for f in d.findings]
 

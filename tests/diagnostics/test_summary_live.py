@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -23,7 +24,7 @@ def _same(a, b):
 
 def _chunks(n, cuts):
     bounds = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    return list(zip(bounds[:-1], bounds[1:], strict=False))
+    return list(itertools.pairwise(bounds))
 
 
 def test_short_series_is_exact():

@@ -1,0 +1,99 @@
+"""Remedy patches (SPEC §4's table), already-tried ordering and the next remedy."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.remedies import CATALOGUE, ORDER, next_remedy, remedies_for, remedy
+
+CONFIG = {
+    "data": {"dataset": "digits", "augment": False},
+    "model": {"arch": "mlp", "hidden": [256, 256], "dropout": 0.0, "activation": "relu"},
+    "optim": {"name": "adamw", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.01},
+    "schedule": {"kind": "constant", "warmup": 0.0},
+    "train": {"epochs": 20, "clip_grad_norm": 0.0, "early_stopping": False, "patience": 5},
+}
+
+
+def _patch(rid, config=CONFIG, rule=""):
+    return remedy(rid, config, rule=rule).patch
+
+
+@pytest.mark.parametrize(
+    ("rid", "rule", "expected"),
+    [
+        ("lower-lr", "", {"optim.lr": 0.0001}),
+        ("raise-lr", "slow-descent", {"optim.lr": 0.01}),
+        ("raise-lr", "underfitting", {"optim.lr": 0.002}),
+        ("add-warmup", "", {"schedule.warmup": 0.05, "schedule.kind": "warmup-plateau-decay"}),
+        ("clip-grad", "", {"train.clip_grad_norm": 1.0}),
+        ("gelu", "", {"model.activation": "gelu"}),
+        ("early-stopping", "", {"train.early_stopping": True}),
+        ("more-dropout", "", {"model.dropout": 0.3}),
+        ("augment", "", {"data.augment": True}),
+        ("smaller-model", "", {"model.hidden": [128, 128]}),
+        ("bigger-model", "", {"model.hidden": [512, 512]}),
+        ("train-longer", "", {"train.epochs": 40}),
+        ("check-data", "", None),
+        ("more-data", "", None),
+        ("better-model", "", None),
+    ],
+)
+def test_patches(rid, rule, expected):
+    assert _patch(rid, rule=rule) == expected
+
+
+def test_switch_to_adam_and_weight_decay_follow_the_optimizer():
+    sgd = {**CONFIG, "optim": {"name": "sgd", "lr": 0.1, "weight_decay": 0.0}}
+    assert _patch("switch-to-adam", sgd) == {"optim.name": "adamw", "optim.lr": 0.001}
+    assert _patch("weight-decay", sgd) == {"optim.weight_decay": 1e-4}
+    adamw = {**CONFIG, "optim": {"name": "adamw", "lr": 0.001, "weight_decay": 0.0}}
+    assert _patch("weight-decay", adamw) == {"optim.weight_decay": 0.01}
+
+
+def test_more_dropout_range():
+    cfg = {**CONFIG, "model": {**CONFIG["model"], "dropout": 0.35}}
+    assert _patch("more-dropout", cfg) == {"model.dropout": 0.45}
+    cfg = {**CONFIG, "model": {**CONFIG["model"], "dropout": 0.5}}
+    assert remedy("more-dropout", cfg).already_tried
+
+
+def test_augment_is_text_only_for_non_images():
+    cfg = {**CONFIG, "data": {"dataset": "spirals", "augment": False}}
+    assert _patch("augment", cfg) is None
+
+
+def test_unknown_config_gives_text_and_snippet_only():
+    for r in remedies_for("nan-loss", "grad-explosion"):
+        assert r.patch is None and not r.already_tried and r.text
+    assert "clip_grad_norm_(model.parameters(), max_norm=1.0)" in CATALOGUE["clip-grad"].snippet
+    assert "GradScaler" in CATALOGUE["mixed-precision"].snippet
+    assert "accumulation_steps" in CATALOGUE["grad-accumulation"].snippet
+    assert "LambdaLR" in CATALOGUE["add-warmup"].snippet
+
+
+def test_remedy_already_in_place_is_listed_last_as_tried():
+    cfg = {**CONFIG, "schedule": {"kind": "warmup-plateau-decay", "warmup": 0.05}}
+    ids = [(r.id, r.already_tried) for r in remedies_for("divergence", None, cfg)]
+    assert ids == [("lower-lr", False), ("clip-grad", False), ("add-warmup", True)]
+
+
+def test_next_remedy_after_a_fix_that_did_not_resolve():
+    assert next_remedy("oscillation", None, CONFIG).id == "lower-lr"
+    after = next_remedy("oscillation", None, CONFIG, already_applied=("lower-lr",))
+    assert after.id == "add-warmup"
+    done = ("lower-lr", "add-warmup", "clip-grad")
+    assert next_remedy("oscillation", None, CONFIG, already_applied=done) is None
+    order = [r.id for r in remedies_for("oscillation", None, CONFIG, already_applied=("lower-lr",))]
+    assert order == ["add-warmup", "clip-grad", "lower-lr"]
+
+
+def test_nan_remedies_follow_the_cause():
+    assert remedies_for("nan-loss", "lr-too-large")[0].id == "lower-lr"
+    assert remedies_for("nan-loss", "grad-explosion")[0].id == "clip-grad"
+    assert remedies_for("nan-loss", "data")[0].id == "check-data"
+
+
+def test_every_ordered_remedy_is_in_the_catalogue():
+    for ids in ORDER.values():
+        assert set(ids) <= set(CATALOGUE)
