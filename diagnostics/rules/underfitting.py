@@ -132,7 +132,8 @@ class Underfitting(Rule):
             int(max(tr.step[-1], va.step[-1])),
             f"train accuracy {t_end:.1%} and validation accuracy {v_end:.1%} at the end: "
             f"both poor (under {POOR_ACCURACY:.0%}) and close ({(t_end - v_end) * 100:.1f} "
-            "points apart), and training accuracy has stopped improving", role="train_accuracy")
+            "points apart)" + ("; training accuracy has stopped improving" if len(tr) >= 5
+                               else ""), role="train_accuracy")
 
     @staticmethod
     def _still_learning(tr: Curve) -> bool:
