@@ -8,6 +8,7 @@ for a user error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,9 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train neural networks, read TensorBoard logs, diagnose what went wrong.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from engine import cli_train
+    from engine import cli_diagnose, cli_train
 
     cli_train.add_parser(commands)
+    cli_diagnose.add_parser(commands)
     return parser
 
 
@@ -44,3 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"traindoc {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -167,5 +167,16 @@ def print_summary(handle: RunHandle, run_dir: Path) -> None:
             parts.append(f"best val loss {best:.4g} (epoch {summary.get('best_epoch')})")
         print("summary: " + ", ".join(parts))
     print(f"logs: {run_dir}")
+    print_diagnosis(run_dir)
     if handle.sequence.missing:
         print(f"warning: {len(handle.sequence.missing)} events lost", file=sys.stderr)
+
+
+def print_diagnosis(run_dir: Path) -> None:
+    """The rules' verdict on the run just trained, read back from its own logs."""
+    from diagnostics.report import text_block
+    from engine.run_diagnosis import diagnose_log
+    from engine.tb.reader import load_path
+
+    for run_log in load_path(run_dir):
+        print("diagnosis: " + text_block(diagnose_log(run_log), run=run_dir.name))

@@ -1,0 +1,141 @@
+"""``traindoc diagnose PATH... [--json] [--fail-on LEVEL] [--watch] [--role ROLE=TAG ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from diagnostics.report import document_json, run_json, text_block
+from diagnostics.types import Diagnosis, Severity
+from engine.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
+from engine.run_diagnosis import diagnose_log
+from engine.tb.discovery import find_runs
+from engine.tb.reader import RunLog, load_run
+from engine.tb.roles import parse_overrides
+
+FAIL_LEVELS = {"error": (Severity.ERROR,), "warning": (Severity.ERROR, Severity.WARNING)}
+WATCH_SECONDS = 2.0
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "diagnose",
+        help="diagnose every run found under each PATH (TensorBoard logs)",
+        description="Read TensorBoard logs (a file, a run folder or a tree of runs) and "
+        "report NaN, divergence, oscillation, slow descent, overfitting, underfitting "
+        "and gradient explosion, with evidence and remedies.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (SPEC §5)")
+    parser.add_argument(
+        "--fail-on",
+        choices=sorted(FAIL_LEVELS),
+        help="exit 1 when a finding is at or above this severity",
+    )
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE=TAG",
+        help="map a tag to a role, e.g. --role val_loss=Loss/test (repeatable)",
+    )
+    parser.add_argument(
+        "--watch", action="store_true", help="keep reading as logs grow; print what changed"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        overrides = parse_overrides(args.role)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for path in args.paths:
+        if not os.path.exists(path):
+            raise UserError(f"{path}: no such file or directory")
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{path}: permission denied")
+    if args.watch:
+        return watch(args.paths, overrides, as_json=args.json)
+    results, warnings = diagnose_paths(args.paths, overrides)
+    if args.json:
+        runs = [
+            run_json(d, run=name, roles=log.roles, points=log.points) for name, log, d in results
+        ]
+        print(json.dumps(document_json(runs, warnings), indent=1, allow_nan=False, default=str))
+    else:
+        print_text(results, warnings)
+    return exit_code(results, args.fail_on)
+
+
+def diagnose_paths(
+    paths: list[str], overrides: dict[str, str]
+) -> tuple[list[tuple[str, RunLog, Diagnosis]], list[str]]:
+    results = []
+    warnings: list[str] = []
+    for path in paths:
+        sources = find_runs(path)
+        if not sources:
+            warnings.append(f"{path}: no TensorBoard event files found")
+        for source in sources:
+            run_log = load_run(source, overrides=overrides)
+            warnings.extend(run_log.warnings)
+            results.append(
+                (display_name(path, source.name, len(paths)), run_log, diagnose_log(run_log))
+            )
+    return results, warnings
+
+
+def display_name(path: str, name: str, n_paths: int) -> str:
+    """The run's name relative to its PATH; prefixed by PATH when several were given."""
+    if n_paths == 1:
+        return name
+    return str(Path(path) / name) if name != "." else path
+
+
+def print_text(results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str]) -> None:
+    blocks = [text_block(d, run=name) + roles_line(log) for name, log, d in results]
+    print("\n\n".join(blocks))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def roles_line(run_log: RunLog) -> str:
+    if not run_log.roles:
+        return "\n  (no training or validation metric recognised; see --role)"
+    return "\n  roles: " + ", ".join(f"{role}={tag}" for role, tag in run_log.roles.items())
+
+
+def exit_code(results: list[tuple[str, RunLog, Diagnosis]], fail_on: str | None) -> int:
+    if fail_on is None:
+        return EXIT_OK
+    levels = FAIL_LEVELS[fail_on]
+    failing = any(f.severity in levels for _, _, d in results for f in d.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def watch(paths: list[str], overrides: dict[str, str], *, as_json: bool) -> int:
+    """Re-diagnose every few seconds; print a run only when its findings changed."""
+    last: dict[str, tuple] = {}
+    try:
+        while True:
+            results, _ = diagnose_paths(paths, overrides)
+            for name, run_log, diagnosis in results:
+                key = (diagnosis.status, tuple((f.rule, f.severity) for f in diagnosis.findings))
+                if last.get(name) == key:
+                    continue
+                last[name] = key
+                stamp = time.strftime("%H:%M:%S")
+                if as_json:
+                    obj = run_json(diagnosis, run=name, roles=run_log.roles, points=run_log.points)
+                    print(json.dumps(obj, allow_nan=False, default=str), flush=True)
+                else:
+                    print(f"[{stamp}] " + text_block(diagnosis, run=name), flush=True)
+            time.sleep(WATCH_SECONDS)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -1,0 +1,46 @@
+"""Diagnose runs read from TensorBoard logs: the bridge from ``engine.tb`` to ``diagnostics``.
+
+The reader maps tags to roles; this module turns a :class:`~engine.tb.reader.RunLog`
+into :class:`diagnostics.types.RunData` (with the run's config when it carries one,
+so remedies get patches) and runs the rules. Used by ``traindoc diagnose``, by
+``traindoc train`` at the end of a run, and by the GUI.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from typing import Any
+
+from diagnostics.runner import diagnose
+from diagnostics.types import Diagnosis, RunData, Series
+from engine import config as config_module
+from engine.tb.reader import RunLog
+
+log = logging.getLogger(__name__)
+
+
+def config_of(run_log: RunLog) -> dict[str, Any] | None:
+    """The run's config as nested data, when the log carries a valid traindoc config."""
+    text = run_log.config_text
+    if not text:
+        return None
+    try:
+        return config_module.to_dict(config_module.loads(text))
+    except (config_module.ConfigError, tomllib.TOMLDecodeError) as exc:
+        log.info("%s: ignoring an unreadable config (%s)", run_log.name, exc)
+        return None
+
+
+def run_data(run_log: RunLog) -> RunData:
+    """Roles → series of one run, plus its config when known."""
+    series = {}
+    for role, tag in run_log.roles.items():
+        scalars = run_log.scalars.get(tag)
+        if scalars is not None and len(scalars):
+            series[role] = Series(scalars.steps, scalars.values)
+    return RunData(series, config=config_of(run_log), name=run_log.name)
+
+
+def diagnose_log(run_log: RunLog) -> Diagnosis:
+    return diagnose(run_data(run_log))
