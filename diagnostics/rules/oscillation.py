@@ -99,11 +99,14 @@ class Oscillation(Rule):
             return None  # noise around a descent that has already gone far
         y = c.y[window]
         steps = c.step[window]
-        gained = (f"{progress / swing:.1f}x" if progress > 0 else "none of")
+        if progress > 0:
+            gained = (f"its progress from the start ({fmt(start)}) is only "
+                      f"{progress / swing:.1f} swings")
+        else:
+            gained = f"it is no lower than where it started ({fmt(start)})"
         return self.finding(
             view, Severity.WARNING, int(c.start[window][0]), int(steps[-1]),
             f"{role} swung between {fmt(float(y.min()))} and {fmt(float(y.max()))} over "
             f"steps {int(c.start[window][0])}-{int(steps[-1])} (typical swing {fmt(swing)}, "
             f"{swing / abs(level):.0%} of its level {fmt(level)}) with a net change of "
-            f"{fmt(net)}; the run kept {gained} a swing of progress from its start "
-            f"{fmt(start)}", role=role)
+            f"{fmt(net)}; {gained}", role=role)
