@@ -57,7 +57,7 @@ CANONICAL_TAGS = {
 _CANONICAL_ROLE = {tag: role for role, tag in CANONICAL_TAGS.items()}
 
 _TRAIN = {"train": 0, "training": 0, "trn": 0}
-_VAL = {"val": 0, "valid": 0, "validation": 0, "eval": 0, "evaluation": 0, "test": 1, "dev": 1}
+_VAL = {"val": 0, "valid": 0, "validation": 0, "eval": 0, "evaluation": 0, "test": 1, "dev": 1, "holdout": 1}
 _GRANULARITY = {"step": "step", "steps": "step", "batch": "step", "epoch": "epoch"}
 #: Words that say nothing about the series (namespaces, statistics of a metric).
 _NEUTRAL = {
@@ -97,7 +97,6 @@ def _classify(tag: str):
         w for w in words
         if w not in _TRAIN and w not in _VAL and w not in _GRANULARITY
         and w not in _NEUTRAL and w not in _METRIC_WORDS and not w.isdigit()
-        and not re.fullmatch(r"lr|acc", w)
     ]
     if "loss" in present:
         if present & {"acc", "accuracy", "lr"}:
