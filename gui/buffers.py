@@ -1,0 +1,201 @@
+"""Qt-free, growable columnar series for the charts: no object per point.
+
+A :class:`GrowingSeries` keeps ``steps`` (int64) and ``values`` (float64) in numpy
+arrays whose capacity doubles when full (pyqtgraph's ``scrollingPlots`` idiom), so
+appending ``k`` points costs O(k) amortised and the arrays handed to the charts are
+views, never copies. ``version`` counts appends: a chart redraws a curve only when
+the version it drew is stale.
+
+:func:`ema` is TensorBoard's debiased exponential moving average, vectorised (a
+blocked linear scan) and resumable, so a live curve is smoothed in O(new points).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INITIAL_CAPACITY = 1024
+# Largest factor a block of the scan may scale by (a**-B): keeps the blocked sums exact
+# to ~1e-10 relative, far below what a chart can show.
+_MAX_SCALE = 1e6
+
+
+class GrowingArray:
+    """A 1-D numpy array that grows by doubling; ``view()`` is the filled part."""
+
+    __slots__ = ("_data", "_n")
+
+    def __init__(self, dtype: type | np.dtype, capacity: int = INITIAL_CAPACITY) -> None:
+        self._data = np.empty(max(1, capacity), dtype=dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        return int(self._data.size)
+
+    def extend(self, values: np.ndarray) -> None:
+        k = int(values.size)
+        if k == 0:
+            return
+        need = self._n + k
+        if need > self._data.size:
+            capacity = self._data.size
+            while capacity < need:
+                capacity *= 2
+            grown = np.empty(capacity, dtype=self._data.dtype)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = values
+        self._n = need
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._n]
+
+    def clear(self) -> None:
+        self._n = 0
+
+
+class GrowingSeries:
+    """One metric's points, in arrival order, plus the steps of its non-finite values."""
+
+    __slots__ = ("_bad", "_steps", "_values", "version")
+
+    def __init__(self, capacity: int = INITIAL_CAPACITY) -> None:
+        self._steps = GrowingArray(np.int64, capacity)
+        self._values = GrowingArray(np.float64, capacity)
+        self._bad = GrowingArray(np.int64, 16)
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def append(self, steps, values) -> None:
+        steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if steps.size != values.size:
+            raise ValueError(f"steps and values differ in length: {steps.size} != {values.size}")
+        if steps.size == 0:
+            return
+        self._steps.extend(steps)
+        self._values.extend(values)
+        finite = np.isfinite(values)
+        if not finite.all():
+            self._bad.extend(steps[~finite])
+        self.version += 1
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps.view()
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values.view()
+
+    @property
+    def nonfinite_steps(self) -> np.ndarray:
+        """Steps whose value is NaN or ±Inf (the charts mark them on purpose)."""
+        return self._bad.view()
+
+    def last(self) -> float | None:
+        return float(self.values[-1]) if len(self) else None
+
+    def best(self, *, lower_is_better: bool) -> tuple[float, int] | None:
+        """The best finite value and its step, or None when there is none."""
+        values = self.values
+        finite = np.isfinite(values)
+        if not finite.any():
+            return None
+        masked = np.where(finite, values, np.inf if lower_is_better else -np.inf)
+        index = int(np.argmin(masked) if lower_is_better else np.argmax(masked))
+        return float(values[index]), int(self.steps[index])
+
+    def clear(self) -> None:
+        self._steps.clear()
+        self._values.clear()
+        self._bad.clear()
+        self.version += 1
+
+
+# ---------------------------------------------------------------- smoothing
+
+
+@dataclass(frozen=True, slots=True)
+class EmaState:
+    """Where a smoothing pass stopped: the biased accumulator and finite points seen."""
+
+    last: float = 0.0
+    count: int = 0
+
+
+def linear_scan(d: np.ndarray, a: float, y0: float = 0.0) -> np.ndarray:
+    """``y[k] = a * y[k-1] + d[k]`` with ``y[-1] = y0``, vectorised for 0 <= a < 1.
+
+    Blocks of ``B`` points are solved at once with ``a**j * cumsum(d * a**-j)``
+    (``B`` chosen so that ``a**-B`` stays below ``_MAX_SCALE``); the carries between
+    blocks obey the same recurrence with ``a**B`` and are solved recursively.
+    """
+    d = np.asarray(d, dtype=np.float64)
+    n = d.size
+    if n == 0:
+        return d.copy()
+    if a <= 0.0:
+        out = d.copy()
+        out[0] += a * y0
+        return out
+    block = max(1, min(n, int(math.log(_MAX_SCALE) / -math.log(a))))
+    if block == 1:
+        # a < 1/_MAX_SCALE: two terms of the expansion are exact to a**2 < 1e-12.
+        out = d.copy()
+        out[0] += a * y0
+        if n > 1:
+            out[1:] += a * d[:-1]
+            out[1] += a * a * y0
+        return out
+    j = np.arange(block, dtype=np.float64)
+    up = a**-j  # a**-j, at most _MAX_SCALE
+    down = a**j
+    nb = -(-n // block)
+    padded = np.zeros(nb * block)
+    padded[:n] = d
+    grid = padded.reshape(nb, block)
+    local = np.cumsum(grid * up, axis=1) * down  # each block from a zero start
+    if nb == 1:
+        carries_in = np.asarray([y0])
+    else:
+        ends = local[:, -1]
+        # y at the end of block b = a**B * y at the end of block b-1 + ends[b]
+        carried = linear_scan(ends[:-1], a**block, y0)
+        carries_in = np.concatenate(([y0], carried))
+    out = local + carries_in[:, None] * (down * a)[None, :]
+    return out.reshape(-1)[:n]
+
+
+def ema(
+    values: np.ndarray, weight: float, state: EmaState | None = None
+) -> tuple[np.ndarray, EmaState]:
+    """TensorBoard's debiased EMA of ``values``, resumable from ``state``.
+
+    Non-finite values do not enter the average and stay non-finite in the output
+    (so a NaN is never smoothed away). ``weight`` 0 returns the values unchanged.
+    """
+    state = state or EmaState()
+    values = np.asarray(values, dtype=np.float64)
+    if weight <= 0.0 or values.size == 0:
+        return values.copy(), state
+    weight = min(weight, 0.999999)
+    finite = np.isfinite(values)
+    out = values.copy()
+    x = values[finite]
+    if x.size == 0:
+        return out, state
+    biased = linear_scan((1.0 - weight) * x, weight, state.last)
+    counts = np.arange(state.count + 1, state.count + 1 + x.size, dtype=np.float64)
+    debias = 1.0 - np.power(weight, counts)
+    out[finite] = biased / debias
+    return out, EmaState(last=float(biased[-1]), count=state.count + int(x.size))

@@ -1,0 +1,111 @@
+"""Exports: the charts as PNG, the scalars as CSV, the diagnosis as a Markdown report."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+
+from gui.model import AppModel
+
+
+def charts_png(charts, path: str | Path) -> Path:
+    """The whole chart panel as one PNG."""
+    path = Path(path)
+    if not charts.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+def chart_pngs(charts, folder: str | Path, stem: str) -> dict[str, Path]:
+    """Each chart that has data as its own PNG: ``{chart key: path}``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for key, plot in charts.plots.items():
+        if not any(c.plot is plot and len(c.series) for c in charts.curves.values()):
+            continue
+        target = folder / f"{stem}-{key}.png"
+        rect = plot.sceneBoundingRect().toRect()
+        image = charts.graphics.grab(charts.graphics.mapFromScene(rect).boundingRect())
+        if image.save(str(target), "PNG"):
+            out[key] = target
+    return out
+
+
+def scalars_csv(model: AppModel, run_ids: list[str], path: str | Path) -> int:
+    """Every point of every tag of the runs, long format: run, tag, role, step, value."""
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run", "tag", "role", "step", "value"])
+        for run_id in run_ids:
+            run = model.run(run_id)
+            role_of = {tag: role for role, tag in run.roles.items()}
+            for tag, series in run.tags.items():
+                steps, values = series.steps, series.values
+                role = role_of.get(tag, "")
+                for step, value in zip(steps.tolist(), values.tolist(), strict=True):
+                    writer.writerow([run.name, tag, role, step, repr(value)])
+                rows += len(steps)
+    return rows
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
+
+
+def report_markdown(model: AppModel, charts, run_ids: list[str], path: str | Path) -> Path:
+    """The diagnosis of the runs with the chart images (saved next to the report)."""
+    path = Path(path)
+    images = chart_pngs(charts, path.parent / f"{path.stem}-charts", "charts")
+    lines = ["# traindoc diagnosis report", ""]
+    if images:
+        lines += ["## Charts", ""]
+        for key, image in images.items():
+            lines.append(f"![{key}]({image.relative_to(path.parent).as_posix()})")
+        lines.append("")
+    for run_id in run_ids:
+        run = model.run(run_id)
+        lines += [f"## {run.name}", "", f"- status: {run.status}"]
+        if run.reason:
+            lines.append(f"- reason: {run.reason}")
+        if run.run_dir is not None:
+            lines.append(f"- folder: `{run.run_dir}`")
+        for role in ("val_loss", "val_accuracy", "train_loss"):
+            best = run.best(role)
+            if best is not None and np.isfinite(best[0]):
+                lines.append(f"- best {role.replace('_', ' ')}: {best[0]:.4g} (step {best[1]})")
+        if run.fix is not None:
+            parent = model.run(run.fix.parent)
+            lines.append(f"- fix of {parent.name if parent else '?'}: `{run.fix.remedy}` "
+                         f"for `{run.fix.rule}` ({run.fix.patch})")
+        if run.verdict is not None:
+            lines.append(f"- verdict: {run.verdict.text()}")
+        diagnosis = run.diagnosis
+        lines.append(f"- diagnosis: {diagnosis.status.value if diagnosis else 'not run'}")
+        lines.append("")
+        for finding in run.findings():
+            lines += [
+                f"### {finding.severity.value}: {finding.title} (`{finding.rule}`)",
+                "",
+                f"Steps {finding.step_start}–{finding.step_end}. {finding.evidence}",
+                "",
+            ]
+            for index, remedy in enumerate(finding.remedies, 1):
+                tried = " *(already tried)*" if remedy.already_tried else ""
+                lines.append(f"{index}. **{remedy.id}**{tried}: {remedy.text}")
+                if remedy.patch:
+                    change = ", ".join(f"`{k} = {v!r}`" for k, v in remedy.patch.items())
+                    lines.append(f"   Config change: {change}")
+                if remedy.snippet:
+                    body = remedy.snippet.strip("\n").splitlines()
+                    snippet = "\n".join("   " + ln for ln in body)
+                    lines += ["", "   ```python", snippet, "   ```"]
+            lines.append("")
+        if run.traceback:
+            lines += ["### Traceback", "", "```", run.traceback.rstrip(), "```", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

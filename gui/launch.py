@@ -1,0 +1,225 @@
+"""Runs launched from the GUI: start, stop, queue, apply a fix, and end them all on close.
+
+Each run goes through :class:`engine.launcher.RunHandle` (a spawned process; torch
+is imported there, never here). A :class:`HandleSource` in the pump moves its
+events into the model; stopping and closing happen on helper threads so the GUI
+never blocks on a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine import rundir
+from engine.config import RunConfig
+from engine.events import Evaluated, Failed, Finished, Metrics, Started
+from engine.launcher import RunHandle
+from gui import lineage
+from gui.diagnosis import RunDiagnoser
+from gui.model import AppModel
+from gui.pump import Pump
+from gui.state import ENGINE_TAG_ROLES, FAILED, QUEUED, RUNNING, STARTING, FixInfo
+
+log = logging.getLogger(__name__)
+
+POLL_BATCH = 256  # events taken from a queue per poll
+ENGINE_ROLES = {role: tag for tag, role in ENGINE_TAG_ROLES.items()}
+STOP_TIMEOUT_S = 4.0  # RunHandle.stop escalates within this (+1 s): inside SPEC's 5 s
+
+
+class HandleSource:
+    """Moves one run's events into the model; finished once the run's final event is in."""
+
+    def __init__(self, controller: RunController, run_id: str, handle: RunHandle) -> None:
+        self.controller = controller
+        self.model = controller.model
+        self.run_id = run_id
+        self.handle = handle
+        self.diagnoser = RunDiagnoser(self.model, run_id)
+
+    def pump(self, deadline: float) -> bool:
+        got = False
+        while True:
+            events = self.handle.poll(max_items=POLL_BATCH)
+            for event in events:
+                self._apply(event)
+            got = got or bool(events)
+            if len(events) < POLL_BATCH or time.perf_counter() >= deadline:
+                break
+        if self.handle.final is not None:
+            self.diagnoser.update(force=True)
+            self.controller.run_ended(self.run_id, self.handle)
+            return True
+        if got:
+            self.diagnoser.update()
+        return False
+
+    def _apply(self, event: Any) -> None:
+        model, run_id = self.model, self.run_id
+        if isinstance(event, Metrics):
+            for tag, (steps, values) in event.points.items():
+                model.append_points(run_id, tag, steps, values)
+            model.state.runs[run_id].progress_step = event.step
+        elif isinstance(event, Evaluated):
+            for tag, value in event.metrics.items():
+                model.append_points(run_id, tag, [event.step], [value])
+        elif isinstance(event, Started):
+            info = {
+                "device": event.device, "amp": event.amp, "total_steps": event.total_steps,
+                "epochs": event.epochs, "parameters": event.parameters,
+                "train_size": event.train_size, "val_size": event.val_size,
+                "effective_batch": event.effective_batch, "pid": event.pid,
+            }
+            model.update_run(run_id, status=RUNNING, info=info)
+        elif isinstance(event, Finished):
+            model.update_run(run_id, status=event.status, reason=event.reason,
+                             summary=dict(event.summary))
+        elif isinstance(event, Failed):
+            model.update_run(run_id, status=FAILED, reason=event.reason,
+                             traceback=event.traceback)
+
+
+class RunController(QObject):
+    """Owns every RunHandle the GUI started."""
+
+    run_started = Signal(str)
+    run_ended_signal = Signal(str)
+
+    def __init__(self, model: AppModel, pump: Pump, logdir: str | Path,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.pump = pump
+        self.logdir = Path(logdir)
+        self.handles: dict[str, RunHandle] = {}
+        self.pending: list[str] = []  # queued run ids, in order
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------ starting
+
+    def start(self, config: RunConfig, *, fix: FixInfo | None = None) -> str:
+        """Create the run and start its process now; returns the run id."""
+        run = self.model.add_run(config.name, "launched", STARTING, config=config,
+                                 roles=dict(ENGINE_ROLES))
+        if fix is not None:
+            self.model.set_fix(run.id, fix)
+        self._launch(run.id)
+        return run.id
+
+    def queue(self, configs: list[RunConfig]) -> list[str]:
+        """Runs started one after another (each when no launched run is active)."""
+        ids = [
+            self.model.add_run(c.name, "launched", QUEUED, config=c, roles=dict(ENGINE_ROLES)).id
+            for c in configs
+        ]
+        self.pending.extend(ids)
+        self._start_next()
+        return ids
+
+    def apply_fix(self, run_id: str, finding: Any, remedy: Any) -> str:
+        """Child run = parent config + the remedy's patch; started now, overlaid on the parent."""
+        parent = self.model.run(run_id)
+        if parent is None or parent.config is None or not remedy.patch:
+            raise ValueError("this remedy has no config change to apply")
+        config = lineage.child_config(parent.config, remedy.id, dict(remedy.patch))
+        child_id = self.start(config, fix=lineage.fix_info(parent, finding, remedy))
+        self.model.set_current(child_id)
+        return child_id
+
+    def _launch(self, run_id: str) -> None:
+        run = self.model.run(run_id)
+        handle = RunHandle(run.config, self.logdir)
+        try:
+            run_dir = handle.start()
+        except OSError as exc:
+            self.model.update_run(run_id, status=FAILED, reason=f"cannot start: {exc}")
+            return
+        self.handles[run_id] = handle
+        self.model.update_run(run_id, status=STARTING, run_dir=run_dir, name=run_dir.name)
+        if run.fix is not None:
+            self._write_parent(run_id, run_dir)
+        self.pump.add(HandleSource(self, run_id, handle))
+        self.run_started.emit(run_id)
+        log.info("started %s (pid %s)", run_dir, handle.pid)
+
+    def _write_parent(self, run_id: str, run_dir: Path) -> None:
+        run = self.model.run(run_id)
+        parent = self.model.run(run.fix.parent)
+        record = {
+            "parent": str(parent.run_dir) if parent and parent.run_dir else None,
+            "parent_name": parent.name if parent else None,
+            "rule": run.fix.rule,
+            "remedy": run.fix.remedy,
+            "patch": run.fix.patch,
+        }
+        try:
+            (run_dir / rundir.PARENT_FILE).write_text(json.dumps(record, indent=1, default=str))
+        except OSError:
+            log.warning("could not write %s", run_dir / rundir.PARENT_FILE)
+
+    def _start_next(self) -> None:
+        if self.pending and not any(
+            self.model.run(r).status in (STARTING, RUNNING) for r in self.handles
+            if self.model.run(r) is not None
+        ):
+            self._launch(self.pending.pop(0))
+
+    # ------------------------------------------------------------ ending
+
+    def run_ended(self, run_id: str, handle: RunHandle) -> None:
+        """Called by the run's source once its final event is in."""
+        self.handles.pop(run_id, None)
+        self._in_thread(handle.close)
+        run = self.model.run(run_id)
+        if run is not None and run.fix is not None:
+            verdict = lineage.verdict(self.model.state, run)
+            if verdict is not None:
+                self.model.set_verdict(run_id, verdict)
+        self.run_ended_signal.emit(run_id)
+        self._start_next()
+
+    def stop(self, run_id: str) -> None:
+        """Ask the run to stop; it ends within 5 s (stop request, SIGTERM, then SIGKILL)."""
+        if run_id in self.pending:
+            self.pending.remove(run_id)
+            self.model.update_run(run_id, status="stopped", reason="removed from the queue")
+            return
+        handle = self.handles.get(run_id)
+        if handle is not None:
+            self.model.message.emit(f"stopping {self.model.run(run_id).name}…")
+            self._in_thread(lambda: handle.stop(timeout=STOP_TIMEOUT_S))
+
+    def close_all(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """End every child process (window closing): all stopped in parallel, then reaped."""
+        self.pending.clear()
+        handles = list(self.handles.values())
+        self.handles.clear()
+        stoppers = [threading.Thread(target=h.stop, args=(timeout,), daemon=True) for h in handles]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout + 2.0)
+        for handle in handles:
+            try:
+                handle.close()
+            except Exception:
+                log.exception("closing a run handle failed")
+        for thread in self._threads:
+            thread.join(timeout + 2.0)
+        self._threads.clear()
+
+    def active_ids(self) -> list[str]:
+        return list(self.handles)
+
+    def _in_thread(self, target) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self._threads.append(thread)

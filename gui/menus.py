@@ -1,0 +1,130 @@
+"""Menus and toolbar of the main window (wiring only: each action calls a window method)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+
+def build(w: MainWindow) -> None:
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    w.open_action = _action(w, file_menu, "&Open log directory…", w.open_logs_dialog,
+                            QKeySequence.StandardKey.Open)
+    w.recent_menu = file_menu.addMenu("Open &recent")
+    fill_recent(w)
+    file_menu.addSeparator()
+    _action(w, file_menu, "&Load config…", partial(load_config, w))
+    _action(w, file_menu, "&Save config…", partial(save_config, w))
+    file_menu.addSeparator()
+    export = file_menu.addMenu("&Export")
+    _action(w, export, "Charts to &PNG…", partial(export_png, w))
+    _action(w, export, "Scalars to &CSV…", partial(export_csv, w))
+    _action(w, export, "Diagnosis &report (Markdown)…", partial(export_report, w))
+    file_menu.addSeparator()
+    _action(w, file_menu, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+
+    run_menu = bar.addMenu("&Run")
+    w.start_action = _action(w, run_menu, "&Start", w.start_run, "Ctrl+R")
+    w.stop_action = _action(w, run_menu, "S&top", w.stop_run, "Ctrl+.")
+    run_menu.addSeparator()
+    w.compare_action = _action(
+        w, run_menu, "Compare &optimizers (SGD, Momentum, Adam, AdamW)", w.queue_comparison
+    )
+
+    logs_menu = bar.addMenu("&Logs")
+    w.roles_action = _action(w, logs_menu, "Assign tag &roles…", partial(edit_roles, w))
+
+    w.view_menu = bar.addMenu("&View")
+
+    tools = w.addToolBar("Main")
+    tools.setObjectName("main toolbar")
+    tools.addActions([w.start_action, w.stop_action, w.open_action, w.compare_action])
+
+
+def _action(w, menu, text, slot, shortcut=None) -> QAction:
+    action = QAction(text, w)
+    if shortcut is not None:
+        action.setShortcut(shortcut)
+    action.triggered.connect(lambda _checked=False: slot())
+    menu.addAction(action)
+    return action
+
+
+def fill_recent(w: MainWindow) -> None:
+    w.recent_menu.clear()
+    paths = w.recent_paths()
+    for path in paths:
+        _action(w, w.recent_menu, path, partial(w.open_logs, path))
+    w.recent_menu.setEnabled(bool(paths))
+
+
+# ---------------------------------------------------------------- file actions
+
+
+def load_config(w: MainWindow) -> None:
+    from engine import config as config_module
+
+    path, _ = QFileDialog.getOpenFileName(w, "Load config", "", "TOML (*.toml)")
+    if not path:
+        return
+    try:
+        w.draft.load(config_module.load(path))
+    except config_module.ConfigError as exc:
+        QMessageBox.warning(w, "traindoc", str(exc))
+
+
+def save_config(w: MainWindow) -> None:
+    from engine import config as config_module
+
+    if not w.draft.valid:
+        QMessageBox.warning(w, "traindoc", "Fix the fields marked in red first.")
+        return
+    path, _ = QFileDialog.getSaveFileName(w, "Save config", "config.toml", "TOML (*.toml)")
+    if path:
+        config_module.save(w.draft.config, path)
+
+
+def export_png(w: MainWindow) -> None:
+    from gui import export
+
+    path, _ = QFileDialog.getSaveFileName(w, "Export charts", "charts.png", "PNG (*.png)")
+    if path:
+        export.charts_png(w.charts, path)
+        w.model.message.emit(f"charts saved to {path}")
+
+
+def export_csv(w: MainWindow) -> None:
+    from gui import export
+
+    path, _ = QFileDialog.getSaveFileName(w, "Export scalars", "scalars.csv", "CSV (*.csv)")
+    if path:
+        rows = export.scalars_csv(w.model, w.model.visible_runs(), path)
+        w.model.message.emit(f"{rows} points saved to {path}")
+
+
+def export_report(w: MainWindow) -> None:
+    from gui import export
+
+    path, _ = QFileDialog.getSaveFileName(w, "Export report", "report.md", "Markdown (*.md)")
+    if path:
+        export.report_markdown(w.model, w.charts, w.model.visible_runs(), path)
+        w.model.message.emit(f"report saved to {path}")
+
+
+def edit_roles(w: MainWindow) -> None:
+    from gui.dialogs.role_override import RoleOverrideDialog
+
+    run = w.model.current
+    if run is None or not run.tags:
+        QMessageBox.information(w, "traindoc", "Select a run with logged scalars first.")
+        return
+    dialog = RoleOverrideDialog(run, w.logs.candidates(run.id), parent=w)
+    if dialog.exec():
+        w.logs.set_overrides(run.id, dialog.overrides())

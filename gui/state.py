@@ -1,0 +1,223 @@
+"""Qt-free application state: the runs, their series and findings, and what is shown.
+
+``AppState`` is plain data plus the rules that decide what the views show (which
+runs are overlaid, lineage, colours). :class:`gui.model.AppModel` wraps it with Qt
+signals; tests drive this module without a QApplication.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gui.buffers import GrowingSeries
+
+# The canonical tags our engine writes (SPEC §3) and the role each one plays.
+ENGINE_TAG_ROLES = {
+    "train/loss": "train_loss",
+    "val/loss": "val_loss",
+    "train/accuracy": "train_accuracy",
+    "val/accuracy": "val_accuracy",
+    "opt/lr": "lr",
+    "opt/grad_norm": "grad_norm",
+    "perf/samples_per_sec": "samples_per_sec",
+    "perf/device_mem_mb": "device_mem_mb",
+}
+ROLES = tuple(ENGINE_TAG_ROLES.values())
+
+# Run statuses. The engine's five (SPEC §1) plus the two before a run reports.
+STARTING = "starting"
+RUNNING = "running"
+FINISHED = "finished"
+STOPPED = "stopped"
+DIVERGED = "diverged"
+FAILED = "failed"
+QUEUED = "queued"
+LOG = "log"  # a foreign log with no status of its own
+ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
+
+# Distinct, colour-blind-friendly line colours (Okabe–Ito, then Tableau).
+PALETTE = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#8C564B",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FixInfo:
+    """How a child run came from its parent: the finding it targets and the remedy applied."""
+
+    parent: str  # parent run id
+    rule: str
+    remedy: str
+    patch: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Before/after of a fix: is the finding gone, and the best validation metrics of each.
+
+    ``metrics`` holds ``(role, parent's best, child's best)``; a value is None when
+    the run has no finite point of that role.
+    """
+
+    rule: str
+    resolved: bool
+    metrics: tuple[tuple[str, float | None, float | None], ...] = ()
+
+    def text(self) -> str:
+        parts = [f"{self.rule}: {'resolved' if self.resolved else 'still present'}"]
+        for role, before, after in self.metrics:
+            parts.append(f"best {role.replace('_', ' ')} {_fmt(before)} → {_fmt(after)}")
+        return " · ".join(parts)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+@dataclass(slots=True, eq=False)
+class RunState:
+    """One run: launched by us or read from a log directory."""
+
+    id: str
+    name: str
+    kind: str  # "launched" or "log"
+    status: str
+    color: str
+    tags: dict[str, GrowingSeries] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)  # role -> tag
+    uncertain_roles: frozenset[str] = frozenset()
+    config: Any = None  # engine.config.RunConfig when known
+    run_dir: Path | None = None
+    source: str = ""  # the path the user opened (log runs)
+    fix: FixInfo | None = None
+    verdict: Verdict | None = None
+    diagnosis: Any = None  # diagnostics.types.Diagnosis
+    reason: str = ""
+    traceback: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # device, parameters, total_steps...
+    progress_step: int = 0
+
+    def series(self, role: str) -> GrowingSeries | None:
+        tag = self.roles.get(role)
+        return self.tags.get(tag) if tag is not None else None
+
+    def tag_series(self, tag: str) -> GrowingSeries:
+        series = self.tags.get(tag)
+        if series is None:
+            series = self.tags[tag] = GrowingSeries()
+        return series
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def points(self) -> int:
+        return sum(len(s) for s in self.tags.values())
+
+    def best(self, role: str) -> tuple[float, int] | None:
+        series = self.series(role)
+        if series is None:
+            return None
+        return series.best(lower_is_better="loss" in role)
+
+    def final(self, role: str) -> float | None:
+        series = self.series(role)
+        return series.last() if series is not None else None
+
+    def findings(self) -> tuple[Any, ...]:
+        return tuple(self.diagnosis.findings) if self.diagnosis is not None else ()
+
+
+class AppState:
+    """Every run, the current run, the overlay selection and chart options."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunState] = {}
+        self.current: str | None = None
+        self.checked: set[str] = set()
+        self.highlight: tuple[str, int, int] | None = None  # run id, step range
+        self.smoothing = 0.6
+        self.log_y = False
+        self._ids = itertools.count(1)
+        self._colors = itertools.cycle(PALETTE)
+
+    # ------------------------------------------------------------ runs
+
+    def new_run(self, name: str, kind: str, status: str, **fields_: Any) -> RunState:
+        run = RunState(
+            id=f"r{next(self._ids)}", name=name, kind=kind, status=status,
+            color=next(self._colors), **fields_,
+        )
+        self.runs[run.id] = run
+        if self.current is None:
+            self.current = run.id
+        return run
+
+    def remove_run(self, run_id: str) -> None:
+        self.runs.pop(run_id, None)
+        self.checked.discard(run_id)
+        if self.current == run_id:
+            self.current = next(iter(self.runs), None)
+        if self.highlight and self.highlight[0] == run_id:
+            self.highlight = None
+
+    def get(self, run_id: str | None) -> RunState | None:
+        return self.runs.get(run_id) if run_id is not None else None
+
+    # ------------------------------------------------------------ lineage
+
+    def parent_of(self, run_id: str) -> RunState | None:
+        run = self.runs.get(run_id)
+        if run is None or run.fix is None:
+            return None
+        return self.runs.get(run.fix.parent)
+
+    def children_of(self, run_id: str) -> list[RunState]:
+        return [r for r in self.runs.values() if r.fix is not None and r.fix.parent == run_id]
+
+    def lineage(self, run_id: str) -> list[RunState]:
+        """The run's ancestors, oldest first, then the run itself."""
+        chain: list[RunState] = []
+        run = self.runs.get(run_id)
+        seen: set[str] = set()
+        while run is not None and run.id not in seen:
+            seen.add(run.id)
+            chain.append(run)
+            run = self.parent_of(run.id)
+        return chain[::-1]
+
+    def tried_remedies(self, run_id: str, rule: str) -> set[str]:
+        """Remedies already applied for ``rule`` along the run's lineage."""
+        return {
+            r.fix.remedy for r in self.lineage(run_id) if r.fix is not None and r.fix.rule == rule
+        }
+
+    # ------------------------------------------------------------ what is shown
+
+    def visible_runs(self) -> list[str]:
+        """Runs on the charts: the checked ones, the current one, its parent and children."""
+        shown = set(self.checked)
+        if self.current in self.runs:
+            shown.add(self.current)
+            parent = self.parent_of(self.current)
+            if parent is not None:
+                shown.add(parent.id)
+            shown.update(child.id for child in self.children_of(self.current))
+        return [run_id for run_id in self.runs if run_id in shown]
+
+    def active_runs(self) -> list[RunState]:
+        return [r for r in self.runs.values() if r.active]

@@ -1,0 +1,195 @@
+"""The live charts: loss, accuracy, learning rate, gradient norm, throughput.
+
+One ``GraphicsLayoutWidget`` holds the five plots with linked step axes. Each
+visible run draws one :class:`CurveSet` per role it has; on every ``frame`` the
+panel refreshes each curve once (a no-op unless its data changed). Peak
+down-sampling and clip-to-view keep a redraw of millions of points within a frame.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.model import AppModel
+from gui.widgets.curves import CurveSet
+
+log = logging.getLogger(__name__)
+
+HIGHLIGHT_COLOR = (255, 200, 0, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    key: str
+    title: str
+    roles: tuple[str, ...]
+    y_label: str
+
+
+CHARTS = (
+    ChartSpec("loss", "Loss", ("train_loss", "val_loss"), "loss"),
+    ChartSpec("accuracy", "Accuracy", ("train_accuracy", "val_accuracy"), "accuracy"),
+    ChartSpec("lr", "Learning rate", ("lr",), "lr"),
+    ChartSpec("grad_norm", "Gradient norm", ("grad_norm",), "‖g‖₂"),
+    ChartSpec("throughput", "Throughput", ("samples_per_sec",), "samples/s"),
+    ChartSpec("memory", "Device memory (peak)", ("device_mem_mb",), "MB"),
+)
+ROLE_CHART = {role: spec.key for spec in CHARTS for role in spec.roles}
+LOG_CHARTS = ("loss",)  # the log-scale toggle applies here (SPEC: "log scale on demand")
+
+pg.setConfigOptions(antialias=False, background="w", foreground="#333")
+
+
+class ChartPanel(QWidget):
+    def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.graphics, 1)
+
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.regions: dict[str, pg.LinearRegionItem] = {}
+        self.curves: dict[tuple[str, str], CurveSet] = {}
+        self._positions = {"loss": (0, 0), "accuracy": (0, 1), "lr": (1, 0),
+                           "grad_norm": (1, 1), "throughput": (2, 0), "memory": (2, 1)}
+        first = None
+        for spec in CHARTS:
+            row, col = self._positions[spec.key]
+            plot = self.graphics.addPlot(row=row, col=col, title=spec.title)
+            plot.setLabel("bottom", "step")
+            plot.setLabel("left", spec.y_label)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # "accuracy (x0.001)" confuses
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.vb.sigRangeChanged.connect(lambda *_, key=spec.key: self._place_markers(key))
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*HIGHLIGHT_COLOR))
+            region.setZValue(-10)
+            region.hide()
+            plot.addItem(region, ignoreBounds=True)
+            self.plots[spec.key] = plot
+            self.regions[spec.key] = region
+
+        model.frame.connect(self.redraw)
+        model.visible_changed.connect(self.sync_runs)
+        model.roles_changed.connect(self._rebuild_run)
+        model.run_removed.connect(self._rebuild_run)
+        model.run_changed.connect(self._update_legend_for)
+        model.smoothing_changed.connect(lambda _w: self.redraw())
+        model.log_y_changed.connect(self._apply_log_y)
+        model.highlight_changed.connect(self._apply_highlight)
+        self.sync_runs()
+
+    # ------------------------------------------------------------ runs ↔ curves
+
+    def sync_runs(self) -> None:
+        visible = self.model.visible_runs()
+        wanted: set[tuple[str, str]] = set()
+        for run_id in visible:
+            run = self.model.run(run_id)
+            for role in ROLE_CHART:
+                series = run.series(role)
+                if series is None:
+                    continue
+                wanted.add((run_id, role))
+                if (run_id, role) not in self.curves:
+                    self.curves[(run_id, role)] = CurveSet(
+                        self.plots[ROLE_CHART[role]],
+                        series,
+                        color=run.color,
+                        dashed=role.startswith("val_"),
+                        name=f"{run.name} {role}",
+                    )
+        for key in list(self.curves):
+            if key not in wanted:
+                self.curves.pop(key).remove()
+        self._update_legend()
+        self._apply_highlight()
+        self.redraw()
+
+    def _rebuild_run(self, run_id: str) -> None:
+        for key in [k for k in self.curves if k[0] == run_id]:
+            self.curves.pop(key).remove()
+        self.sync_runs()
+
+    def redraw(self) -> None:
+        weight = self.model.state.smoothing
+        # A series can appear after its run became visible (first validation point).
+        for run_id in self.model.visible_runs():
+            run = self.model.run(run_id)
+            if any(
+                (run_id, role) not in self.curves and run.series(role) is not None
+                for role in ROLE_CHART
+            ):
+                self.sync_runs()
+                return
+        for curve in self.curves.values():
+            curve.refresh(weight)
+
+    def _place_markers(self, key: str) -> None:
+        plot = self.plots.get(key)
+        for curve in self.curves.values():
+            if curve.plot is plot:
+                curve.place_markers()
+
+    # ------------------------------------------------------------ options
+
+    def _apply_log_y(self, on: bool) -> None:
+        for key in LOG_CHARTS:
+            self.plots[key].setLogMode(y=on)
+            self.plots[key].enableAutoRange(y=True)
+
+    def _apply_highlight(self) -> None:
+        hl = self.model.state.highlight
+        show = hl is not None and hl[0] in self.model.visible_runs()
+        for region in self.regions.values():
+            if show:
+                start, end = hl[1], max(hl[2], hl[1] + 1)
+                region.setRegion((start, end))
+                region.show()
+            else:
+                region.hide()
+
+    def highlighted_range(self) -> tuple[float, float] | None:
+        region = self.regions["loss"]
+        return tuple(region.getRegion()) if region.isVisible() else None
+
+    # ------------------------------------------------------------ legend
+
+    def _update_legend_for(self, run_id: str) -> None:
+        if run_id in self.model.visible_runs():
+            self._update_legend()
+
+    def _update_legend(self) -> None:
+        parts = []
+        for run_id in self.model.visible_runs():
+            run = self.model.run(run_id)
+            color = QColor(run.color).name()
+            parts.append(
+                f'<span style="color:{color}; font-size:16px">■</span> '
+                f"{html.escape(run.name)} <i>({html.escape(run.status)})</i>"
+            )
+        note = "solid: train · dashed: validation · ▲ red: NaN/Inf"
+        self.legend.setText("&nbsp;&nbsp;".join(parts) + f"&nbsp;&nbsp;<small>{note}</small>")
+
+    # ------------------------------------------------------------ test and export helpers
+
+    def curve(self, run_id: str, role: str) -> CurveSet | None:
+        return self.curves.get((run_id, role))

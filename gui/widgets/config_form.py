@@ -1,0 +1,178 @@
+"""The run configuration form: one field per SPEC §6 key, engine's message at the field.
+
+Numbers are typed as text, so any value reaches engine's validation and its
+message (key, value, what is allowed) appears right under the field; choices are
+combo boxes, switches are check boxes. Every edit goes to the :class:`DraftModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as cfg
+from gui.config_draft import DraftModel
+
+ERROR_STYLE = "color: #C62828; font-size: 11px;"
+ERROR_BORDER = "border: 1px solid #C62828;"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    key: str
+    label: str
+    kind: str  # text | bool | choice | combo (editable choice)
+    choices: tuple[str, ...] = ()
+    tip: str = ""
+
+
+SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
+    ("Run", (
+        Field("name", "Name", "text", tip="Run folder name; a timestamp keeps it unique"),
+        Field("seed", "Seed", "text"),
+    )),
+    ("Data", (
+        Field("data.dataset", "Dataset", "combo",
+              ("digits", "spirals", "blobs", "mnist:", "cifar10:", "npz:", "csv:"),
+              "bundled: digits, spirals, blobs; files: mnist:DIR, cifar10:DIR, npz:FILE, csv:FILE"),
+        Field("data.batch_size", "Batch size", "text"),
+        Field("data.val_fraction", "Validation fraction", "text"),
+        Field("data.augment", "Augment (images)", "bool"),
+        Field("data.normalize", "Normalize", "bool"),
+    )),
+    ("Model", (
+        Field("model.arch", "Architecture", "choice", cfg.ARCHS),
+        Field("model.hidden", "Hidden widths", "text", tip="e.g. 256, 256"),
+        Field("model.dropout", "Dropout", "text"),
+        Field("model.activation", "Activation", "choice", cfg.ACTIVATIONS),
+    )),
+    ("Optimizer", (
+        Field("optim.name", "Optimizer", "choice", cfg.OPTIMIZERS),
+        Field("optim.lr", "Learning rate", "text"),
+        Field("optim.momentum", "Momentum", "text"),
+        Field("optim.weight_decay", "Weight decay", "text"),
+    )),
+    ("Schedule", (
+        Field("schedule.kind", "Schedule", "choice", cfg.SCHEDULES),
+        Field("schedule.warmup", "Warmup (fraction)", "text"),
+        Field("schedule.decay", "Decay (fraction)", "text"),
+        Field("schedule.final_lr_ratio", "Final LR ratio", "text"),
+    )),
+    ("Training", (
+        Field("train.epochs", "Epochs", "text"),
+        Field("train.grad_accum", "Gradient accumulation", "text"),
+        Field("train.clip_grad_norm", "Clip grad norm", "text", tip="0 = off"),
+        Field("train.amp", "Mixed precision", "choice", cfg.AMP_MODES),
+        Field("train.early_stopping", "Early stopping", "bool"),
+        Field("train.patience", "Patience (epochs)", "text"),
+        Field("train.device", "Device", "combo", ("auto", "cpu", "cuda", "cuda:0")),
+    )),
+)
+FIELD_KEYS = tuple(f.key for _, fields in SECTIONS for f in fields)
+
+
+def display(value) -> str:
+    """A config value as the form shows it (lists as ``256, 256``)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class ConfigForm(QScrollArea):
+    def __init__(self, draft: DraftModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.draft = draft
+        self.editors: dict[str, QWidget] = {}
+        self.error_labels: dict[str, QLabel] = {}
+        body = QWidget()
+        column = QVBoxLayout(body)
+        for title, fields in SECTIONS:
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+            for spec in fields:
+                editor = self._make_editor(spec)
+                error = QLabel()
+                error.setStyleSheet(ERROR_STYLE)
+                error.setWordWrap(True)
+                error.hide()
+                holder = QWidget()
+                stack = QVBoxLayout(holder)
+                stack.setContentsMargins(0, 0, 0, 0)
+                stack.setSpacing(1)
+                stack.addWidget(editor)
+                stack.addWidget(error)
+                form.addRow(spec.label, holder)
+                editor.setToolTip(spec.tip or spec.key)
+                self.editors[spec.key] = editor
+                self.error_labels[spec.key] = error
+            column.addWidget(box)
+        column.addStretch(1)
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(300)
+        draft.loaded.connect(self._fill)
+        draft.changed.connect(self._show_errors)
+        self._fill()
+        self._show_errors()
+
+    # ------------------------------------------------------------ editors
+
+    def _make_editor(self, spec: Field) -> QWidget:
+        if spec.kind == "bool":
+            box = QCheckBox()
+            box.toggled.connect(lambda on, key=spec.key: self.draft.set(key, bool(on)))
+            return box
+        if spec.kind in ("choice", "combo"):
+            combo = QComboBox()
+            combo.addItems(list(spec.choices))
+            if spec.kind == "combo":
+                combo.setEditable(True)
+                combo.currentTextChanged.connect(
+                    lambda text, key=spec.key: self.draft.set(key, text.strip())
+                )
+            else:
+                combo.currentTextChanged.connect(
+                    lambda text, key=spec.key: self.draft.set(key, text)
+                )
+            return combo
+        line = QLineEdit()
+        # Engine coerces text ("0.01" → 0.01, "256, 256" → (256, 256)) and names bad input.
+        line.textEdited.connect(lambda text, key=spec.key: self.draft.set(key, text.strip()))
+        return line
+
+    def _fill(self) -> None:
+        for key, editor in self.editors.items():
+            value = self.draft.values.get(key)
+            editor.blockSignals(True)
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox):
+                text = display(value)
+                if editor.findText(text) < 0:
+                    editor.addItem(text)
+                editor.setCurrentText(text)
+            else:
+                editor.setText(display(value))
+            editor.blockSignals(False)
+        self._show_errors()
+
+    def _show_errors(self) -> None:
+        for key, label in self.error_labels.items():
+            message = self.draft.errors.get(key, "")
+            label.setText(message)
+            label.setVisible(bool(message))
+            self.editors[key].setStyleSheet(ERROR_BORDER if message else "")
