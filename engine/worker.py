@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,26 @@ class Emitter:
         self.seq += 1
 
 
+Body = Callable[..., Any]  # (config, run_dir, *, emit, should_stop) -> Finished
+
+
 def main(config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
     """Run one config; every outcome ends with a Finished or Failed event."""
+    run_in_worker(_train, config_toml, run_dir, queue, stop_event)
+
+
+def _train(config: Any, run_dir: Path, *, emit: Emitter, should_stop: Callable[[], bool]) -> Any:
+    from engine.loop import run_training  # imports torch: training process only
+
+    return run_training(config, run_dir, emit=emit, should_stop=should_stop)
+
+
+def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
+    """The worker's frame around ``body``: signals, events, and every failure reported.
+
+    ``body(config, run_dir, emit=..., should_stop=...)`` returns the final event
+    (``Finished``); other process targets (``engine.finder_worker``) reuse this.
+    """
     # Ctrl-C reaches the whole process group: the parent decides, via stop_event.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     terminated = threading.Event()
@@ -45,10 +64,9 @@ def main(config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
 
     try:
         from engine import config as config_module
-        from engine.loop import run_training  # imports torch: training process only
 
         config = config_module.loads(config_toml, source=str(Path(run_dir) / "config.toml"))
-        finished = run_training(config, Path(run_dir), emit=emit, should_stop=should_stop)
+        finished = body(config, Path(run_dir), emit=emit, should_stop=should_stop)
         emit(finished)
     except BaseException as exc:  # every failure is reported, never lost
         user_error = type(exc).__name__ in USER_ERRORS

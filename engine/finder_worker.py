@@ -1,0 +1,87 @@
+"""Process targets that run the finders in the background, through :class:`RunHandle`.
+
+Each target has the worker's signature ``(config_toml, run_dir, queue, stop_event)``
+plus keyword options, and reuses :func:`engine.worker.run_in_worker` (signals,
+numbered events, every failure reported). torch is imported only inside the
+targets, so the parent (CLI or GUI) can name them without loading it::
+
+    handle = RunHandle(config, logdir, target=lr_find_target(num_steps=100))
+
+The final ``Finished`` event's ``summary`` holds the result (see
+:func:`engine.finders.run_lr_find` and :func:`engine.finders.run_batch_find`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from engine.worker import run_in_worker
+
+
+def lr_find_main(
+    config_toml: str,
+    run_dir: str,
+    queue: Any,
+    stop_event: Any,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+) -> None:
+    def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
+        from engine.finders import run_lr_find  # imports torch: finder process only
+
+        return run_lr_find(
+            config,
+            path,
+            emit=emit,
+            should_stop=should_stop,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_steps=num_steps,
+        )
+
+    run_in_worker(body, config_toml, run_dir, queue, stop_event)
+
+
+def batch_find_main(
+    config_toml: str,
+    run_dir: str,
+    queue: Any,
+    stop_event: Any,
+    *,
+    target: int | None = None,
+    memory_limit_mb: float | None = None,
+    start: int = 8,
+    max_batch: int = 65536,
+) -> None:
+    def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
+        from engine.finders import run_batch_find  # imports torch: finder process only
+
+        return run_batch_find(
+            config,
+            path,
+            emit=emit,
+            should_stop=should_stop,
+            target=target,
+            memory_limit_mb=memory_limit_mb,
+            start=start,
+            max_batch=max_batch,
+        )
+
+    run_in_worker(body, config_toml, run_dir, queue, stop_event)
+
+
+def lr_find_target(**options: Any) -> Callable[..., None]:
+    """A picklable target for ``RunHandle(..., target=...)`` with these sweep options."""
+    return functools.partial(lr_find_main, **options)
+
+
+def batch_find_target(**options: Any) -> Callable[..., None]:
+    """A picklable target for ``RunHandle(..., target=...)`` with these search options."""
+    return functools.partial(batch_find_main, **options)
+
+
+__all__ = ["batch_find_main", "batch_find_target", "lr_find_main", "lr_find_target"]
