@@ -64,13 +64,14 @@ class GrowingArray:
 class GrowingSeries:
     """One metric's points, in arrival order, plus the steps of its non-finite values."""
 
-    __slots__ = ("_bad", "_steps", "_values", "version")
+    __slots__ = ("_bad", "_steps", "_values", "generation", "version")
 
     def __init__(self, capacity: int = INITIAL_CAPACITY) -> None:
         self._steps = GrowingArray(np.int64, capacity)
         self._values = GrowingArray(np.float64, capacity)
         self._bad = GrowingArray(np.int64, 16)
-        self.version = 0
+        self.version = 0  # +1 per change: a chart redraws when it drew an older one
+        self.generation = 0  # +1 when points are removed: incremental readers start over
 
     def __len__(self) -> int:
         return len(self._values)
@@ -120,6 +121,16 @@ class GrowingSeries:
         self._values.clear()
         self._bad.clear()
         self.version += 1
+        self.generation += 1
+
+    def drop_from(self, step: int) -> None:
+        """Forget the points at or after ``step`` (a restarted run rewrites its tail)."""
+        keep = self.steps < step
+        if keep.all():
+            return
+        steps, values = self.steps[keep].copy(), self.values[keep].copy()
+        self.clear()
+        self.append(steps, values)
 
 
 # ---------------------------------------------------------------- smoothing

@@ -23,7 +23,7 @@ class RunDiagnoser:
         self.model = model
         self.run_id = run_id
         self._live: LiveDiagnoser | None = None
-        self._fed: dict[str, tuple[str, int]] = {}  # role -> (tag, points fed)
+        self._fed: dict[str, tuple[str, int, int]] = {}  # role -> (tag, generation, points fed)
         self._last = 0.0
 
     def reset(self) -> None:
@@ -63,13 +63,13 @@ class RunDiagnoser:
             series = run.tags.get(tag)
             if series is None:
                 continue
-            fed_tag, done = self._fed.get(role, (tag, 0))
-            if fed_tag != tag:
+            fed_tag, generation, done = self._fed.get(role, (tag, series.generation, 0))
+            if fed_tag != tag or generation != series.generation:
                 self.reset()
                 self._ensure(run)
                 return self._feed(run)
             if len(series) > done:
                 self._live.feed(role, series.steps[done:], series.values[done:])
-                self._fed[role] = (tag, len(series))
+                self._fed[role] = (tag, series.generation, len(series))
                 changed = True
         return changed

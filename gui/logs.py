@@ -1,11 +1,10 @@
 """Log directories opened in the GUI: every run found is charted, diagnosed and followed.
 
-A :class:`FollowThread` per opened path re-scans it (``engine.tb.discovery``) and
-reads what each event file gained (``engine.tb.reader.EventFileReader``, which
-resumes where it stopped and waits for a half-written tail), off the GUI thread.
-Its results go through a queue; :class:`LogSource` in the pump moves them into the
-model within the frame budget, so a directory still being written grows live:
-new points on the charts, new runs in the list.
+A :class:`FollowThread` per opened path polls an ``engine.tb.follow.LogFollower``
+(which reads only the bytes appended since the last poll and notices new runs),
+off the GUI thread. Its updates go through a queue; :class:`LogSource` in the
+pump moves them into the model within the frame budget, so a directory still
+being written grows live: new points on the charts, new runs in the list.
 """
 
 from __future__ import annotations
@@ -15,16 +14,12 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from engine import config as config_module
 from engine import rundir
-from engine.tb.discovery import find_runs
-from engine.tb.reader import CONFIG_TAG, EventFileReader, qualified
+from engine.tb.follow import FollowUpdate, LogFollower
+from engine.tb.reader import CONFIG_TAG
 from engine.tb.roles import infer_roles, role_candidates
 from gui.diagnosis import RunDiagnoser
 from gui.model import AppModel
@@ -33,48 +28,30 @@ from gui.state import LOG, FixInfo
 
 log = logging.getLogger(__name__)
 
-RESCAN_S = 1.0  # how often a followed directory is checked for new bytes and new runs
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    run: str  # the run's name relative to the opened path
-    root: Path
-    prefix: str
-    chunk: Any  # engine.tb.reader.FileChunk
+POLL_S = 1.0  # how often a followed directory is checked for new bytes
+RESCAN_S = 2.0  # how often its tree is walked again for new runs and files
 
 
 class FollowThread(threading.Thread):
-    """Reads a log path over and over; puts Chunks, then one "scanned" after each pass."""
+    """Polls a LogFollower; puts each non-empty update, then ``None`` after every poll."""
 
-    def __init__(self, path: Path, out: queue.Queue, *, interval: float = RESCAN_S) -> None:
+    def __init__(self, path: Path, out: queue.Queue, *, interval: float = POLL_S) -> None:
         super().__init__(name=f"follow {path}", daemon=True)
-        self.path = path
+        self.follower = LogFollower(path, rescan_secs=RESCAN_S)
         self.out = out
         self.interval = interval
-        self.readers: dict[Path, EventFileReader] = {}
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
             try:
-                sources = find_runs(self.path)
-            except OSError as exc:
-                self.out.put(("error", str(exc)))
+                update = self.follower.poll()
+            except Exception:  # the reader never raises on file contents; be safe anyway
+                log.exception("following %s failed", self.follower.path)
                 return
-            for source in sources:
-                for group in source.groups:
-                    for file in group.files:
-                        if self.halt.is_set():
-                            return
-                        reader = self.readers.get(file)
-                        if reader is None:
-                            reader = self.readers[file] = EventFileReader(file)
-                        chunk = reader.read()
-                        if chunk.points or chunk.texts or chunk.warnings:
-                            self.out.put(("chunk", Chunk(source.name, source.root, group.prefix,
-                                                         chunk)))
-            self.out.put(("scanned", None))
+            if update:
+                self.out.put(update)
+            self.out.put(None)
             self.halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -82,7 +59,7 @@ class FollowThread(threading.Thread):
 
 
 class LogSource:
-    """Pump side of one opened path: turns Chunks into runs and points."""
+    """Pump side of one opened path: turns follower updates into runs and points."""
 
     def __init__(self, controller: LogController, path: Path) -> None:
         self.controller = controller
@@ -90,7 +67,7 @@ class LogSource:
         self.path = path
         self.queue: queue.Queue = queue.Queue()
         self.thread = FollowThread(path, self.queue)
-        self.runs: dict[str, str] = {}  # run name -> run id
+        self.runs: dict[str, str] = {}  # run name (relative to path) -> run id
         self.dirty: set[str] = set()
         self.new_tags: set[str] = set()
         self.scans = 0
@@ -105,53 +82,56 @@ class LogSource:
             return True
         while time.perf_counter() < deadline:
             try:
-                kind, item = self.queue.get_nowait()
+                update = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if kind == "chunk":
-                self._take(item)
-            elif kind == "scanned":
+            if update is None:
                 self.scans += 1
                 self._settle()
-            elif kind == "error":
-                self.model.message.emit(f"{self.path}: {item}")
+            else:
+                self._take(update)
         return False
 
-    def _take(self, item: Chunk) -> None:
-        run_id = self.runs.get(item.run)
-        if run_id is None:
-            run_id = self._new_run(item)
-        run = self.model.run(run_id)
-        if run is None:  # closed by the user
-            return
-        chunk = item.chunk
-        for tag, scalars in chunk.scalars.items():
-            name = qualified(item.prefix, tag)
-            if name not in run.tags:
-                self.new_tags.add(run_id)
-            self.model.append_points(run_id, name, scalars.steps, scalars.values)
-        text = chunk.texts.get(CONFIG_TAG)
-        if text and run.config is None:
-            try:
-                self.model.update_run(run_id, config=config_module.loads(text))
-            except config_module.ConfigError:
-                log.info("%s: stored config is not valid here", item.root)
-        for warning in chunk.warnings:
+    def _take(self, update: FollowUpdate) -> None:
+        for name in update.new_runs:
+            if name not in self.runs:
+                self._new_run(name)
+        for name, tags in update.points.items():
+            run_id = self.runs.get(name) or self._new_run(name)
+            run = self.model.run(run_id)
+            if run is None:  # closed by the user
+                continue
+            purged = update.purged.get(name, {})
+            for tag, scalars in tags.items():
+                if tag not in run.tags:
+                    self.new_tags.add(run_id)
+                elif tag in purged:  # a restarted run: its new file replaces the tail
+                    run.tags[tag].drop_from(purged[tag])
+                self.model.append_points(run_id, tag, scalars.steps, scalars.values)
+            self.dirty.add(run_id)
+        for name, texts in update.texts.items():
+            run = self.model.run(self.runs.get(name))
+            text = texts.get(CONFIG_TAG)
+            if run is not None and text and run.config is None:
+                try:
+                    self.model.update_run(run.id, config=config_module.loads(text))
+                except config_module.ConfigError:
+                    log.info("%s: stored config is not valid here", name)
+        for warning in update.warnings:
             self.warnings.append(warning)
             self.model.message.emit(warning)
-        self.dirty.add(run_id)
 
-    def _new_run(self, item: Chunk) -> str:
-        name = item.run if item.run != "." else item.root.name
-        status_record = rundir.read_status(item.root) or {}
+    def _new_run(self, name: str) -> str:
+        root = self.path if name == "." else self.path / name
+        status_record = rundir.read_status(root) or {}
         status = status_record.get("status") or LOG
         run = self.model.add_run(
-            name, "log", status, run_dir=item.root, source=str(self.path),
-            reason=str(status_record.get("reason", "")),
+            root.name if name == "." else name, "log", status, run_dir=root,
+            source=str(self.path), reason=str(status_record.get("reason", "")),
         )
-        self.runs[item.run] = run.id
+        self.runs[name] = run.id
         self.controller.diagnosers[run.id] = RunDiagnoser(self.model, run.id)
-        self._link_parent(run.id, item.root)
+        self._link_parent(run.id, root)
         return run.id
 
     def _link_parent(self, run_id: str, root: Path) -> None:
@@ -177,29 +157,26 @@ class LogSource:
             run = self.model.run(run_id)
             if run is None:
                 continue
-            if self.scans == 1:
-                _sort_by_step(run)
             diagnoser = self.controller.diagnosers.get(run_id)
             if diagnoser is not None:
                 diagnoser.update(force=True)
         if self.dirty:
             self.controller.pump.request_frame()
         self.dirty.clear()
+        if self.scans == 1:
+            found = len(self.runs)
+            problems = sum(
+                1 for r in self.runs.values()
+                if self.model.run(r) is not None and self.model.run(r).findings()
+            )
+            note = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+            self.model.message.emit(
+                f"{self.path}: {found} run(s), {problems} with findings{note}; following it"
+            )
 
     def close(self) -> None:
         self.closed = True
         self.thread.stop()
-
-
-def _sort_by_step(run) -> None:
-    """A run restarted into a second file may log steps out of order: sort once after loading."""
-    for series in run.tags.values():
-        steps = series.steps
-        if len(steps) > 1 and (np.diff(steps) < 0).any():
-            order = np.argsort(steps, kind="stable")
-            s, v = steps[order].copy(), series.values[order].copy()
-            series.clear()
-            series.append(s, v)
 
 
 class LogController:

@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.findings_dock.raise_()
         self.compare_dock = self._dock("Compare", self.compare,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.runs_dock, self.findings_dock], [400, 420],
+        self.resizeDocks([self.runs_dock, self.findings_dock], [480, 420],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.compare_dock], [170], Qt.Orientation.Vertical)
         self.view_menu.addActions([d.toggleViewAction() for d in (

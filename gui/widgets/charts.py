@@ -63,6 +63,7 @@ class ChartPanel(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.regions: dict[str, pg.LinearRegionItem] = {}
         self.curves: dict[tuple[str, str], CurveSet] = {}
+        self._shown_runs: set[str] = set()
         self._positions = {"loss": (0, 0), "accuracy": (0, 1), "lr": (1, 0),
                            "grad_norm": (1, 1), "throughput": (2, 0), "memory": (2, 1)}
         first = None
@@ -120,9 +121,31 @@ class ChartPanel(QWidget):
         for key in list(self.curves):
             if key not in wanted:
                 self.curves.pop(key).remove()
+        if set(visible) != self._shown_runs:
+            self._shown_runs = set(visible)
+            self.fit()
         self._update_legend()
         self._apply_highlight()
         self.redraw()
+
+    def fit(self) -> None:
+        """Show every visible point again (after the shown runs changed).
+
+        The step range is set from the data itself: with auto down-sampling, a
+        short run drawn in the range of a long one is decimated to nothing, and
+        pyqtgraph's auto-range, which measures what is drawn, would never recover.
+        """
+        lo, hi = None, None
+        for curve in self.curves.values():
+            steps = curve.series.steps
+            if len(steps):
+                lo = steps.min() if lo is None else min(lo, steps.min())
+                hi = steps.max() if hi is None else max(hi, steps.max())
+        first = self.plots[CHARTS[0].key]
+        if lo is not None:
+            first.setXRange(float(lo), float(max(hi, lo + 1)), padding=0.02)
+        for plot in self.plots.values():
+            plot.enableAutoRange(x=True, y=True)
 
     def _rebuild_run(self, run_id: str) -> None:
         for key in [k for k in self.curves if k[0] == run_id]:

@@ -55,6 +55,7 @@ class CurveSet:
         plot.addItem(self.smooth)
         plot.addItem(self.markers, ignoreBounds=True)
         self._drawn_version = -1
+        self._generation = 0
         self._weight = -1.0
         self._smoothed = GrowingArray(np.float64)
         self._ema_state = EmaState()
@@ -68,7 +69,8 @@ class CurveSet:
         if series.version == self._drawn_version and weight == self._weight:
             return False
         steps, values = series.steps, series.values
-        if weight != self._weight or len(self._smoothed) > len(values):
+        if weight != self._weight or series.generation != self._generation:
+            self._generation = series.generation
             self._smoothed.clear()
             self._ema_state = EmaState()
         done = len(self._smoothed)

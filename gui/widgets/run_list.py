@@ -59,13 +59,13 @@ class RunList(QTreeWidget):
         self.items: dict[str, QTreeWidgetItem] = {}
         self._icons: dict[str, QIcon] = {}
         self.setColumnCount(4)
-        self.setHeaderLabels(["Run", "Status", "Best val loss", "Findings"])
+        self.setHeaderLabels(["Run", "Status", "Best val", "Findings"])
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
-        self.setColumnWidth(COL_NAME, 230)
-        self.setColumnWidth(COL_STATUS, 90)
-        self.setColumnWidth(COL_BEST, 90)
+        self.setColumnWidth(COL_NAME, 200)
+        self.setColumnWidth(COL_STATUS, 82)
+        self.setColumnWidth(COL_BEST, 72)
         self.setAlternatingRowColors(True)
 
         model.run_added.connect(self._add)

@@ -7,13 +7,13 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
+import numpy as np
 import pytest
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/gui" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.qt)
+        item.add_marker(pytest.mark.qt)
 
 
 @pytest.fixture
@@ -21,3 +21,29 @@ def model(qtbot):
     from gui.model import AppModel
 
     return AppModel()
+
+
+@pytest.fixture
+def settings(tmp_path, qapp):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, settings):
+    from gui.main_window import MainWindow
+
+    w = MainWindow(logdir=tmp_path / "runs", settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    yield w
+    w.shutdown()
+
+
+def add_run(model, name="run", *, roles=None, points=None, kind="log", status="finished", **kw):
+    """A run with ``points[tag] = (steps, values)`` and ``roles[role] = tag``."""
+    run = model.add_run(name, kind, status, roles=dict(roles or {}), **kw)
+    for tag, (steps, values) in (points or {}).items():
+        model.append_points(run.id, tag, np.asarray(steps), np.asarray(values, dtype=float))
+    return run

@@ -1,0 +1,126 @@
+"""The chart panel against its model: plot data, smoothing, NaN markers, highlight, overlay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gui.buffers import ema
+from tests.gui.conftest import add_run
+
+
+@pytest.fixture
+def panel(qtbot, model):
+    from gui.widgets.charts import ChartPanel
+
+    widget = ChartPanel(model)
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    return widget
+
+
+def _loss_run(model, name="a", n=500):
+    steps = np.arange(1, n + 1)
+    values = 2.0 / np.sqrt(steps) + 0.05 * np.sin(steps)
+    return add_run(
+        model, name, roles={"train_loss": "train/loss", "val_loss": "val/loss"},
+        points={"train/loss": (steps, values), "val/loss": ([100, 200, 300], [1.0, 0.8, 0.7])},
+    )
+
+
+def test_curves_hold_the_series_and_the_ema(model, panel):
+    run = _loss_run(model)
+    model.set_smoothing(0.6)
+    model.frame.emit()
+    curve = panel.curve(run.id, "train_loss")
+    series = run.series("train_loss")
+    x, y = curve.raw.xData, curve.raw.yData
+    np.testing.assert_array_equal(x, series.steps)
+    np.testing.assert_array_equal(y, series.values)
+    np.testing.assert_allclose(curve.smooth.yData, ema(series.values, 0.6)[0])
+    assert curve.raw.opts["pen"].color().alpha() < 255  # the raw curve is faint behind
+    assert panel.curve(run.id, "val_loss") is not None
+
+
+def test_smoothing_zero_draws_raw_only_and_slider_changes_redraw(model, panel):
+    run = _loss_run(model)
+    model.frame.emit()
+    model.set_smoothing(0.0)
+    curve = panel.curve(run.id, "train_loss")
+    assert not curve.smooth.isVisible()
+    np.testing.assert_array_equal(curve.displayed()[1], run.series("train_loss").values)
+    model.set_smoothing(0.9)
+    np.testing.assert_allclose(curve.displayed()[1], ema(run.series("train_loss").values, 0.9)[0])
+
+
+def test_streamed_points_are_drawn_once_per_frame(model, panel):
+    run = add_run(model, "live", kind="launched", status="running",
+                  roles={"train_loss": "train/loss"}, points={"train/loss": ([1], [1.0])})
+    model.frame.emit()
+    curve = panel.curve(run.id, "train_loss")
+    calls = []
+    curve.raw.sigPlotChanged.connect(lambda *_: calls.append(1))
+    for k in range(2, 12):
+        model.append_points(run.id, "train/loss", [k], [1.0 / k])
+    model.frame.emit()
+    model.frame.emit()  # nothing new: no redraw
+    assert len(calls) == 1
+    assert len(curve.raw.xData) == 11
+    np.testing.assert_allclose(curve.smooth.yData, ema(run.series("train_loss").values, 0.6)[0])
+
+
+def test_nonfinite_points_are_marked_at_the_top_edge(model, panel):
+    steps = np.arange(1, 101)
+    values = np.linspace(2, 1, 100)
+    values[[40, 70]] = [np.nan, np.inf]
+    run = add_run(model, roles={"train_loss": "t"}, points={"t": (steps, values)})
+    model.frame.emit()
+    curve = panel.curve(run.id, "train_loss")
+    mx, my = curve.markers.getData()
+    np.testing.assert_array_equal(mx, [41, 71])
+    (_, _), (y0, y1) = panel.plots["loss"].vb.viewRange()
+    assert np.all(my > y0 + 0.9 * (y1 - y0)) and np.all(my <= y1)
+    assert np.isnan(curve.raw.yData[[40, 70]]).all()  # the line breaks there
+
+
+def test_clicked_finding_range_is_shaded_on_every_chart(model, panel):
+    run = _loss_run(model)
+    model.set_highlight(run.id, 120, 340)
+    assert panel.highlighted_range() == (120, 340)
+    assert all(region.isVisible() for region in panel.regions.values())
+    model.set_highlight(None)
+    assert panel.highlighted_range() is None
+
+
+def test_overlay_and_fit_when_switching_runs(model, panel):
+    long_run = _loss_run(model, "long", n=100_000)
+    short = _loss_run(model, "short", n=150)
+    model.frame.emit()
+    model.set_current(short.id)
+    assert panel.curve(long_run.id, "train_loss") is None
+    x0, x1 = panel.plots["loss"].vb.viewRange()[0]
+    assert x0 < 1 and 150 <= x1 < 1000  # fitted to the short run, not the long one
+    model.set_checked(long_run.id, True)
+    assert panel.curve(long_run.id, "train_loss") is not None
+    assert panel.curve(short.id, "train_loss").color != panel.curve(long_run.id, "train_loss").color
+
+
+def test_log_scale_applies_to_the_loss_chart(model, panel):
+    _loss_run(model)
+    model.set_log_y(True)
+    assert panel.plots["loss"].ctrl.logYCheck.isChecked()
+    assert not panel.plots["accuracy"].ctrl.logYCheck.isChecked()
+
+
+def test_chart_controls_write_to_the_model(qtbot, model):
+    from gui.widgets.chart_controls import ChartControls
+
+    controls = ChartControls(model)
+    qtbot.addWidget(controls)
+    controls.slider.setValue(85)
+    assert model.state.smoothing == pytest.approx(0.85)
+    controls.log_y.setChecked(True)
+    assert model.state.log_y
+    model.set_smoothing(0.3)
+    assert controls.slider.value() == 30 and controls.value_label.text() == "0.30"

@@ -1,0 +1,77 @@
+"""App state and the fix loop's lineage logic (Qt-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
+from engine.config import RunConfig
+from gui import lineage
+from gui.state import AppState, FixInfo
+
+
+def _finding(rule="divergence", ids=("lower-lr", "add-warmup", "clip-grad")):
+    remedies = tuple(Remedy(i, f"do {i}", patch={"optim.lr": 0.1}) for i in ids)
+    return Finding(rule, Severity.ERROR, "Loss diverged", 10, 50, "it rose", remedies=remedies)
+
+
+def test_visible_runs_are_checked_current_parent_and_children():
+    state = AppState()
+    a = state.new_run("a", "launched", "finished")
+    b = state.new_run("b", "launched", "finished")
+    c = state.new_run("c", "launched", "finished", fix=FixInfo(a.id, "divergence", "lower-lr", {}))
+    d = state.new_run("d", "log", "log")
+    assert state.current == a.id
+    assert state.visible_runs() == [a.id, c.id]
+    state.checked.add(d.id)
+    assert state.visible_runs() == [a.id, c.id, d.id]
+    state.current = c.id
+    assert state.visible_runs() == [a.id, c.id, d.id]
+    state.current = b.id
+    assert state.visible_runs() == [b.id, d.id]
+
+
+def test_lineage_and_tried_remedies_follow_the_fix_chain():
+    state = AppState()
+    a = state.new_run("a", "launched", "finished")
+    b = state.new_run("b", "launched", "finished", fix=FixInfo(a.id, "divergence", "lower-lr", {}))
+    fix = FixInfo(b.id, "divergence", "add-warmup", {})
+    c = state.new_run("c", "launched", "finished", fix=fix)
+    assert [r.id for r in state.lineage(c.id)] == [a.id, b.id, c.id]
+    assert state.tried_remedies(c.id, "divergence") == {"lower-lr", "add-warmup"}
+    assert state.tried_remedies(c.id, "overfitting") == set()
+
+
+def test_child_config_applies_the_patch_and_names_the_fix():
+    parent = RunConfig()
+    child = lineage.child_config(parent, "lower-lr", {"optim.lr": 0.0001})
+    assert child.optim.lr == 0.0001
+    assert child.name == "digits-adamw-fix-lower-lr"
+    assert child.model == parent.model
+
+
+def test_mark_tried_moves_applied_remedies_last():
+    diagnosis = Diagnosis(Status.PROBLEMS, (_finding(),))
+    marked = lineage.mark_tried(diagnosis, {"divergence": {"lower-lr"}})
+    remedies = marked.findings[0].remedies
+    assert [r.id for r in remedies] == ["add-warmup", "clip-grad", "lower-lr"]
+    assert [r.already_tried for r in remedies] == [False, False, True]
+    assert marked.findings[0].next_remedy().id == "add-warmup"
+
+
+def test_verdict_reports_resolution_and_best_validation_metrics():
+    state = AppState()
+    parent = state.new_run("p", "launched", "diverged", roles={"val_loss": "val/loss"})
+    parent.tag_series("val/loss").append([10, 20], [2.5, np.nan])
+    child = state.new_run(
+        "c", "launched", "finished", roles={"val_loss": "val/loss"},
+        fix=FixInfo(parent.id, "divergence", "lower-lr", {"optim.lr": 0.5}),
+    )
+    child.tag_series("val/loss").append([10, 20], [0.4, 0.2])
+    child.diagnosis = Diagnosis(Status.HEALTHY, ())
+    verdict = lineage.verdict(state, child)
+    assert verdict.resolved and verdict.rule == "divergence"
+    assert verdict.metrics == (("val_loss", 2.5, 0.2),)
+    assert verdict.text() == "divergence: resolved · best val loss 2.5 → 0.2"
+    child.diagnosis = Diagnosis(Status.PROBLEMS, (_finding(),))
+    assert not lineage.verdict(state, child).resolved
