@@ -19,7 +19,17 @@ TORCH_FREE_ENGINE_MODULES = [
     "engine.cli",
     "engine.cli_train",
     "engine.datasets",
+    "engine.dataset_files",
     "engine.schedules",
+    "engine.run_diagnosis",
+    "engine.cli_diagnose",
+    "engine.tb.records",
+    "engine.tb.wire",
+    "engine.tb.writer",
+    "engine.tb.reader",
+    "engine.tb.discovery",
+    "engine.tb.roles",
+    "engine.tb.follow",
 ]
 
 
