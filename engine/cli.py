@@ -28,9 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train neural networks, read TensorBoard logs, diagnose what went wrong.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from engine import cli_diagnose, cli_train
+    from engine import cli_diagnose, cli_find, cli_train
 
     cli_train.add_parser(commands)
+    cli_find.add_parsers(commands)
     cli_diagnose.add_parser(commands)
     return parser
 
