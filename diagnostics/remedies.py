@@ -43,8 +43,10 @@ def _scaled_lr(factor: float) -> PatchBuilder:
         lr = _number(config, "optim.lr")
         if lr is None:
             return None
-        # lr / 10 rather than lr * 0.1: 0.01 / 10 is exactly 0.001.
-        return {"optim.lr": lr * factor if factor >= 1 else lr / round(1 / factor)}
+        # lr / 10 rather than lr * 0.1: 0.01 / 10 is exactly 0.001; and 12 significant
+        # digits, so that 1e-6 x 10 is 1e-05, not 9.999999999999999e-06.
+        new = lr * factor if factor >= 1 else lr / round(1 / factor)
+        return {"optim.lr": float(f"{new:.12g}")}
 
     return build
 
@@ -172,22 +174,29 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("divergence", None): ("lower-lr", "add-warmup", "clip-grad"),
     ("oscillation", None): ("lower-lr", "add-warmup", "clip-grad"),
     ("slow-descent", None): ("raise-lr", "switch-to-adam"),
+    ("slow-descent", "lr-too-small"): ("raise-lr", "switch-to-adam"),
     ("overfitting", None): ("early-stopping", "more-dropout", "augment", "weight-decay",
                             "smaller-model", "more-data"),
     ("underfitting", None): ("bigger-model", "train-longer", "raise-lr", "better-model"),
+    # A flat loss whose tiny change is a steady straight descent: steps too small.
+    ("underfitting", "lr-too-small"): ("raise-lr", "switch-to-adam", "bigger-model",
+                                       "train-longer", "better-model"),
     ("grad-explosion", None): ("clip-grad", "lower-lr"),
 }
 
-#: Per-rule overrides of a patch (underfitting raises the LR x2, not x10).
-_OVERRIDES: dict[tuple[str, str], PatchBuilder] = {
-    ("underfitting", "raise-lr"): _scaled_lr(2.0),
+#: Per-rule (and cause) overrides of a patch: underfitting raises the LR x2, not x10
+#: (seed: "提高学习率 lr × 2"), unless the steps are too small (seed: "乘以10").
+_OVERRIDES: dict[tuple[str, str | None, str], PatchBuilder] = {
+    ("underfitting", None, "raise-lr"): _scaled_lr(2.0),
 }
 
 
-def remedy(remedy_id: str, config: Config | None = None, *, rule: str = "") -> Remedy:
+def remedy(
+    remedy_id: str, config: Config | None = None, *, rule: str = "", cause: str | None = None,
+) -> Remedy:
     """One remedy, with its patch when ``config`` is known."""
     entry = CATALOGUE[remedy_id]
-    build = _OVERRIDES.get((rule, remedy_id), entry.patch)
+    build = _OVERRIDES.get((rule, cause, remedy_id), entry.patch)
     patch = None
     tried = False
     if config is not None and build is not None:
@@ -218,7 +227,7 @@ def remedies_for(
     applied = set(already_applied)
     made = []
     for rid in order:
-        r = remedy(rid, config, rule=rule)
+        r = remedy(rid, config, rule=rule, cause=cause)
         if rid in applied and not r.already_tried:
             r = Remedy(r.id, r.text, snippet=r.snippet, patch=r.patch, already_tried=True)
         made.append(r)

@@ -13,6 +13,8 @@ from diagnostics.types import Diagnosis, Finding, RunData, Status
 
 log = logging.getLogger(__name__)
 
+_ORDER = {rule.id: i for i, rule in enumerate(ALL_RULES)}
+
 
 def diagnose(run: RunData) -> Diagnosis:
     """Diagnose a whole run (SPEC §4): the same result as ``LiveDiagnoser`` on the same data."""
@@ -41,7 +43,9 @@ def diagnose_summaries(
         ran.append(rule.id)
         judged = judged or rule.judges
         findings.extend(rule.check(view))
-    findings.sort(key=lambda f: (f.severity.rank, f.step_start, f.rule))
+    # Ties (same severity and step) follow the registry's order: the loss-level verdict
+    # with its inferred cause (nan-loss) before the gradient-level symptom beside it.
+    findings.sort(key=lambda f: (f.severity.rank, f.step_start, _ORDER.get(f.rule, 99)))
     if findings:
         status = Status.PROBLEMS
     elif judged:

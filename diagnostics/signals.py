@@ -86,6 +86,21 @@ def edge_level(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> flo
     return weighted_median(c.y[m], c.w[m])
 
 
+def start_level(c: Curve, frac: float) -> float:
+    """Where a loss started: the lower of its first logged level and the median of the
+    first ``frac`` of the points.
+
+    The median alone fails on a short run that explodes at once: with 115 points, the
+    first 5% are 2.3, 5e7, 1.3e7, 1.7e7, 7e6, 1.5e4, whose median is the explosion
+    itself. The first value is the model at initialisation (the seed's examples all
+    start from it: "100 -> 50 -> 200 ..."); the median guards against a first value
+    that is itself a transient spike.
+    """
+    if len(c) == 0:
+        return float("nan")
+    return min(float(c.y[0]), edge_level(c, frac, head=True))
+
+
 def noise_sigma(y: np.ndarray) -> float:
     """Point-to-point noise: MAD of first differences / sqrt(2), as a normal sigma.
 

@@ -146,15 +146,18 @@ class NanLoss(Rule):
     def _cause(view: RunView, seg: Segments, i: int, step: int, before) -> tuple[str, str]:
         if recovered(seg, i):
             return "data", "finite values resumed after it"
-        grad = grad_trouble_before(view, step)
-        if grad is not None:
-            return "grad-explosion", grad
+        # Seed: "训练几步就NaN" -> the learning rate. That comes first: a run that blows
+        # up within a few steps blows its gradient norm up with it (lr 1e4: 0.6 ->
+        # 2.6e5 -> 5e15 -> NaN), and clipping would only slow the same blow-up.
         n_before = before.n_points
         if n_before <= EARLY_POINTS:
             trail = " -> ".join(fmt(v) for v in before.y[-6:])
             plural = "s" if n_before != 1 else ""
             trail = f" ({trail})" if trail else ""
             return "lr-too-large", f"it came after only {n_before} finite value{plural}{trail}"
+        grad = grad_trouble_before(view, step)
+        if grad is not None:
+            return "grad-explosion", grad
         low = float(np.min(before.y))
         last = float(before.y[-1])
         if low > 0 and last >= RISING_FACTOR * low:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from diagnostics.learning_rate import lr_far_too_low
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, edge_mask, fmt, noise_sigma, pct, resistant_slope
+from diagnostics.signals import (
+    Curve,
+    edge_level,
+    edge_mask,
+    fmt,
+    noise_sigma,
+    pct,
+    resistant_slope,
+)
 from diagnostics.types import Finding, Severity
 
 #: Share of the points whose median is the start (end) level.
@@ -28,6 +37,41 @@ MIN_LINEARITY = 0.5
 MIN_SIGMAS = 3.0
 
 
+def steady_descent(c: Curve, start: float, end: float) -> float | None:
+    """The late/overall slope ratio when ``c`` falls out of its noise in a near-straight
+    line (the shape of a too-small step), else None."""
+    if start - end <= 0 or start - end < MIN_SIGMAS * noise_sigma(c.y):
+        return None
+    slope = resistant_slope(c.x, c.y)
+    late = edge_mask(c, 0.5, head=False)
+    late_slope = resistant_slope(c.x[late], c.y[late]) if late.sum() >= 2 else slope
+    if slope >= 0 or late_slope > MIN_LINEARITY * slope:
+        return None
+    return late_slope / slope
+
+
+def loss_role(view: RunView) -> str:
+    return "train_loss" if view.has("train_loss", SlowDescent.min_points) else "val_loss"
+
+
+def lr_too_low_evidence(view: RunView) -> str | None:
+    """Why the run's known config explains a loss that barely moved, or None.
+
+    Fires when the configured learning rate is far below the seed's for its optimizer
+    (``diagnostics.learning_rate``) and the loss lost less than ``MAX_DROP`` of its
+    start, however flat or noisy the curve (at lr 1e-6 SGD moves the loss 0.001%).
+    """
+    why = lr_far_too_low(view.config)
+    if why is None or not view.has(loss_role(view), SlowDescent.min_points):
+        return None
+    c = view.curve(loss_role(view))
+    start = edge_level(c, EDGE_FRACTION, head=True)
+    end = edge_level(c, EDGE_FRACTION, head=False)
+    if start <= 0 or (start - end) / start >= MAX_DROP:
+        return None
+    return why
+
+
 class SlowDescent(Rule):
     """The loss falls far too slowly for the run's length.
 
@@ -46,6 +90,14 @@ class SlowDescent(Rule):
 
     Remedies:
         Raise the learning rate ten-fold; switch to AdamW (lr 0.001).
+
+    When the run's config is known, the learning rate decides too: a rate 100x or
+    more below the seed's usual one for its optimizer (AdamW 0.001, SGD 0.1) with a
+    loss that lost under 30% is reported here whatever the curve's shape — at SGD lr
+    1e-6 the loss moves by 0.001%, which on the curve alone reads as "no learning"
+    (``underfitting``), but the cause is known and the seed's cure is lr x10. Without
+    a config (foreign logs) only the curve's shape counts: an lr alone does not say
+    which optimizer it drives, and 2e-5 is a normal AdamW fine-tuning rate.
     """
 
     id = "slow-descent"
@@ -54,26 +106,28 @@ class SlowDescent(Rule):
     min_points = 4
 
     def check(self, view: RunView) -> list[Finding]:
-        role = "train_loss" if view.has("train_loss", self.min_points) else "val_loss"
+        role = loss_role(view)
         c = view.curve(role)
         start = edge_level(c, EDGE_FRACTION, head=True)
         end = edge_level(c, EDGE_FRACTION, head=False)
         if start <= 0:
             return []
         drop = (start - end) / start
+        steps = int(c.step[-1] - c.start[0])
+        why = lr_too_low_evidence(view)
+        if why is not None:
+            return [self.finding(
+                view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
+                f"{role} went from {fmt(start)} to {fmt(end)} ({pct(-drop)}) over {steps} "
+                f"steps and {why}", role=role, cause="lr-too-small")]
         if not NO_LEARNING <= drop < MAX_DROP:
             return []
-        if start - end < MIN_SIGMAS * noise_sigma(c.y):
+        ratio = steady_descent(c, start, end)
+        if ratio is None:
             return []
-        slope = resistant_slope(c.x, c.y)
-        late = edge_mask(c, 0.5, head=False)
-        late_slope = resistant_slope(c.x[late], c.y[late]) if late.sum() >= 2 else slope
-        if slope >= 0 or late_slope > MIN_LINEARITY * slope:
-            return []
-        steps = int(c.step[-1] - c.start[0])
         per = f" ({pct(drop / max(1, len(c) - 1))} per logged point)"
         return [self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
             f"{role} fell only from {fmt(start)} to {fmt(end)} ({pct(drop)}) over "
             f"{steps} steps{per}, still in a straight line: the second half fell at "
-            f"{late_slope / slope:.0%} of the overall pace", role=role)]
+            f"{ratio:.0%} of the overall pace", role=role)]

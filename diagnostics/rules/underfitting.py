@@ -7,6 +7,8 @@ import math
 import numpy as np
 
 from diagnostics.rules.base import Rule, RunView
+from diagnostics.rules.divergence import blew_up
+from diagnostics.rules.slow_descent import lr_too_low_evidence, steady_descent
 from diagnostics.signals import (
     Curve,
     accuracy_scale,
@@ -84,7 +86,20 @@ class Underfitting(Rule):
 
     Remedies:
         A bigger model, train longer, raise the learning rate x2, a better
-        architecture.
+        architecture. The seed names three causes (model too simple, trained too
+        briefly, learning rate too small); the order follows the one the curve
+        points at. A loss that does not move at all but whose flat stretch is a
+        steady, noise-free, straight descent (the signature of too small a step,
+        like the seed's 100 -> 99.9 -> 99.8) puts "raise the learning rate x10"
+        first; a loss stuck at chance with noise and no trend keeps the bigger model
+        first. Every tiny descent stays "underfitting" (a 0.0015% change is no
+        learning whatever its cause); only the order of the remedies changes.
+
+    Not reported here:
+        A known config whose learning rate is far too low for its optimizer:
+        ``slow-descent`` reports it with its cause. A run whose loss exploded:
+        ``divergence`` reports it, and the dead network's poor accuracies are its
+        symptom, not a model too small.
     """
 
     id = "underfitting"
@@ -97,6 +112,8 @@ class Underfitting(Rule):
                 or (view.has("train_accuracy") and view.has("val_accuracy")))
 
     def check(self, view: RunView) -> list[Finding]:
+        if blew_up(view) or lr_too_low_evidence(view) is not None:
+            return []
         stuck = [(abs(relative_change(view.curve(r))), r) for r in ("train_loss", "val_loss")
                  if view.has(r, 5)]
         if stuck and min(stuck)[0] < NO_LEARNING:
@@ -113,11 +130,16 @@ class Underfitting(Rule):
         change = relative_change(c)
         k = chance_classes(end)
         chance = f" = ln {k}, the chance level of {k} classes," if k else ""
+        start = edge_level(c, EDGE_FRACTION, head=True)
+        steady = steady_descent(c, start, end) is not None
+        why = ("; it fell in a steady straight line, the steps are too small" if steady
+               else "")
         return self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
             f"{role} stayed at {fmt(end)}{chance} from step {int(c.start[0])} to "
             f"{int(c.step[-1])}: it changed by {pct(-change)} over {c.n_points} points "
-            "(nothing was learned)", role=role, title="No learning")
+            f"(nothing was learned){why}", role=role, title="No learning",
+            cause="lr-too-small" if steady else None)
 
     def _poor_and_close(self, view: RunView) -> Finding | None:
         tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
