@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 # First byte of Event fields 3, 4, 6, 7, 8, 9, 10: events that carry no summary.
 _NO_SUMMARY_KEYS = np.array([0x1A, 0x22, 0x32, 0x3A, 0x42, 0x4A, 0x52], np.uint8)
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
-_FEW_KEYS = 24  # above this many distinct tags per tag length, use np.unique
+_PAD = 512
+_MANY_KEYS = 2048  # this many distinct tags in a sample: factorize by a full np.unique
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +43,25 @@ class Decoded:
 
 
 def _varints(a: np.ndarray, pos: np.ndarray, limit: np.ndarray):
-    """Decode a varint at each position: (value int64, size, ok)."""
-    last = len(a) - 1
-    val = np.zeros(len(pos), np.uint64)
-    size = np.zeros(len(pos), np.int64)
-    more = np.ones(len(pos), bool)
-    for k in range(10):
-        b = a[np.minimum(pos + k, last)]
-        if k == 0:
-            val |= (b & 0x7F).astype(np.uint64)
-        else:
-            val[more] |= (b[more] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-        size += more
-        more &= b >= 0x80
+    """Decode a varint at each position (10 bytes of padding readable): (value, size, ok)."""
+    b = a[pos]
+    more = b >= 0x80
+    val = (b & 0x7F).astype(np.uint64)
+    size = np.ones(len(pos), np.int64)
+    for k in range(1, 10):
         if not more.any():
             break
+        b = a[pos + k]
+        val |= ((b & 0x7F).astype(np.uint64) << np.uint64(7 * k)) * more
+        size += more
+        more &= b >= 0x80
     ok = ~more & (pos + size <= limit)
     return val.view(np.int64), size, ok
+
+
+def _keep(mask: np.ndarray):
+    """An index that keeps the masked elements: a cheap full slice when all are kept."""
+    return slice(None) if mask.all() else mask
 
 
 def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
@@ -66,11 +69,11 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     n = len(starts)
     if n == 0:
         return Decoded({})
+    # Zero padding: every position the fast path gathers lies within 300 bytes
+    # past a record's end (a varint, a tag of < 128 bytes), so no clipping is needed.
+    buf = buf + bytes(_PAD)
     a = np.frombuffer(buf, np.uint8)
-    last = len(a) - 1
-
-    def at(idx: np.ndarray) -> np.ndarray:
-        return a[np.minimum(idx, last)]
+    at = a.__getitem__
 
     end = starts + lengths
     p = starts.copy()
@@ -78,15 +81,17 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     step = np.zeros(n, np.int64)
     fallback = np.zeros(n, bool)
 
-    m = (p + 9 <= end) & (at(p) == 0x09)
+    m = _keep((p + 9 <= end) & (at(p) == 0x09))
     wall[m] = byte_view(buf, "<f8")[p[m] + 1]
     p[m] += 9
     m = (p < end) & (at(p) == 0x10)
     if m.any():
+        m = _keep(m)
         val, size, ok = _varints(a, p[m] + 1, end[m])
         step[m] = val
         p[m] += 1 + size
-        fallback[np.flatnonzero(m)[~ok]] = True
+        if not ok.all():
+            fallback[np.arange(n)[m][~ok]] = True
     first = np.where(p < end, at(p), 0)
     summ = (first == 0x2A) & ~fallback
     fallback |= (p < end) & ~summ & ~np.isin(first, _NO_SUMMARY_KEYS)
@@ -96,16 +101,16 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     q = p[rec] + 1 + size
     ok &= q + slen == end[rec]
     fallback[rec[~ok]] = True
-    rec, q = rec[ok], q[ok]
+    k = _keep(ok)
+    rec, q = rec[k], q[k]
 
     # Summary values, one slot at a time: value{tag, simple_value}.
     v_rec, v_tp, v_tl, v_val = [], [], [], []
     f32 = byte_view(buf, "<f4")
-    act = np.flatnonzero(q < end[rec])
+    r_act, qa = rec, q
     slots = 0
-    while len(act):
-        r_act = rec[act]
-        qa, ea = q[act], end[r_act]
+    while len(r_act):
+        ea = end[r_act]
         vl, vs, good = _varints(a, qa + 1, ea)
         v0 = qa + 1 + vs
         vend = v0 + vl
@@ -113,28 +118,30 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         r = v0 + 2 + tl
         good &= (at(qa) == 0x0A) & (vend <= ea) & (at(v0) == 0x0A) & (tl < 0x80)
         good &= (r + 5 == vend) & (at(r) == 0x15)
-        fallback[r_act[~good]] = True
-        act, r_act, r = act[good], r_act[good], r[good]
+        if not good.all():
+            fallback[r_act[~good]] = True
+            r_act, r, v0, tl, vend, ea = (x[good] for x in (r_act, r, v0, tl, vend, ea))
         v_rec.append(r_act)
-        v_tp.append(v0[good] + 2)
-        v_tl.append(tl[good])
-        v_val.append(f32[r + 1].astype(np.float64))
-        q[act] = vend[good]
-        act = act[q[act] < end[r_act]]
+        v_tp.append(v0 + 2)
+        v_tl.append(tl)
+        v_val.append(f32[r + 1])
+        more = vend < ea
+        r_act, qa = r_act[more], vend[more]
         slots += 1
 
     scalars: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     if v_rec:
-        vrec = np.concatenate(v_rec)
-        keep = ~fallback[vrec]
-        tp, tl = np.concatenate(v_tp)[keep], np.concatenate(v_tl)[keep]
-        vals = np.concatenate(v_val)[keep]
-        vrec = vrec[keep]
-        groups = list(_group_tags(buf, tp, tl, fallback, vrec))
-        for name, idx in groups:
-            recs = vrec[idx]
+        vrec = np.concatenate(v_rec) if slots > 1 else v_rec[0]
+        tp = np.concatenate(v_tp) if slots > 1 else v_tp[0]
+        tl = np.concatenate(v_tl) if slots > 1 else v_tl[0]
+        vals = np.concatenate(v_val) if slots > 1 else v_val[0]
+        k = _keep(~fallback[vrec])
+        vrec, tp, tl, vals = vrec[k], tp[k], tl[k], vals[k]
+        for name, recs, vv in _group_tags(buf, tp, tl, vrec, vals, fallback):
             ok = ~fallback[recs]  # a hash collision moved some records to the exact path
-            scalars.setdefault(name, []).append((recs[ok], vals[idx[ok]]))
+            if not ok.all():
+                recs, vv = recs[ok], vv[ok]
+            scalars.setdefault(name, []).append((recs, vv.astype(np.float64)))
 
     texts: list[tuple[int, str, str]] = []
     bad: list[int] = []
@@ -168,55 +175,77 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     return Decoded(out, texts, bad, points)
 
 
-def _group_tags(buf, tp, tl, fallback, vrec):
-    """Yield ``(tag, value indices)``; a hash collision sends its records to the fallback."""
+def _group_tags(buf, tp, tl, vrec, vals, fallback):
+    """Yield ``(tag, records, values)`` per distinct tag.
+
+    The tag bytes are read eight at a time; tags up to 8 bytes are their own
+    key, longer ones are hashed and every member checked against its group's
+    first (a collision sends those records to the exact decoder).
+    """
     a = np.frombuffer(buf, np.uint8)
     v64 = byte_view(buf, "<u8")
-    counts = np.bincount(tl, minlength=1)
-    lengths = np.flatnonzero(counts)
+    lengths = np.flatnonzero(np.bincount(tl, minlength=1))
     for length in lengths.tolist():
-        sel = np.arange(len(tl)) if len(lengths) == 1 else np.flatnonzero(tl == length)
-        pos = tp[sel]
+        if len(lengths) == 1:
+            pos, recs, vv = tp, vrec, vals
+        else:
+            sel = tl == length
+            pos, recs, vv = tp[sel], vrec[sel], vals[sel]
         if length == 0:
-            yield "", sel
+            yield "", recs, vv
             continue
-        words = [v64[np.minimum(pos + min(k, length - 8), len(v64) - 1)]
-                 for k in range(0, length, 8)] if length >= 8 else []
+        # Reading 8 bytes at the tag is safe: the simple_value and the footer follow it.
+        offsets = [min(k, length - 8) for k in range(0, length, 8)] if length >= 8 else [0]
+        words = [v64[pos + off] for off in offsets]
         if length < 8:
-            # Exact key: the tag's bytes, zero-padded (reading 8 bytes is safe: the
-            # simple_value and the record footer follow the tag).
-            keys = v64[pos] & np.uint64((1 << (8 * length)) - 1)
+            keys = words[0] & np.uint64((1 << (8 * length)) - 1)
+            words = [keys]
         else:
             keys = words[0].copy()
             for w in words[1:]:
                 keys *= _HASH_MUL
                 keys ^= w
-        for first, idx in _factorize(keys):
-            if len(words) > 1:
-                same = np.ones(len(idx), bool)
-                for w in words:
-                    same &= w[idx] == w[idx[first]]
-                if not same.all():
-                    fallback[vrec[sel[idx[~same]]]] = True
-                    idx = idx[same]
-            p0 = int(pos[idx[first]])
-            name = bytes(a[p0 : p0 + length]).decode("utf-8", "replace")
-            yield name, sel[idx]
+        codes, reps = _codes(keys)
+        if len(words) > 1:
+            same = np.ones(len(keys), bool)
+            for w in words:
+                same &= w == w[reps][codes]
+            if not same.all():
+                fallback[recs[~same]] = True
+        if len(reps) == 1:
+            order = None
+        else:  # a radix sort for up to 65536 tags
+            small = codes.astype(np.uint16) if len(reps) <= 1 << 16 else codes
+            order = np.argsort(small, kind="stable")
+        if order is not None:
+            recs, vv = recs[order], vv[order]
+            bounds = np.cumsum(np.bincount(codes, minlength=len(reps)))[:-1]
+            rec_groups, val_groups = np.split(recs, bounds), np.split(vv, bounds)
+        else:
+            rec_groups, val_groups = [recs], [vv]
+        for rep, r, v in zip(reps.tolist(), rec_groups, val_groups, strict=True):
+            p0 = int(pos[rep])
+            yield bytes(a[p0 : p0 + length]).decode("utf-8", "replace"), r, v
 
 
-def _factorize(keys: np.ndarray):
-    """Yield ``(0, indices)`` per distinct key (indices ascending; 0 indexes the first)."""
-    remaining = np.arange(len(keys))
-    found = 0
-    while len(remaining) and found < _FEW_KEYS:
-        k0 = keys[remaining[0]]
-        eq = keys[remaining] == k0
-        yield 0, remaining[eq]
-        remaining = remaining[~eq]
-        found += 1
-    if len(remaining):
-        _, inv = np.unique(keys[remaining], return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        bounds = np.flatnonzero(np.diff(inv[order])) + 1
-        for group in np.split(order, bounds):
-            yield 0, remaining[group]
+def _codes(keys: np.ndarray):
+    """Small integer codes for the keys, and the index of one member of each code."""
+    sample = np.unique(keys[:4096])
+    if len(sample) >= _MANY_KEYS:
+        distinct, first, codes = np.unique(keys, return_index=True, return_inverse=True)
+        return codes.ravel(), first
+    idx = np.minimum(np.searchsorted(sample, keys), len(sample) - 1)
+    hit = sample[idx] == keys
+    if not hit.all():
+        # Keys beyond the sample: one exact pass for all of them.
+        distinct = np.unique(np.concatenate([sample, keys[~hit]]))
+        idx = np.searchsorted(distinct, keys)
+        sample = distinct
+    first = np.full(len(sample), -1, np.int64)
+    order = np.arange(len(keys) - 1, -1, -1)
+    first[idx[order]] = order  # the last write wins: the first occurrence
+    present = first >= 0
+    if not present.all():
+        remap = np.cumsum(present) - 1
+        idx, first = remap[idx], first[present]
+    return idx, first

@@ -98,7 +98,9 @@ class EventFileReader:
         try:
             size = os.stat(self.path).st_size
             if size < self.offset:
-                warnings.append(f"{self.path}: file shrank to {size} bytes; read again from the start")
+                warnings.append(
+                    f"{self.path}: file shrank to {size} bytes; read again from the start"
+                )
                 self.offset, self.records, self.in_damage = 0, 0, False
             with open(self.path, "rb") as f:
                 want = CHUNK_BYTES

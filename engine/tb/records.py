@@ -121,6 +121,30 @@ def _zero_crc(length: int) -> int:
     return z
 
 
+_HEADER16: list[np.ndarray] = []
+
+
+def _header_crc(low: np.ndarray) -> np.ndarray:
+    """Masked CRC of the 8-byte length headers whose high four bytes are zero."""
+    table = _dist_table(8)
+    lb = low.astype("<u4").view(np.uint8).reshape(-1, 4)
+    crc = (
+        np.uint32(_zero_crc(8))
+        ^ table[8].take(lb[:, 0])
+        ^ table[7].take(lb[:, 1])
+        ^ table[6].take(lb[:, 2])
+        ^ table[5].take(lb[:, 3])
+    )
+    return _mask_np(crc)
+
+
+def _header_crc16() -> np.ndarray:
+    """The masked header CRC of every length below 65536, one lookup per candidate."""
+    if not _HEADER16:
+        _HEADER16.append(_header_crc(np.arange(0x10000, dtype=np.uint32)))
+    return _HEADER16[0]
+
+
 def byte_view(buf, dtype: str) -> np.ndarray:
     """An overlapping view: element ``i`` is the ``dtype`` starting at byte ``i``."""
     size = np.dtype(dtype).itemsize
@@ -232,31 +256,18 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     n = len(buf)
     if n < HEADER_BYTES:
         return Scan(_EMPTY, _EMPTY, 0, pending=synced, in_damage=not synced)
-    a = np.frombuffer(buf, np.uint8)
     v32 = byte_view(buf, "<u4")
-    # Candidate headers: the length's high four bytes are zero (records < 4 GiB).
-    zero = a == 0
-    m = n - HEADER_BYTES + 1  # candidate positions 0 .. n-12
-    hi = zero[4 : 4 + m] & zero[5 : 5 + m]
-    hi &= zero[6 : 6 + m]
-    hi &= zero[7 : 7 + m]
-    del zero
-    cand = np.flatnonzero(hi)
-    del hi
+    cand = _zero_quads(buf, n - HEADER_BYTES + 1)
     low = v32[cand]
+    stored = v32[cand + 8]
+    small = low < 0x10000
+    ok = _header_crc16().take(low & np.uint32(0xFFFF)) == stored
+    if not small.all():
+        big = np.flatnonzero(~small)
+        ok[big] = _header_crc(low[big]) == stored[big]
     lens = low.astype(np.int64)
-    table = _dist_table(8)
-    lb = low.view(np.uint8).reshape(-1, 4)
-    crc = (
-        np.uint32(_zero_crc(8))
-        ^ table[8].take(lb[:, 0])
-        ^ table[7].take(lb[:, 1])
-        ^ table[6].take(lb[:, 2])
-        ^ table[5].take(lb[:, 3])
-    )
-    ok = _mask_np(crc) == v32[cand + 8]
     hdr, hlen = cand[ok], lens[ok]
-    del cand, lens, crc, ok
+    del cand, lens, low, stored, ok
     ends = hdr + FRAME_BYTES + hlen
     complete = ends <= n
     pending_hdr = hdr[~complete]
@@ -273,9 +284,8 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     pos, i, total = 0, 0, len(starts)
     while i < total:
         q = int(starts[i])
-        if q != pos:
-            if not in_damage:
-                damages.append(Damage(pos, _classify(buf, pos, v32), q))
+        if q != pos and not in_damage:
+            damages.append(Damage(pos, _classify(buf, pos, v32), q))
         in_damage = False
         b = int(np.searchsorted(breaks, i))
         j = int(breaks[b]) if b < len(breaks) else total - 1
@@ -299,11 +309,23 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     later = pending_hdr[pending_hdr >= pos] if in_damage else pending_hdr[pending_hdr > pos]
     if not in_damage:
         damages.append(Damage(pos, _classify(buf, pos, v32), int(later[0]) if len(later) else None))
-    if len(later):
-        resume = int(later[0])
-    else:
-        resume = max(pos + 1, n - HEADER_BYTES + 1)
+    resume = int(later[0]) if len(later) else max(pos + 1, n - HEADER_BYTES + 1)
     return Scan(sel_starts, sel_len, resume, damages, True, True)
+
+
+def _zero_quads(buf: bytes, count: int) -> np.ndarray:
+    """Positions ``p < count`` whose bytes ``p+4 .. p+7`` are zero, ascending.
+
+    These are the candidate record headers (the length's high half is zero:
+    records under 4 GiB).
+    """
+    if count <= 0:
+        return np.zeros(0, np.int64)
+    zero = np.frombuffer(buf, np.uint8) == 0
+    hit = zero[4 : 4 + count] & zero[5 : 5 + count]
+    hit &= zero[6 : 6 + count]
+    hit &= zero[7 : 7 + count]
+    return np.flatnonzero(hit)
 
 
 def _classify(buf: bytes, pos: int, v32: np.ndarray) -> str:

@@ -57,7 +57,10 @@ CANONICAL_TAGS = {
 _CANONICAL_ROLE = {tag: role for role, tag in CANONICAL_TAGS.items()}
 
 _TRAIN = {"train": 0, "training": 0, "trn": 0}
-_VAL = {"val": 0, "valid": 0, "validation": 0, "eval": 0, "evaluation": 0, "test": 1, "dev": 1, "holdout": 1}
+_VAL = {
+    "val": 0, "valid": 0, "validation": 0, "eval": 0, "evaluation": 0,
+    "test": 1, "dev": 1, "holdout": 1,
+}
 _GRANULARITY = {"step": "step", "steps": "step", "batch": "step", "epoch": "epoch"}
 #: Words that say nothing about the series (namespaces, statistics of a metric).
 _NEUTRAL = {

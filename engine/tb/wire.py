@@ -168,7 +168,7 @@ def _decode_value(buf, pos, end, scalars, texts) -> None:
     tensor = None
     plugin = ""
     data_class = 0
-    for number, wire_type, value, start, stop in fields(buf, pos, end):
+    for number, wire_type, _value, start, stop in fields(buf, pos, end):
         if number == 1 and wire_type == LEN:
             tag = bytes(buf[start:stop]).decode("utf-8", "replace")
         elif number == 7 and wire_type == LEN:

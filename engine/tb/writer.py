@@ -14,6 +14,7 @@ NaN and infinities are written as they are.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 _counter = itertools.count()
 _F32 = struct.Struct("<f").pack
 _F64 = struct.Struct("<d").pack
-_SMALL_STEPS = tuple(b"\x10" + bytes((i,)) for i in range(0x80))
+_time = time.time
 
 
 def event_file_name(now: float | None = None) -> str:
@@ -100,7 +101,8 @@ class ScalarWriter:
             except FileExistsError:
                 continue
         self.path = path
-        self._prefixes: dict[str, bytes] = {}
+        self._tags: dict[str, tuple] = {}
+        self._write = self._out.write
         self._out.write(wire.file_version_event(now))
         self._out.flush()
         self._deadline = time.time() + self.flush_secs
@@ -115,9 +117,23 @@ class ScalarWriter:
         head = b"\x0a" + wire.varint(len(name)) + name + b"\x15"  # tag, then simple_value key
         value_len = len(head) + 4
         summary_len = 1 + len(wire.varint(value_len)) + value_len
-        prefix = b"\x2a" + wire.varint(summary_len) + b"\x0a" + wire.varint(value_len) + head
-        self._prefixes[tag] = prefix
-        return prefix
+        return b"\x2a" + wire.varint(summary_len) + b"\x0a" + wire.varint(value_len) + head
+
+    def _packers(self, tag: str):
+        """One ``struct`` pack per step size: a whole Event in a single C call.
+
+        Layout: 0x09 wall_time(f64) 0x10 step(varint, 1-3 bytes) summary-prefix value(f32).
+        """
+        prefix = self._prefix(tag)
+        n = len(prefix)
+        packers = (
+            prefix,
+            struct.Struct(f"<BdBB{n}sf").pack,
+            struct.Struct(f"<BdBBB{n}sf").pack,
+            struct.Struct(f"<BdBBBB{n}sf").pack,
+        )
+        self._tags[tag] = packers
+        return packers
 
     def _check_open(self) -> None:
         if self._out.closed:
@@ -133,24 +149,36 @@ class ScalarWriter:
         self, tag: str, value: float, step: int, wall_time: float | None = None
     ) -> None:
         """One ``simple_value`` event. ``step`` must be an integer (int64)."""
-        prefix = self._prefixes.get(tag) or self._prefix(tag)
+        packers = self._tags.get(tag) or self._packers(tag)
+        now = _time()
+        wall = now if wall_time is None else wall_time
         try:
-            packed = _F32(value)
-        except OverflowError:
-            packed = _F32(math.copysign(math.inf, float(value)))
-        except struct.error:
-            raise TypeError(f"value must be a real number, got {type(value).__name__}") from None
-        if step.__class__ is int and 0 <= step < 0x80:
-            step_bytes = _SMALL_STEPS[step]
-        else:
-            step_bytes = b"\x10" + _step_varint(operator.index(step))
-        now = time.time()
-        self._out.write(
-            b"\x09" + _F64(now if wall_time is None else float(wall_time)) + step_bytes + prefix
-            + packed
-        )
+            if step.__class__ is int and 0 <= step < 0x80:
+                data = packers[1](9, wall, 0x10, step, packers[0], value)
+            elif step.__class__ is int and 0 <= step < 0x4000:
+                data = packers[2](9, wall, 0x10, step & 0x7F | 0x80, step >> 7, packers[0], value)
+            else:
+                data = self._encode_slow(packers[0], wall, step, value)
+        except (OverflowError, struct.error):
+            data = self._encode_slow(packers[0], wall, step, value)
+        self._write(data)
         if now >= self._deadline:
             self.flush()
+
+    @staticmethod
+    def _encode_slow(prefix: bytes, wall, step, value) -> bytes:
+        """Any step (negative, large, numpy), float32 overflow, argument errors."""
+        if step.__class__ is not int:
+            step = operator.index(step)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"value must be a real number, got {type(value).__name__}") from None
+        try:
+            packed = _F32(value)
+        except OverflowError:  # finite double beyond float32: TensorBoard would store inf
+            packed = _F32(math.copysign(math.inf, value))
+        return b"\x09" + _F64(float(wall)) + b"\x10" + _step_varint(step) + prefix + packed
 
     def add_scalars(
         self, values: Mapping[str, float], step: int, wall_time: float | None = None
@@ -186,6 +214,7 @@ class ScalarWriter:
 
     def close(self) -> None:
         self._out.close()
+        self._write = self._out.write
 
     @property
     def closed(self) -> bool:
@@ -200,10 +229,8 @@ class ScalarWriter:
     def __del__(self) -> None:
         out = getattr(self, "_out", None)
         if out is not None and not out.closed:
-            try:
+            with contextlib.suppress(Exception):  # interpreter shutdown: nothing left to do
                 out.close()
-            except Exception:  # interpreter shutdown: nothing sensible left to do
-                pass
 
 
 def _check_tag(tag: str) -> str:

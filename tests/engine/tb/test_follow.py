@@ -18,7 +18,7 @@ class _CountingOpen:
         self.bytes = 0
 
     def __call__(self, *args, **kwargs):
-        f = builtins.open(*args, **kwargs)
+        f = builtins.open(*args, **kwargs)  # noqa: SIM115 - closed by Wrapped.__exit__
         counter = self
         real_read = f.read
 

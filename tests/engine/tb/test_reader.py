@@ -9,7 +9,7 @@ import pytest
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
 from engine.tb.discovery import find_runs
-from engine.tb.reader import EventFileReader, load_path, load_run, merge_files, Scalars
+from engine.tb.reader import EventFileReader, Scalars, load_path, load_run, merge_files
 from engine.tb.records import frame
 
 from .helpers import (

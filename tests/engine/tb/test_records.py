@@ -16,7 +16,8 @@ from engine.tb import records as R
 
 def _payloads(n: int, seed: int = 0) -> list[bytes]:
     rng = random.Random(seed)
-    return [rng.randbytes(rng.choice([0, 1, 7, 8, 9, 30, 44, 45, 300, 600, 2000])) for _ in range(n)]
+    sizes = [0, 1, 7, 8, 9, 30, 44, 45, 300, 600, 2000]
+    return [rng.randbytes(rng.choice(sizes)) for _ in range(n)]
 
 
 def test_frame_matches_tensorboard_record_writer():
@@ -65,7 +66,8 @@ def test_bulk_crc_equals_c_implementation():
     lengths = np.concatenate([rng.integers(0, 40, 19_000), rng.integers(500, 5000, 1_000)])
     lengths = np.minimum(lengths, len(buf) - starts)
     got = R.crc32c_many(buf, starts, lengths)
-    want = [google_crc32c.value(buf[s : s + n]) for s, n in zip(starts.tolist(), lengths.tolist())]
+    pairs = zip(starts.tolist(), lengths.tolist(), strict=True)
+    want = [google_crc32c.value(buf[s : s + n]) for s, n in pairs]
     assert got.tolist() == want
 
 
@@ -88,7 +90,7 @@ def test_scan_clean_buffer():
     buf = R.frame_many(data)
     sc = R.scan(buf)
     assert sc.consumed == len(buf) and not sc.damages and not sc.pending
-    got = [buf[s : s + n] for s, n in zip(sc.starts.tolist(), sc.lengths.tolist())]
+    got = [buf[s : s + n] for s, n in zip(sc.starts.tolist(), sc.lengths.tolist(), strict=True)]
     assert got == data
 
 
