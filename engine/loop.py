@@ -143,20 +143,24 @@ def forward_backward(
     step's mean loss and its count of correct predictions, both on the device.
     """
     count = int(indices.numel())
-    step_loss = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    step_loss: torch.Tensor | int = 0
+    correct: torch.Tensor | int = 0
     for micro in indices.split(micro_batch):
         xb, yb = x[micro], y[micro]
         if transform is not None:
             xb = transform(xb)
-        with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        if amp_dtype is None:
             logits = model(xb)
-            loss = F.cross_entropy(logits.float(), yb)
-        scaled = loss * (micro.numel() / count)
-        (scaler.scale(scaled) if scaler else scaled).backward()
-        step_loss += scaled.detach().float()
-        correct += (logits.argmax(1) == yb).sum()
-    return step_loss, correct
+        else:
+            with torch.autocast(x.device.type, dtype=amp_dtype):
+                logits = model(xb)
+        loss = F.cross_entropy(logits.float(), yb)
+        if micro.numel() != count:  # several micro-batches: weight each by its share
+            loss = loss * (micro.numel() / count)
+        (scaler.scale(loss) if scaler else loss).backward()
+        step_loss = step_loss + loss.detach()
+        correct = correct + (logits.argmax(1) == yb).sum()
+    return torch.as_tensor(step_loss), torch.as_tensor(correct)
 
 
 def run_training(
@@ -344,9 +348,9 @@ def run_training(
                     if os.getppid() != parent_pid:
                         status, reason = STOPPED, "parent process exited"
                         break
-                if should_stop():
-                    status, reason = STOPPED, "stopped by user"
-                    break
+                    if should_stop():  # checked at each flush: at most 0.1 s late
+                        status, reason = STOPPED, "stopped by user"
+                        break
             flush()
             if status == FINISHED and nonfinite_run >= NONFINITE_LIMIT:
                 status = DIVERGED
