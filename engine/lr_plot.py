@@ -68,6 +68,8 @@ def draw_sweep(plot: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setLabel("bottom", "learning rate")
     plot.setLabel("left", "training loss")
+    for axis in ("bottom", "left"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
     if plot.legend is None:
         plot.addLegend(offset=(-10, 10))
     items: dict[str, Any] = {}
@@ -106,18 +108,18 @@ def draw_sweep(plot: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
             symbolBrush=pg.mkBrush(*SUGGEST_COLOR),
             name=f"suggested lr {lr:.3g}",
         )
-    for name, alt in (suggestion.get("alternatives") or {}).items():
+    alternatives = (suggestion.get("alternatives") or {}).items()
+    for k, (name, alt) in enumerate(alternatives):
         tick = pg.InfiniteLine(
             pos=math.log10(alt),
             angle=90,
             pen=pg.mkPen(ALT_COLOR, width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
             label=f"{name} {alt:.3g}",
-            labelOpts={"position": 0.1, "color": ALT_COLOR},
+            labelOpts={"position": 0.08 + 0.1 * k, "color": ALT_COLOR},
         )
         plot.addItem(tick)
         items[f"alt:{name}"] = tick
     plot.setYRange(*y_range(losses, smoothed), padding=0)
-    plot.setTitle("LR range test: loss against learning rate")
     return items
 
 

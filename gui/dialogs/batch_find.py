@@ -1,0 +1,213 @@
+"""The "Find batch size" dialog: the seed's recipe, run in the background.
+
+Start at 8, double until out of memory, keep the largest that fit minus 20%
+rounded down to a power of two, then the gradient-accumulation steps and the
+linearly scaled lr that reach the target effective batch
+(:func:`engine.finders.run_batch_find` via ``engine.finder_worker``; torch stays
+in the child). "Use these settings" emits :attr:`BatchFindDialog.patch_chosen`
+with dotted config keys (``data.batch_size``, ``train.grad_accum``, ``optim.lr``),
+ready for ``engine.config.apply_patch``.
+
+Wiring (main window)::
+
+    dialog = BatchFindDialog(form_config, parent=self)
+    dialog.patch_chosen.connect(form.apply_patch)
+    dialog.open()          # or: patch = find_batch_size(config, parent)  (modal)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as config_module
+from engine import finder_worker
+from engine.events import Failed, Finished, Metrics
+from engine.launcher import RunHandle
+
+POLL_MS = 50
+
+
+class BatchFindDialog(QDialog):
+    """Finds the batch size for ``config``; emits the config patch the user accepts."""
+
+    patch_chosen = Signal(dict)
+    search_done = Signal(dict)  # the finder's summary (see engine.finders.run_batch_find)
+
+    def __init__(
+        self,
+        config: config_module.RunConfig,
+        *,
+        logdir: str | Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Find batch size")
+        self.resize(560, 460)
+        self.config = config
+        self._tmp = None if logdir else tempfile.TemporaryDirectory(prefix="traindoc-batch-find-")
+        self.logdir = Path(logdir) if logdir else Path(self._tmp.name)
+        self.handle: RunHandle | None = None
+        self.summary: dict[str, Any] | None = None
+
+        self.target = QSpinBox()
+        self.target.setRange(1, 1 << 20)
+        self.target.setValue(config.data.batch_size * config.train.grad_accum)
+        self.target.setToolTip("effective batch to reach with gradient accumulation")
+        self.memory_limit = QDoubleSpinBox()
+        self.memory_limit.setRange(0.0, 1e7)
+        self.memory_limit.setDecimals(1)
+        self.memory_limit.setSuffix(" MiB")
+        self.memory_limit.setSpecialValueText("device limit (CPU: ¼ of RAM)")
+        self.memory_limit.setToolTip("treat larger batches as out of memory (0 = none)")
+        form = QFormLayout()
+        form.addRow("Target effective batch", self.target)
+        form.addRow("Memory limit", self.memory_limit)
+        self.status = QLabel("Press Start: tries batch 8, 16, 32, … until one runs out of memory.")
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.start_button = QPushButton("Start")
+        self.use_button = QPushButton("Use these settings")
+        self.use_button.setEnabled(False)
+        self.close_button = QPushButton("Close")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.use_button, self.close_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.log, 1)
+        layout.addWidget(self.result)
+        layout.addLayout(buttons)
+        self.start_button.clicked.connect(self.start)
+        self.use_button.clicked.connect(self._use)
+        self.close_button.clicked.connect(self.reject)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        named = config_module.apply_patch(self.config, {"name": f"{self.config.name}-batch-find"})
+        limit = self.memory_limit.value() or None
+        target = finder_worker.batch_find_target(target=self.target.value(), memory_limit_mb=limit)
+        self.handle = RunHandle(named, self.logdir, target=target)
+        self.summary = None
+        self.log.clear()
+        self.use_button.setEnabled(False)
+        try:
+            self.handle.start()
+        except OSError as exc:
+            self.status.setText(f"Cannot start: {exc}")
+            self.handle = None
+            return
+        self.start_button.setEnabled(False)
+        self.status.setText("Searching…")
+        self.timer.start()
+
+    def is_running(self) -> bool:
+        return self.handle is not None and self.handle.final is None
+
+    def poll(self) -> None:
+        if self.handle is None:
+            return
+        for event in self.handle.poll():
+            if isinstance(event, Metrics) and "batch_find/batch" in event.points:
+                batch = int(event.points["batch_find/batch"][1][-1])
+                fits = bool(event.points["batch_find/fits"][1][-1])
+                peak = float(event.points["batch_find/peak_mb"][1][-1])
+                verdict = "fits" if fits else "out of memory"
+                self.log.appendPlainText(f"batch {batch:>6}: {verdict} (peak {peak:,.1f} MiB)")
+            elif isinstance(event, Finished):
+                self.status.setText(f"Done in {event.seconds:.1f} s: {event.reason}.")
+                if event.summary.get("plan") is not None or "largest_fit" in event.summary:
+                    self.show_result(event.summary)
+            elif isinstance(event, Failed):
+                self.status.setText(f"The search failed: {event.reason}")
+        if self.handle.final is not None:
+            self.timer.stop()
+            self.start_button.setEnabled(True)
+
+    def show_result(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        plan = summary.get("plan")
+        if not plan:
+            self.result.setText("Not even a batch of 1 fits: try a smaller model or train.amp.")
+            self.search_done.emit(summary)
+            return
+        conf = summary["configured"]
+        base = conf["batch_size"] * conf["grad_accum"]
+        capped = " (no out-of-memory up to the cap)" if summary.get("capped") else ""
+        self.result.setText(
+            f"Largest batch that fit: {summary['largest_fit']}{capped}; minus 20%, rounded down "
+            f"to a power of two: <b>{summary['recommended']}</b>.<br>"
+            f"Target {summary['target']}: batch <b>{plan['micro_batch']}</b> × "
+            f"<b>{plan['accum_steps']}</b> accumulation steps = {plan['effective_batch']}, "
+            f"lr {conf['lr']:g} × {plan['effective_batch']}/{base} = <b>{plan['lr']:.3g}</b>."
+        )
+        self.use_button.setEnabled(True)
+        self.search_done.emit(summary)
+
+    @property
+    def patch(self) -> dict[str, Any] | None:
+        plan = (self.summary or {}).get("plan")
+        if not plan:
+            return None
+        return {
+            "data.batch_size": int(plan["micro_batch"]),
+            "train.grad_accum": int(plan["accum_steps"]),
+            "optim.lr": float(f"{plan['lr']:.3g}"),
+        }
+
+    def _use(self) -> None:
+        patch = self.patch
+        if patch is None:
+            return
+        self.patch_chosen.emit(patch)
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self.shutdown()
+        super().done(result)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        if self.handle is not None:
+            self.handle.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def find_batch_size(
+    config: config_module.RunConfig, parent: QWidget | None = None
+) -> dict[str, Any] | None:
+    """Run the dialog modally; the accepted config patch, or None."""
+    dialog = BatchFindDialog(config, parent=parent)
+    chosen: list[dict[str, Any]] = []
+    dialog.patch_chosen.connect(chosen.append)
+    dialog.exec()
+    return chosen[-1] if chosen else None
+
+
+__all__ = ["BatchFindDialog", "find_batch_size"]

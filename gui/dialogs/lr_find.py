@@ -1,0 +1,256 @@
+"""The LR-finder dialog: runs the range test in the background and plots loss against lr.
+
+Self-contained: give it a :class:`RunConfig`; it starts the sweep through
+:class:`engine.launcher.RunHandle` (``engine.finder_worker``: torch stays in the
+child), draws the points as they arrive, then the smoothed curve with the
+suggestion marked (:func:`engine.lr_plot.draw_sweep`, the same drawing as the
+CLI's PNG). "Use this LR" emits :attr:`LrFindDialog.lr_chosen` and accepts.
+
+Wiring (main window)::
+
+    dialog = LrFindDialog(form_config, parent=self)
+    dialog.lr_chosen.connect(lambda lr: form.apply_patch({"optim.lr": lr}))
+    dialog.open()          # or: lr = find_lr(config, parent)  (modal)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as config_module
+from engine import finder_worker, lr_plot
+from engine.events import Failed, Finished, Metrics
+from engine.launcher import RunHandle
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 50
+POLL_BUDGET = 500  # events per timer tick
+
+
+class LrFindDialog(QDialog):
+    """Runs ``traindoc lr-find`` for ``config`` in the background and shows the result."""
+
+    lr_chosen = Signal(float)
+    sweep_done = Signal(dict)  # the finder's summary (see engine.finders.run_lr_find)
+
+    def __init__(
+        self,
+        config: config_module.RunConfig,
+        *,
+        logdir: str | Path | None = None,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_steps: int = 100,
+        autostart: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Find learning rate")
+        self.resize(760, 520)
+        self.config = config
+        self.options = {"start_lr": start_lr, "end_lr": end_lr, "num_steps": num_steps}
+        self._tmp = None if logdir else tempfile.TemporaryDirectory(prefix="traindoc-lr-find-")
+        self.logdir = Path(logdir) if logdir else Path(self._tmp.name)
+        self.handle: RunHandle | None = None
+        self.summary: dict[str, Any] | None = None
+        self.live_lrs: list[float] = []
+        self.live_losses: list[float] = []
+
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        self.plot_widget = pg.PlotWidget()
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.setLabel("bottom", "learning rate")
+        self.plot.setLabel("left", "training loss")
+        self.live_curve = self.plot.plot([], [], pen=None, symbol="o", symbolSize=4)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.choice = QComboBox()
+        self.choice.setEnabled(False)
+        self.use_button = QPushButton("Use this LR")
+        self.use_button.setEnabled(False)
+        self.use_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.close_button = QPushButton("Close")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.choice, 1)
+        buttons.addWidget(self.use_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.result)
+        layout.addLayout(buttons)
+
+        self.use_button.clicked.connect(self._use)
+        self.stop_button.clicked.connect(self.stop)
+        self.close_button.clicked.connect(self.reject)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        if autostart:
+            self.start()
+
+    # ------------------------------------------------------------ running
+
+    def start(self) -> None:
+        """Start the sweep in a background process."""
+        if self.handle is not None:
+            return
+        named = config_module.apply_patch(self.config, {"name": f"{self.config.name}-lr-find"})
+        target = finder_worker.lr_find_target(**self.options)
+        self.handle = RunHandle(named, self.logdir, target=target)
+        try:
+            self.handle.start()
+        except OSError as exc:
+            self.status.setText(f"Cannot start the sweep: {exc}")
+            self.handle = None
+            return
+        self.status.setText(
+            f"Sweeping lr {self.options['start_lr']:g} → {self.options['end_lr']:g} over "
+            f"{self.options['num_steps']} steps on a copy of the model…"
+        )
+        self.timer.start()
+
+    def is_running(self) -> bool:
+        return self.handle is not None and self.handle.final is None
+
+    def poll(self) -> None:
+        """Drain the background process's events (called by the timer)."""
+        if self.handle is None:
+            return
+        fresh = False
+        for event in self.handle.poll(max_items=POLL_BUDGET):
+            if isinstance(event, Metrics) and "lr_find/loss" in event.points:
+                self.live_lrs.extend(event.points["lr_find/lr"][1].tolist())
+                self.live_losses.extend(event.points["lr_find/loss"][1].tolist())
+                fresh = True
+            elif isinstance(event, Finished):
+                self._finished(event)
+            elif isinstance(event, Failed):
+                self._failed(event)
+        if fresh and self.summary is None:
+            lrs, losses = np.asarray(self.live_lrs), np.asarray(self.live_losses)
+            ok = np.isfinite(losses)
+            self.live_curve.setData(lrs[ok], losses[ok])
+            self.status.setText(f"Sweeping… step {len(lrs)}, lr {lrs[-1]:.3g}")
+        if self.handle.final is not None:
+            self.timer.stop()
+            self.stop_button.setEnabled(False)
+
+    def stop(self) -> None:
+        if self.handle is not None and self.handle.final is None:
+            self.status.setText("Stopping…")
+            self.handle.stop(timeout=5.0)
+            self.poll()
+
+    def _finished(self, event: Finished) -> None:
+        summary = event.summary
+        if summary.get("kind") != "lr-find":
+            self.status.setText(f"Sweep ended: {event.reason}")
+            return
+        self.status.setText(f"Sweep done in {event.seconds:.1f} s: {event.reason}.")
+        self.show_result(summary)
+
+    def _failed(self, event: Failed) -> None:
+        self.status.setText(f"The sweep failed: {event.reason}")
+        self.result.setText(event.traceback[-2000:] if not event.user_error else "")
+
+    # ------------------------------------------------------------ result
+
+    def show_result(self, summary: dict[str, Any]) -> None:
+        """Plot a finished sweep with its suggestion and offer the candidates."""
+        self.summary = summary
+        self.plot.removeItem(self.live_curve)
+        self.items = lr_plot.draw_sweep(self.plot, summary)
+        suggestion = summary.get("suggestion") or {}
+        self.choice.clear()
+        lr = suggestion.get("lr")
+        if lr:
+            self.choice.addItem(f"suggested ({suggestion['rule']}): {lr:.3g}", float(f"{lr:.3g}"))
+        for name, value in (suggestion.get("alternatives") or {}).items():
+            if value and math.isfinite(value):
+                self.choice.addItem(f"{name}: {value:.3g}", float(f"{value:.3g}"))
+        configured = summary.get("configured_lr", self.config.optim.lr)
+        text = (
+            f"Suggested lr <b>{lr:.3g}</b> — {suggestion.get('note', '')}"
+            if lr
+            else f"No suggestion — {suggestion.get('note', '')}. The configured lr "
+            f"({configured:g}) is kept unless you pick an alternative."
+        )
+        self.result.setText(text)
+        self.choice.setEnabled(self.choice.count() > 0)
+        self.use_button.setEnabled(self.choice.count() > 0)
+        self.sweep_done.emit(summary)
+
+    @property
+    def suggested_lr(self) -> float | None:
+        if not self.summary:
+            return None
+        lr = (self.summary.get("suggestion") or {}).get("lr")
+        return float(f"{lr:.3g}") if lr else None
+
+    @property
+    def chosen_lr(self) -> float | None:
+        """The rate selected in the dialog (the suggestion unless the user picked another)."""
+        data = self.choice.currentData() if self.choice.count() else None
+        return float(data) if data is not None else None
+
+    def _use(self) -> None:
+        lr = self.chosen_lr
+        if lr is None:
+            return
+        self.lr_chosen.emit(lr)
+        self.accept()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def done(self, result: int) -> None:
+        self.shutdown()
+        super().done(result)
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """End the background process and release the queue and temporary folder."""
+        self.timer.stop()
+        if self.handle is not None:
+            self.handle.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def find_lr(config: config_module.RunConfig, parent: QWidget | None = None) -> float | None:
+    """Run the dialog modally; the chosen lr, or None if the user closed it."""
+    dialog = LrFindDialog(config, parent=parent)
+    chosen: list[float] = []
+    dialog.lr_chosen.connect(chosen.append)
+    dialog.exec()
+    return chosen[-1] if chosen else None
+
+
+__all__ = ["LrFindDialog", "find_lr"]
