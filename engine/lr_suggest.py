@@ -8,18 +8,21 @@ of that curve — and one noise spike in the first steps fools them: the EMA
 carries the spike for dozens of steps, and its decay *is* the steepest slope.
 :func:`suggest_lr` is built so that it is not fooled:
 
-1. **Despike** the raw losses: a point more than ``SPIKE_MADS`` robust
-   deviations (and ``SPIKE_RATIO``×) above the median of its neighbours is
-   replaced by that median (a Hampel filter). Non-finite losses are dropped and
-   the curve is cut at the first run of them (the sweep diverged there).
-2. **Smooth** with a debiased EMA (β = 0.98, as TensorBoard and fastai do).
+1. **Despike**: in log-loss, a running median over 5 points removes spikes of
+   one or two steps; non-finite losses are dropped, and the curve is cut at the
+   first two consecutive ones (the sweep blew up there). Values above 4× the
+   starting level are capped, so a diverged tail cannot leak backwards.
+2. **Smooth without lag**: the mean of a forward and a backward debiased EMA
+   (mean lag 3% of the sweep each way). The online EMA with β = 0.98, which
+   decides when the sweep stops, lags β/(1-β) = 49 steps — half of a 100-step
+   sweep, ~4 decades of lr — and would move the suggestion ~10× too high.
 3. **Suggest by levels, not slopes**: the *descent* is the stretch before the
    minimum where the smoothed loss falls from its starting plateau to near its
-   minimum (from the last point still within ``LEVEL_MARGIN`` of the plateau to
-   the first within ``LEVEL_MARGIN`` of the minimum, as fractions of the drop).
-   The suggestion is its geometric middle (the middle of the longest descending
-   stretch, as fastai's "valley" does), and never above the minimum's lr ÷ 3.
-   A spike cannot move a level crossing much, so the answer barely moves.
+   minimum (from the last point still within ``LEVEL_MARGIN`` of the drop below
+   the plateau to the first within ``LEVEL_MARGIN`` of the minimum). The
+   suggestion is its geometric middle (the middle of the longest descending
+   stretch, as fastai's "valley" does), never above the minimum's lr ÷ 3. A
+   spike cannot move a level crossing much, so the answer barely moves.
 
 The alternatives are reported beside it: ``steepest`` (steepest slope of the
 smoothed curve, ignoring the first ``SKIP_FRACTION`` of the sweep) and
@@ -40,7 +43,7 @@ BETA = 0.98  # EMA factor of the smoothed curve (fastai, TensorBoard's default 0
 DIVERGE_FACTOR = 4.0  # the sweep stops once the smoothed loss exceeds 4x its best
 MEDIAN_HALF_WIDTH = 2  # running median over 5 points removes spikes of 1-2 steps
 SKIP_FRACTION = 0.1  # the steepest-slope alternative ignores the first 10% of the sweep
-LEVEL_MARGIN = 0.1  # the descent starts/ends within 10% of the drop from plateau/minimum
+LEVEL_MARGIN = 0.2  # the descent starts/ends within 20% of the drop from plateau/minimum
 MIN_DROP = 0.05  # a smoothed curve falling less than 5% of its start has no descent
 # The suggestion reads a zero-lag smoothing (mean lag 3% of the sweep each side): the
 # online EMA with beta = 0.98 lags beta / (1 - beta) = 49 steps, half of a 100-step
@@ -97,9 +100,9 @@ def rolling_median(values: np.ndarray, *, half_width: int = MEDIAN_HALF_WIDTH) -
     n = len(values)
     if n == 0:
         return values.copy()
-    padded = np.pad(values, half_width, mode="edge")
+    padded = np.pad(values, half_width, constant_values=np.nan)  # the window shrinks at the edges
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
-    return np.median(windows, axis=1)
+    return np.nanmedian(windows, axis=1)
 
 
 def zero_lag_smooth(values: np.ndarray, *, window_fraction: float = SMOOTH_FRACTION) -> np.ndarray:
