@@ -50,6 +50,22 @@ def steady_descent(c: Curve, start: float, end: float) -> float | None:
     return late_slope / slope
 
 
+def slow_shape(c: Curve) -> float | None:
+    """The late/overall slope ratio when ``c`` lost 0.1-30% of its start in a steady
+    straight line (the rule's curve test), else None."""
+    start = edge_level(c, EDGE_FRACTION, head=True)
+    end = edge_level(c, EDGE_FRACTION, head=False)
+    if start <= 0 or not NO_LEARNING <= (start - end) / start < MAX_DROP:
+        return None
+    return steady_descent(c, start, end)
+
+
+def falls_slowly(view: RunView) -> bool:
+    """The run's loss shows this rule's slow, straight descent (other rules defer)."""
+    role = loss_role(view)
+    return view.has(role, SlowDescent.min_points) and slow_shape(view.curve(role)) is not None
+
+
 def loss_role(view: RunView) -> str:
     return "train_loss" if view.has("train_loss", SlowDescent.min_points) else "val_loss"
 
@@ -120,9 +136,7 @@ class SlowDescent(Rule):
                 view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
                 f"{role} went from {fmt(start)} to {fmt(end)} ({pct(-drop)}) over {steps} "
                 f"steps and {why}", role=role, cause="lr-too-small")]
-        if not NO_LEARNING <= drop < MAX_DROP:
-            return []
-        ratio = steady_descent(c, start, end)
+        ratio = slow_shape(c)
         if ratio is None:
             return []
         per = f" ({pct(drop / max(1, len(c) - 1))} per logged point)"

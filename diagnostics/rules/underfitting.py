@@ -8,7 +8,7 @@ import numpy as np
 
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.rules.divergence import blew_up
-from diagnostics.rules.slow_descent import lr_too_low_evidence, steady_descent
+from diagnostics.rules.slow_descent import falls_slowly, lr_too_low_evidence, steady_descent
 from diagnostics.signals import (
     Curve,
     accuracy_scale,
@@ -35,8 +35,13 @@ POOR_ACCURACY = 0.80
 CLOSE_GAP = 0.10
 
 #: A train accuracy still gaining this much over its second half is still learning:
-#: that calls for patience (or ``slow-descent``), not a verdict of underfitting.
+#: that calls for patience (or ``slow-descent``), not a verdict of underfitting...
 STILL_LEARNING = 0.01
+
+#: ...unless even this many more runs of the same length, at the second half's pace,
+#: would leave it poor: the seed's "训练更久" (train longer, epochs x2) cannot rescue it.
+#: A 64 -> 1 -> 10 bottleneck on digits gains ~2 points per half-run at 20% accuracy.
+EXTRA_RUNS = 2.0
 
 #: A loss within this relative distance of ln(k) for an integer k is at the chance
 #: level of a k-class cross-entropy (uniform predictions), e.g. ln 29 = 3.367.
@@ -67,12 +72,23 @@ def learns_nothing(view: RunView) -> bool:
                for r in ("train_loss", "val_loss") if view.has(r, 5))
 
 
+def _dead(view: RunView) -> bool:
+    """The loss ended non-finite: the weights hold NaN and every later accuracy is the
+    argmax of NaN; ``nan-loss`` reports the run."""
+    for role in ("train_loss", "val_loss"):
+        seg = view.summaries.get(role)
+        if seg is not None and len(seg) and seg.finite[-1] < seg.count[-1]:
+            return True
+    return False
+
+
 class Underfitting(Rule):
     """Both training and validation are poor and close — or nothing is learned at all.
 
     What it detects:
         A final train accuracy under 80% with validation within 10 points of it,
-        once train accuracy has stopped improving; or a loss that moves by less than
+        once train accuracy has stopped improving (or improves so slowly that two
+        more runs of the same length would leave it under 80%); or a loss that moves by less than
         0.1% over the whole run ("no learning"), such as a loss stuck at the chance
         level ln(#classes), or a curve that plots like a descent on an offset axis
         but changes by 0.001%.
@@ -99,7 +115,9 @@ class Underfitting(Rule):
         A known config whose learning rate is far too low for its optimizer:
         ``slow-descent`` reports it with its cause. A run whose loss exploded:
         ``divergence`` reports it, and the dead network's poor accuracies are its
-        symptom, not a model too small.
+        symptom, not a model too small. A loss still falling in a steady straight
+        line: it is still learning, too slowly, and ``slow-descent`` reports it
+        (poor accuracies of a run at SGD lr 5e-4 are its too-small steps).
     """
 
     id = "underfitting"
@@ -112,13 +130,13 @@ class Underfitting(Rule):
                 or (view.has("train_accuracy") and view.has("val_accuracy")))
 
     def check(self, view: RunView) -> list[Finding]:
-        if blew_up(view) or lr_too_low_evidence(view) is not None:
+        if blew_up(view) or lr_too_low_evidence(view) is not None or _dead(view):
             return []
         stuck = [(abs(relative_change(view.curve(r))), r) for r in ("train_loss", "val_loss")
                  if view.has(r, 5)]
         if stuck and min(stuck)[0] < NO_LEARNING:
             return [self._no_learning(view, min(stuck)[1])]
-        if view.has("train_accuracy") and view.has("val_accuracy"):
+        if view.has("train_accuracy") and view.has("val_accuracy") and not falls_slowly(view):
             found = self._poor_and_close(view)
             if found:
                 return [found]
@@ -147,7 +165,7 @@ class Underfitting(Rule):
         v_end = edge_level(va, EDGE_FRACTION, head=False) / accuracy_scale(va.y)
         if t_end >= POOR_ACCURACY or t_end - v_end >= CLOSE_GAP:
             return None
-        if self._still_learning(tr):
+        if self._still_learning(tr, t_end):
             return None
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),
@@ -158,10 +176,12 @@ class Underfitting(Rule):
                                else ""), role="train_accuracy")
 
     @staticmethod
-    def _still_learning(tr: Curve) -> bool:
+    def _still_learning(tr: Curve, t_end: float) -> bool:
         if len(tr) < 5:
             return False  # a reported final pair, as in the seed: judge it as it stands
         late = edge_mask(tr, 0.5, head=False)
         x, y = tr.x[late], tr.y[late] / accuracy_scale(tr.y)
         gain = resistant_slope(x, y) * float(x[-1] - x[0])
-        return gain >= STILL_LEARNING
+        # The second half is half the run: one more run of the same length gains 2x.
+        reachable = t_end + gain * 2 * EXTRA_RUNS
+        return gain >= STILL_LEARNING and reachable >= POOR_ACCURACY
