@@ -84,6 +84,7 @@ class EventFileReader:
         self.records = 0  # valid records read so far
         self.in_damage = False  # looking for the next valid record at `offset`
         self.pending = False  # the bytes after `offset` may be an unfinished record
+        self._inode: tuple[int, int] | None = None
 
     def read(self, *, final: bool = False) -> FileChunk:
         """Everything appended since the last read.
@@ -96,12 +97,15 @@ class EventFileReader:
         texts: dict[str, str] = {}
         points = 0
         try:
-            size = os.stat(self.path).st_size
-            if size < self.offset:
+            st = os.stat(self.path)
+            size, inode = st.st_size, (st.st_dev, st.st_ino)
+            if size < self.offset or (self._inode is not None and inode != self._inode):
                 warnings.append(
-                    f"{self.path}: file shrank to {size} bytes; read again from the start"
+                    f"{self.path}: file replaced or shrank to {size} bytes; "
+                    "read again from the start"
                 )
                 self.offset, self.records, self.in_damage = 0, 0, False
+            self._inode = inode
             with open(self.path, "rb") as f:
                 want = CHUNK_BYTES
                 while True:

@@ -122,7 +122,7 @@ class ScalarWriter:
     def _packers(self, tag: str):
         """One ``struct`` pack per step size: a whole Event in a single C call.
 
-        Layout: 0x09 wall_time(f64) 0x10 step(varint, 1-3 bytes) summary-prefix value(f32).
+        Layout: 0x09 wall_time(f64) 0x10 step(varint, 1-4 bytes) summary-prefix value(f32).
         """
         prefix = self._prefix(tag)
         n = len(prefix)
@@ -131,6 +131,7 @@ class ScalarWriter:
             struct.Struct(f"<BdBB{n}sf").pack,
             struct.Struct(f"<BdBBB{n}sf").pack,
             struct.Struct(f"<BdBBBB{n}sf").pack,
+            struct.Struct(f"<BdBBBBB{n}sf").pack,
         )
         self._tags[tag] = packers
         return packers
@@ -155,8 +156,20 @@ class ScalarWriter:
         try:
             if step.__class__ is int and 0 <= step < 0x80:
                 data = packers[1](9, wall, 0x10, step, packers[0], value)
-            elif step.__class__ is int and 0 <= step < 0x4000:
+            elif step.__class__ is not int or step < 0:
+                data = self._encode_slow(packers[0], wall, step, value)
+            elif step < 0x4000:
                 data = packers[2](9, wall, 0x10, step & 0x7F | 0x80, step >> 7, packers[0], value)
+            elif step < 0x200000:
+                data = packers[3](
+                    9, wall, 0x10, step & 0x7F | 0x80, (step >> 7) & 0x7F | 0x80, step >> 14,
+                    packers[0], value,
+                )
+            elif step < 0x10000000:
+                data = packers[4](
+                    9, wall, 0x10, step & 0x7F | 0x80, (step >> 7) & 0x7F | 0x80,
+                    (step >> 14) & 0x7F | 0x80, step >> 21, packers[0], value,
+                )
             else:
                 data = self._encode_slow(packers[0], wall, step, value)
         except (OverflowError, struct.error):

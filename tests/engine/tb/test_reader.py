@@ -259,3 +259,16 @@ def test_keras_train_validation_joined(tmp_path):
     assert run.scalars["validation/epoch_loss"].values.tolist() == [
         pytest.approx(1.2), pytest.approx(0.9)]
     assert math.isclose(run.scalars["train/epoch_loss"].values[1], 0.5)
+
+
+def test_replaced_file_is_read_again(tmp_path):
+    path = tmp_path / "events.out.tfevents.1.h"
+    path.write_bytes(records([simple("a", 1.0, 1)]))
+    reader = EventFileReader(path)
+    assert reader.read().points == 1
+    other = tmp_path / "new"
+    other.write_bytes(records([simple("a", 5.0, 1), simple("a", 6.0, 2)]))
+    other.replace(path)
+    chunk = reader.read()
+    assert chunk.scalars["a"].values.tolist() == [5.0, 6.0]
+    assert "read again from the start" in chunk.warnings[0]

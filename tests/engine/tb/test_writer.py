@@ -146,3 +146,16 @@ def test_two_writers_in_one_folder_get_distinct_files(tmp_path):
     assert a.path != b.path
     a.close()
     b.close()
+
+
+def test_every_step_varint_size_read_back_by_tensorboard(tmp_path):
+    steps = [0, 1, 127, 128, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**40, 2**63 - 1]
+    with ScalarWriter(tmp_path) as w:
+        for s in steps:
+            w.add_scalar("x", float(s % 1000), s)
+        w.add_scalar("neg", 1.0, -3)
+    ea = _accumulator(tmp_path)
+    assert [(e.step, e.value) for e in ea.Scalars("x")] == [(s, float(s % 1000)) for s in steps]
+    (run,) = load_path(tmp_path)
+    assert run.scalars["x"].steps.tolist() == steps
+    assert run.scalars["neg"].steps.tolist() == [-3]
