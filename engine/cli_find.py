@@ -202,11 +202,11 @@ def run_batch_find(args: argparse.Namespace) -> int:
 
 def _print_batch_report(summary: dict[str, Any], run_dir: Path) -> None:
     limit = summary["memory_limit_mb"]
-    limit_text = f"{limit:,.0f} MiB ({summary['memory_limit_source']})" if limit else "the device's"
+    limit_text = f"{limit:,.2f} MiB ({summary['memory_limit_source']})" if limit else "the device's"
     print(f"batch-find on {summary['device']}, memory limit {limit_text}")
     for trial in summary["tried"]:
-        verdict = "fits" if trial["fits"] else "out of memory"
-        print(f"  batch {trial['batch']:>6}: {verdict} (peak {trial['peak_mb']:,.1f} MiB)")
+        verdict = f"fits (peak {trial['peak_mb']:,.2f} MiB)" if trial["fits"] else "out of memory"
+        print(f"  batch {trial['batch']:>6}: {verdict}")
     largest = summary["largest_fit"]
     if not largest:
         print("not even a batch of 1 fits: use a smaller model or mixed precision (train.amp)")

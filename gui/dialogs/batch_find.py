@@ -136,8 +136,8 @@ class BatchFindDialog(QDialog):
                 batch = int(event.points["batch_find/batch"][1][-1])
                 fits = bool(event.points["batch_find/fits"][1][-1])
                 peak = float(event.points["batch_find/peak_mb"][1][-1])
-                verdict = "fits" if fits else "out of memory"
-                self.log.appendPlainText(f"batch {batch:>6}: {verdict} (peak {peak:,.1f} MiB)")
+                verdict = f"fits (peak {peak:,.2f} MiB)" if fits else "out of memory"
+                self.log.appendPlainText(f"batch {batch:>6}: {verdict}")
             elif isinstance(event, Finished):
                 self.status.setText(f"Done in {event.seconds:.1f} s: {event.reason}.")
                 if event.summary.get("plan") is not None or "largest_fit" in event.summary:

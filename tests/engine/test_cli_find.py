@@ -1,0 +1,145 @@
+"""`traindoc lr-find` / `traindoc batch-find` end to end, as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from engine import config as cfg
+
+pytestmark = pytest.mark.timeout(240)
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def traindoc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def write_config(path: Path, **patch) -> Path:
+    cfg.save(cfg.apply_patch(cfg.RunConfig(), {"train.device": "cpu", **patch}), path)
+    return path
+
+
+def test_lr_find_prints_suggestion_writes_png_and_applies_it(tmp_path):
+    config = write_config(tmp_path / "run.toml", **{"optim.lr": 0.5})
+    result = traindoc("lr-find", str(config), "--apply", "--steps", "60", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    suggested = [line for line in lines if line.startswith("suggested lr: ")]
+    assert len(suggested) == 1
+    lr = float(suggested[0].removeprefix("suggested lr: "))
+    assert 1e-4 < lr < 1e-2  # AdamW on digits
+    assert "steepest" in result.stdout and "min/10" in result.stdout
+    # --apply rewrote the file through engine.config: only optim.lr changed
+    written = cfg.load(config)
+    assert written.optim.lr == lr
+    original = cfg.apply_patch(cfg.RunConfig(), {"train.device": "cpu", "optim.lr": 0.5})
+    assert written == cfg.apply_patch(original, {"optim.lr": lr})
+    assert tomllib.loads(config.read_text())["optim"]["lr"] == lr
+    assert f"applied: optim.lr = {lr}" in result.stdout
+    (folder,) = (tmp_path / "runs" / "finders").iterdir()
+    png = (folder / "lr_find.png").read_bytes()
+    assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+    sweep = json.loads((folder / "lr_find.json").read_text())
+    assert len(sweep["lrs"]) <= 60 and sweep["suggestion"]["lr"] == pytest.approx(lr, rel=5e-3)
+    assert "Traceback" not in result.stderr
+
+
+def test_apply_without_config_refuses_to_overwrite_traindoc_toml(tmp_path):
+    (tmp_path / "traindoc.toml").write_text("# mine\n")
+    result = traindoc("lr-find", "--apply", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "traindoc.toml" in lines[0] and "already exists" in lines[0]
+    assert (tmp_path / "traindoc.toml").read_text() == "# mine\n"
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["lr-find", "--set", "optim.lr=-1"], ["optim.lr", "-1"]),
+        (["lr-find", "missing.toml"], ["missing.toml"]),
+        (["lr-find", "--start-lr", "1", "--end-lr", "0.1"], ["--start-lr"]),
+        (["batch-find", "--memory-limit", "0"], ["--memory-limit"]),
+        (["batch-find", "--set", "data.dataset=npz:/no/such.npz"], ["/no/such.npz"]),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, args, words):
+    result = traindoc(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len([line for line in lines if not line.endswith("…")]) == 1, lines
+    assert all(word in lines[-1] for word in words), lines
+    assert "Traceback" not in result.stderr
+
+
+def test_batch_find_with_memory_limit_reports_plan_and_applies_it(tmp_path):
+    config = write_config(tmp_path / "run.toml", **{"data.batch_size": 16, "optim.lr": 0.001})
+    result = traindoc(
+        "batch-find",
+        str(config),
+        "--target",
+        "64",
+        "--memory-limit",
+        "1.39",
+        "--apply",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "out of memory" in out and "batch      8: fits" in out
+    report = json.loads(
+        next((tmp_path / "runs" / "finders").iterdir()).joinpath("batch_find.json").read_text()
+    )
+    largest, rec, plan = report["largest_fit"], report["recommended"], report["plan"]
+    assert 8 <= largest < report["first_failure"]
+    assert rec == 1 << (int(largest * 0.8).bit_length() - 1)  # minus 20%, power of two
+    assert plan["micro_batch"] * plan["accum_steps"] == 64 and plan["accum_steps"] > 1
+    assert plan["lr"] == pytest.approx(0.001 * 64 / 16)  # linear scaling to the target
+    assert f"batch size: {plan['micro_batch']}, grad_accum: {plan['accum_steps']}" in out
+    written = cfg.load(config)
+    assert (written.data.batch_size, written.train.grad_accum) == (
+        plan["micro_batch"],
+        plan["accum_steps"],
+    )
+    assert written.optim.lr == pytest.approx(0.004)
+
+
+def test_finder_modules_keep_the_cli_and_gui_processes_torch_free():
+    code = (
+        "import sys\n"
+        "import engine.cli, engine.cli_find, engine.finder_worker, engine.lr_plot\n"
+        "import engine.lr_suggest\n"
+        "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules, 'engine'\n"
+        "import gui.dialogs.lr_find, gui.dialogs.batch_find\n"
+        "assert 'torch' not in sys.modules, 'gui'\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    lean = subprocess.run(
+        [sys.executable, "-c", "import sys, engine.lr_suggest; print(sorted(sys.modules))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "torch" not in lean.stdout and "PySide6" not in lean.stdout
