@@ -82,8 +82,8 @@ class BatchFindDialog(QDialog):
         self.status.setWordWrap(True)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
-        self.result = QLabel("")
-        self.result.setWordWrap(True)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
         self.start_button = QPushButton("Start")
         self.use_button = QPushButton("Use these settings")
         self.use_button.setEnabled(False)
@@ -96,7 +96,7 @@ class BatchFindDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(self.log, 1)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_label)
         layout.addLayout(buttons)
         self.start_button.clicked.connect(self.start)
         self.use_button.clicked.connect(self._use)
@@ -152,13 +152,13 @@ class BatchFindDialog(QDialog):
         self.summary = summary
         plan = summary.get("plan")
         if not plan:
-            self.result.setText("Not even a batch of 1 fits: try a smaller model or train.amp.")
+            self.result_label.setText("Not even a batch of 1 fits: try a smaller model.")
             self.search_done.emit(summary)
             return
         conf = summary["configured"]
         base = conf["batch_size"] * conf["grad_accum"]
         capped = " (no out-of-memory up to the cap)" if summary.get("capped") else ""
-        self.result.setText(
+        self.result_label.setText(
             f"Largest batch that fit: {summary['largest_fit']}{capped}; minus 20%, rounded down "
             f"to a power of two: <b>{summary['recommended']}</b>.<br>"
             f"Target {summary['target']}: batch <b>{plan['micro_batch']}</b> × "

@@ -83,8 +83,8 @@ class LrFindDialog(QDialog):
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "training loss")
         self.live_curve = self.plot.plot([], [], pen=None, symbol="o", symbolSize=4)
-        self.result = QLabel("")
-        self.result.setWordWrap(True)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
         self.choice = QComboBox()
         self.choice.setEnabled(False)
         self.use_button = QPushButton("Use this LR")
@@ -100,7 +100,7 @@ class LrFindDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.plot_widget, 1)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_label)
         layout.addLayout(buttons)
 
         self.use_button.clicked.connect(self._use)
@@ -175,7 +175,7 @@ class LrFindDialog(QDialog):
 
     def _failed(self, event: Failed) -> None:
         self.status.setText(f"The sweep failed: {event.reason}")
-        self.result.setText(event.traceback[-2000:] if not event.user_error else "")
+        self.result_label.setText(event.traceback[-2000:] if not event.user_error else "")
 
     # ------------------------------------------------------------ result
 
@@ -199,7 +199,7 @@ class LrFindDialog(QDialog):
             else f"No suggestion — {suggestion.get('note', '')}. The configured lr "
             f"({configured:g}) is kept unless you pick an alternative."
         )
-        self.result.setText(text)
+        self.result_label.setText(text)
         self.choice.setEnabled(self.choice.count() > 0)
         self.use_button.setEnabled(self.choice.count() > 0)
         self.sweep_done.emit(summary)

@@ -56,7 +56,7 @@ def test_result_is_plotted_with_the_suggestion_marked_and_used(qtbot):
     assert dialog.plot.ctrl.logXCheck.isChecked()
     assert dialog.use_button.isEnabled()
     assert dialog.suggested_lr == float(f"{lr:.3g}") == dialog.chosen_lr
-    assert "Suggested lr" in dialog.result.text()
+    assert "Suggested lr" in dialog.result_label.text()
     with qtbot.waitSignal(dialog.lr_chosen) as chosen:
         qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
     assert chosen.args == [float(f"{lr:.3g}")]
@@ -82,7 +82,7 @@ def test_flat_sweep_says_so_and_keeps_the_configured_rate(qtbot):
     qtbot.addWidget(dialog)
     dialog.show_result(synthetic_summary(np.full(100, 2.3)))
     assert dialog.suggested_lr is None
-    assert "No suggestion" in dialog.result.text() and "0.001" in dialog.result.text()
+    assert "No suggestion" in dialog.result_label.text() and "0.001" in dialog.result_label.text()
     assert "marker" not in dialog.items
     assert not dialog.choice.itemText(0).startswith("suggested")
 
@@ -127,7 +127,7 @@ def test_batch_dialog_shows_the_plan_and_emits_the_patch(qtbot):
         "plan": {"micro_batch": 16, "accum_steps": 4, "effective_batch": 64, "lr": 0.004},
     }
     dialog.show_result(summary)
-    text = dialog.result.text()
+    text = dialog.result_label.text()
     assert "<b>16</b>" in text and "<b>4</b>" in text and "<b>0.004</b>" in text
     with qtbot.waitSignal(dialog.patch_chosen) as chosen:
         dialog.use_button.click()
