@@ -128,7 +128,7 @@ def run_lr_find(args: argparse.Namespace) -> int:
         _print_lr_report(summary, run_dir, plot, plot_error)
     lr = suggestion["lr"]
     if lr is None:
-        print(f"suggested lr: {config.optim.lr:g} (unchanged: {suggestion['note']})")
+        print(f"suggested lr: {config.optim.lr:g} (unchanged: no clear descent; nothing applied)")
         return EXIT_FINDINGS
     print(f"suggested lr: {lr:.3g}")
     if apply_path is not None:
