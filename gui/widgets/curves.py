@@ -19,6 +19,11 @@ from gui.buffers import EmaState, GrowingArray, GrowingSeries, ema
 RAW_ALPHA = 70  # of 255: the raw curve stays visible behind the smoothed one
 MAX_MARKERS = 2000  # non-finite markers drawn at most (evenly sampled)
 SYMBOL_MAX_POINTS = 60  # series this short (per-epoch validation) get point symbols
+# Dashes are for short series only: Qt's dasher over a long zigzag path costs ~1 s a frame.
+DASH_MAX_POINTS = 2000
+# Peak down-sampling keeps a min/max pair per sample: 2 samples per pixel column are
+# enough to show every spike (pyqtgraph's default of 5 draws 2.5x the segments).
+SAMPLES_PER_PIXEL = 2.0
 NAN_MARK_COLOR = "#D62728"
 
 
@@ -37,14 +42,12 @@ class CurveSet:
         self.plot = plot
         self.series = series
         self.color = color
-        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
-        faint = QColor(color)
-        faint.setAlpha(RAW_ALPHA)
-        self._raw_pen = pg.mkPen(faint, width=1, style=style)
-        self._full_pen = pg.mkPen(color, width=1.6, style=style)
+        self.dashed = dashed
+        self._make_pens(dashed)
         self.raw = pg.PlotDataItem(pen=self._raw_pen)
         self.smooth = pg.PlotDataItem(pen=self._full_pen, name=name)
         for item in (self.raw, self.smooth):
+            item.opts["autoDownsampleFactor"] = SAMPLES_PER_PIXEL
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         self.markers = pg.ScatterPlotItem(
@@ -61,6 +64,14 @@ class CurveSet:
         self._ema_state = EmaState()
         self._marker_steps = np.empty(0, np.int64)
 
+    def _make_pens(self, dashed: bool) -> None:
+        self._dashes_on = dashed
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        faint = QColor(self.color)
+        faint.setAlpha(RAW_ALPHA)
+        self._raw_pen = pg.mkPen(faint, width=1, style=style)
+        self._full_pen = pg.mkPen(self.color, width=1.6, style=style)
+
     # ------------------------------------------------------------ drawing
 
     def refresh(self, weight: float) -> bool:
@@ -69,6 +80,10 @@ class CurveSet:
         if series.version == self._drawn_version and weight == self._weight:
             return False
         steps, values = series.steps, series.values
+        dashes = self.dashed and len(values) <= DASH_MAX_POINTS
+        if dashes != self._dashes_on:
+            self._make_pens(dashes)
+            self.smooth.setPen(self._full_pen)
         if weight != self._weight or series.generation != self._generation:
             self._generation = series.generation
             self._smoothed.clear()

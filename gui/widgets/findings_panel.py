@@ -134,6 +134,7 @@ class FindingsPanel(QWidget):
         self._signature: tuple = ()
 
         self.list.currentRowChanged.connect(self._finding_selected)
+        self.list.itemClicked.connect(lambda item: self._highlight(self.list.row(item)))
         model.current_changed.connect(lambda _id: self.refresh())
         model.diagnosis_changed.connect(self._maybe_refresh)
         model.run_changed.connect(self._run_changed)
@@ -214,6 +215,12 @@ class FindingsPanel(QWidget):
     def _finding_selected(self, row: int) -> None:
         self._show_detail(row, highlight=True)
 
+    def _highlight(self, row: int) -> None:
+        run = self.model.current
+        if run is not None and 0 <= row < len(self._findings):
+            finding = self._findings[row]
+            self.model.set_highlight(run.id, finding.step_start, finding.step_end)
+
     def _show_detail(self, row: int, *, highlight: bool) -> None:
         for card in self.cards:
             card.setParent(None)
@@ -228,7 +235,7 @@ class FindingsPanel(QWidget):
             return
         finding = self._findings[row]
         if highlight:
-            self.model.set_highlight(run.id, finding.step_start, finding.step_end)
+            self._highlight(row)
         evidence = QLabel(f"<b>Evidence.</b> {html.escape(finding.evidence)}")
         evidence.setWordWrap(True)
         evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -268,6 +275,7 @@ class FindingsPanel(QWidget):
         for row, finding in enumerate(self._findings):
             if finding.rule == rule:
                 self.list.setCurrentRow(row)
+                self._highlight(row)  # as a click does, even on the row already selected
                 return
         raise KeyError(rule)
 

@@ -37,6 +37,7 @@ def window(qtbot, tmp_path, settings):
     w = MainWindow(logdir=tmp_path / "runs", settings=settings)
     qtbot.addWidget(w)
     w.resize(1400, 900)
+    w.show()
     yield w
     w.shutdown()
 
