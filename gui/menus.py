@@ -37,6 +37,9 @@ def build(w: MainWindow) -> None:
     w.compare_action = _action(
         w, run_menu, "Compare &optimizers (SGD, Momentum, Adam, AdamW)", w.queue_comparison
     )
+    run_menu.addSeparator()
+    _action(w, run_menu, "&LR range test…", partial(lr_find, w))
+    _action(w, run_menu, "&Batch-size finder…", partial(batch_find, w))
 
     logs_menu = bar.addMenu("&Logs")
     w.roles_action = _action(w, logs_menu, "Assign tag &roles…", partial(edit_roles, w))
@@ -128,3 +131,38 @@ def edit_roles(w: MainWindow) -> None:
     dialog = RoleOverrideDialog(run, w.logs.candidates(run.id), parent=w)
     if dialog.exec():
         w.logs.set_overrides(run.id, dialog.overrides())
+
+
+def _form_config(w: MainWindow):
+    if not w.draft.valid:
+        QMessageBox.warning(w, "traindoc", "Fix the fields marked in red first.")
+        return None
+    return w.draft.config
+
+
+def _apply_to_form(w: MainWindow, patch: dict) -> None:
+    for key, value in patch.items():
+        w.draft.set(key, value)
+    w.form.refill()
+
+
+def lr_find(w: MainWindow) -> None:
+    from gui.dialogs.lr_find import LrFindDialog
+
+    config = _form_config(w)
+    if config is None:
+        return
+    dialog = LrFindDialog(config, parent=w)
+    dialog.lr_chosen.connect(lambda lr: _apply_to_form(w, {"optim.lr": lr}))
+    dialog.open()
+
+
+def batch_find(w: MainWindow) -> None:
+    from gui.dialogs.batch_find import BatchFindDialog
+
+    config = _form_config(w)
+    if config is None:
+        return
+    dialog = BatchFindDialog(config, parent=w)
+    dialog.patch_chosen.connect(lambda patch: _apply_to_form(w, patch))
+    dialog.open()

@@ -154,6 +154,10 @@ class ConfigForm(QScrollArea):
         line.textEdited.connect(lambda text, key=spec.key: self.draft.set(key, text.strip()))
         return line
 
+    def refill(self) -> None:
+        """Show the draft's values again (after code changed them, e.g. a finder's patch)."""
+        self._fill()
+
     def _fill(self) -> None:
         for key, editor in self.editors.items():
             value = self.draft.values.get(key)

@@ -96,7 +96,8 @@ class CurveSet:
         shown = values
         if bad.size:
             shown = np.where(np.isfinite(values), values, np.nan)  # ±Inf would wreck ranges
-        symbol = "o" if 0 < len(values) <= SYMBOL_MAX_POINTS else None
+        # Point symbols mark the few evaluations of a validation series, not train steps.
+        symbol = "o" if self.dashed and 0 < len(values) <= SYMBOL_MAX_POINTS else None
         if weight > 0:
             self.raw.setData(steps, shown)
             self.raw.setPen(self._raw_pen)

@@ -222,13 +222,12 @@ class FindingsPanel(QWidget):
             self.model.set_highlight(run.id, finding.step_start, finding.step_end)
 
     def _show_detail(self, row: int, *, highlight: bool) -> None:
-        for card in self.cards:
-            card.setParent(None)
-            card.deleteLater()
         self.cards.clear()
         while self.detail_layout.count():
             widget = self.detail_layout.takeAt(0).widget()
             if widget is not None:
+                widget.hide()  # now: deleteLater waits for the event loop
+                widget.setParent(None)
                 widget.deleteLater()
         run = self.model.current
         if run is None or not 0 <= row < len(self._findings):

@@ -193,3 +193,16 @@ def test_values_are_not_copied_per_point(model):
     run = add_run(model, "r", roles={"train_loss": "t"}, points={"t": (np.arange(10), np.ones(10))})
     series = run.series("train_loss")
     assert series.values.base is not None  # a view of the growable buffer
+
+
+def test_switching_to_a_healthy_run_clears_the_previous_details(model, findings):
+    parent = add_run(model, "a", kind="launched", config=RunConfig())
+    model.set_diagnosis(parent.id, _diagnosis())
+    findings.list.setCurrentRow(0)
+    child = add_run(model, "b", kind="launched",
+                    fix=FixInfo(parent.id, "divergence", "lower-lr", {}))
+    model.set_current(child.id)
+    model.set_diagnosis(child.id, Diagnosis(Status.HEALTHY, ()))
+    visible = [label for label in findings.detail.findChildren(QLabel) if label.isVisible()]
+    assert visible == [] and findings.cards == [] and findings.list.count() == 0
+    assert "healthy" in findings.header.text()

@@ -1,0 +1,65 @@
+"""End to end on a real X server (Xvfb): a run with a far too high learning rate is
+fixed by clicking "Apply fix", and the child run finishes without the finding.
+
+Needs Debian's ``xvfb``, ``libxcb-icccm4`` and ``libxcb-keysyms1`` (SPEC §9); skipped
+where ``Xvfb`` is absent. The screenshot lands in the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+XVFB = shutil.which("Xvfb")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(XVFB is None, reason="Xvfb not installed")]
+
+
+@pytest.fixture
+def display():
+    """A fresh Xvfb on a free display number (Xvfb picks it and tells us via -displayfd)."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [XVFB, "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        ready, _, _ = select.select([read_fd], [], [], 20)
+        number = os.read(read_fd, 64).decode().strip() if ready else ""
+        if not number:
+            pytest.fail("Xvfb did not report a display")
+        yield f":{number}"
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("e2e_script.py")), str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["platform"] == "xcb"
+    assert result["parent_status"] in ("finished", "diverged")
+    assert "divergence" in result["parent_rules"]
+    assert result["highlight"] is not None
+    assert result["child_name"] == "digits-adamw-fix-lower-lr"
+    assert result["child_lr"] == pytest.approx(0.5)
+    assert result["child_status"] == "finished"
+    assert "divergence" not in result["child_rules"]
+    assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
+    assert result["overlaid"]
+    shot = Path(result["screenshot"])
+    assert shot.is_file() and shot.stat().st_size > 10_000
