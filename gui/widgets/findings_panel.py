@@ -252,8 +252,8 @@ class FindingsPanel(QWidget):
             toggle.toggled.connect(why.setVisible)
             self.detail_layout.addWidget(toggle)
             self.detail_layout.addWidget(why)
-        can_apply = run.kind == "launched" and run.config is not None
-        if run.kind != "launched":
+        can_apply = run.config is not None  # ours, launched or read back with its config
+        if run.config is None:
             note = QLabel("<i>Foreign log: apply the remedy in your own training code.</i>")
             note.setWordWrap(True)
             self.detail_layout.addWidget(note)

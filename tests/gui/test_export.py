@@ -1,0 +1,58 @@
+"""Exports: charts to PNG, scalars to CSV, the diagnosis as Markdown with chart images."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
+from gui import export
+from tests.gui.conftest import add_run
+
+
+def _run(window):
+    run = add_run(
+        window.model, "exported", roles={"train_loss": "train/loss", "val_loss": "val/loss"},
+        points={"train/loss": (np.arange(1, 101), np.linspace(2, 0.5, 100)),
+                "val/loss": ([50, 100], [1.2, np.nan])},
+    )
+    remedy = Remedy("lower-lr", "Lower the learning rate.", snippet="opt = SGD(lr=0.01)",
+                    patch={"optim.lr": 0.01})
+    finding = Finding("nan-loss", Severity.ERROR, "Loss became NaN", 100, 100,
+                      "val/loss is NaN at step 100", remedies=(remedy,))
+    window.model.set_diagnosis(run.id, Diagnosis(Status.PROBLEMS, (finding,)))
+    window.model.frame.emit()
+    return run
+
+
+def test_charts_png(window, tmp_path):
+    _run(window)
+    path = export.charts_png(window.charts, tmp_path / "charts.png")
+    image = QImage(str(path))
+    assert image.width() == window.charts.width() and image.height() == window.charts.height()
+
+
+def test_scalars_csv_has_every_point(window, tmp_path):
+    run = _run(window)
+    rows = export.scalars_csv(window.model, [run.id], tmp_path / "s.csv")
+    with open(tmp_path / "s.csv", newline="") as f:
+        table = list(csv.reader(f))
+    assert rows == 102 and len(table) == 103
+    assert table[0] == ["run", "tag", "role", "step", "value"]
+    assert table[1] == ["exported", "train/loss", "train_loss", "1", "2.0"]
+    assert table[-1] == ["exported", "val/loss", "val_loss", "100", "nan"]
+
+
+def test_markdown_report_with_findings_remedies_and_images(window, tmp_path):
+    run = _run(window)
+    path = export.report_markdown(window.model, window.charts, [run.id], tmp_path / "report.md")
+    text = path.read_text()
+    assert "## exported" in text
+    assert "### error: Loss became NaN (`nan-loss`)" in text
+    assert "1. **lower-lr**: Lower the learning rate." in text
+    assert "`optim.lr = 0.01`" in text and "opt = SGD(lr=0.01)" in text
+    assert "![loss](report-charts/charts-loss.png)" in text
+    assert (tmp_path / "report-charts" / "charts-loss.png").stat().st_size > 1000
+    assert not (tmp_path / "report-charts" / "charts-accuracy.png").exists()  # no data there
