@@ -64,12 +64,10 @@ class ChartPanel(QWidget):
         self.regions: dict[str, pg.LinearRegionItem] = {}
         self.curves: dict[tuple[str, str], CurveSet] = {}
         self._shown_runs: set[str] = set()
-        self._positions = {"loss": (0, 0), "accuracy": (0, 1), "lr": (1, 0),
-                           "grad_norm": (1, 1), "throughput": (2, 0), "memory": (2, 1)}
+        self._laid_out: list[str] = []
         first = None
         for spec in CHARTS:
-            row, col = self._positions[spec.key]
-            plot = self.graphics.addPlot(row=row, col=col, title=spec.title)
+            plot = pg.PlotItem(title=spec.title)
             plot.setLabel("bottom", "step")
             plot.setLabel("left", spec.y_label)
             # No grid: pyqtgraph's grid lines cost ~50 ms a frame on a software raster.
@@ -121,12 +119,33 @@ class ChartPanel(QWidget):
         for key in list(self.curves):
             if key not in wanted:
                 self.curves.pop(key).remove()
+        self._relayout()
         if set(visible) != self._shown_runs:
             self._shown_runs = set(visible)
             self.fit()
         self._update_legend()
         self._apply_highlight()
         self.redraw()
+
+    def _relayout(self) -> None:
+        """Show only the charts that have data, two per row (loss and accuracy when none)."""
+        keys = [spec.key for spec in CHARTS
+                if any(curve.plot is self.plots[spec.key] for curve in self.curves.values())]
+        keys = keys or ["loss", "accuracy"]
+        if keys == self._laid_out:
+            return
+        layout = self.graphics.ci
+        for key in self._laid_out:
+            layout.removeItem(self.plots[key])
+        for index, key in enumerate(keys):
+            layout.addItem(self.plots[key], row=index // 2, col=index % 2)
+            self.plots[key].show()
+        for key in set(self.plots) - set(keys):
+            self.plots[key].hide()
+        self._laid_out = keys
+
+    def shown_charts(self) -> list[str]:
+        return list(self._laid_out)
 
     def fit(self) -> None:
         """Show every visible point again (after the shown runs changed).
@@ -209,7 +228,7 @@ class ChartPanel(QWidget):
                 f'<span style="color:{color}; font-size:16px">■</span> '
                 f"{html.escape(run.name)} <i>({html.escape(run.status)})</i>"
             )
-        note = "solid: train · dashed: validation · ▲ red: NaN/Inf"
+        note = "solid: train · dashed, darker: validation · ▲ red: NaN/Inf"
         self.legend.setText("&nbsp;&nbsp;".join(parts) + f"&nbsp;&nbsp;<small>{note}</small>")
 
     # ------------------------------------------------------------ test and export helpers

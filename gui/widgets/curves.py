@@ -67,10 +67,11 @@ class CurveSet:
     def _make_pens(self, dashed: bool) -> None:
         self._dashes_on = dashed
         style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
-        faint = QColor(self.color)
+        full = QColor(self.color).darker(150) if self.dashed else QColor(self.color)
+        faint = QColor(full)
         faint.setAlpha(RAW_ALPHA)
         self._raw_pen = pg.mkPen(faint, width=1, style=style)
-        self._full_pen = pg.mkPen(self.color, width=1.6, style=style)
+        self._full_pen = pg.mkPen(full, width=1.6, style=style)
 
     # ------------------------------------------------------------ drawing
 
@@ -123,8 +124,8 @@ class CurveSet:
         return {
             "symbol": symbol,
             "symbolSize": 5,
-            "symbolPen": pg.mkPen(self.color),
-            "symbolBrush": pg.mkBrush(self.color),
+            "symbolPen": pg.mkPen(self._full_pen.color()),
+            "symbolBrush": pg.mkBrush(self._full_pen.color()),
         }
 
     def place_markers(self) -> None:

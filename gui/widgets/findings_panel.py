@@ -124,7 +124,7 @@ class FindingsPanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(scroll)
-        split.setSizes([140, 400])
+        split.setSizes([80, 460])
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.verdict)

@@ -88,7 +88,7 @@ def test_clicked_finding_range_is_shaded_on_every_chart(model, panel):
     run = _loss_run(model)
     model.set_highlight(run.id, 120, 340)
     assert panel.highlighted_range() == (120, 340)
-    assert all(region.isVisible() for region in panel.regions.values())
+    assert all(panel.regions[key].isVisible() for key in panel.shown_charts())
     model.set_highlight(None)
     assert panel.highlighted_range() is None
 
@@ -124,3 +124,12 @@ def test_chart_controls_write_to_the_model(qtbot, model):
     assert model.state.log_y
     model.set_smoothing(0.3)
     assert controls.slider.value() == 30 and controls.value_label.text() == "0.30"
+
+
+def test_only_charts_with_data_are_laid_out(model, panel):
+    assert panel.shown_charts() == ["loss", "accuracy"]  # empty app: the two main charts
+    run = _loss_run(model)
+    model.append_points(run.id, "opt/lr", [1, 2], [0.1, 0.1])
+    model.set_roles(run.id, {**run.roles, "lr": "opt/lr"})
+    assert panel.shown_charts() == ["loss", "lr"]
+    assert panel.plots["lr"].isVisible() and not panel.plots["accuracy"].isVisible()
