@@ -145,7 +145,8 @@ def forward_backward(
     count = int(indices.numel())
     step_loss: torch.Tensor | int = 0
     correct: torch.Tensor | int = 0
-    for micro in indices.split(micro_batch):
+    micro_batches = indices.split(micro_batch) if count > micro_batch else (indices,)
+    for micro in micro_batches:
         xb, yb = x[micro], y[micro]
         if transform is not None:
             xb = transform(xb)
@@ -155,7 +156,7 @@ def forward_backward(
             with torch.autocast(x.device.type, dtype=amp_dtype):
                 logits = model(xb)
         loss = F.cross_entropy(logits.float(), yb)
-        if micro.numel() != count:  # several micro-batches: weight each by its share
+        if len(micro_batches) > 1:  # several micro-batches: weight each by its share
             loss = loss * (micro.numel() / count)
         (scaler.scale(loss) if scaler else loss).backward()
         step_loss = step_loss + loss.detach()
@@ -316,7 +317,7 @@ def run_training(
                 elif device.type == "cpu":
                     # On the CPU a bool costs no sync: skip non-finite updates so an
                     # isolated bad batch does not poison the weights.
-                    if bool(torch.isfinite(grad_norm)):
+                    if math.isfinite(grad_norm.item()):
                         optimizer.step()
                 else:
                     # No sync on CUDA: zero non-finite gradients instead of branching.
