@@ -33,15 +33,37 @@ def build_parser() -> argparse.ArgumentParser:
     cli_train.add_parser(commands)
     cli_find.add_parsers(commands)
     cli_diagnose.add_parser(commands)
+    gui = commands.add_parser(
+        "gui", help="open the desktop app (the default)", description=GUI_DESCRIPTION
+    )
+    gui.add_argument("paths", nargs="*", metavar="PATH", help="TensorBoard logs to open")
     return parser
 
 
+GUI_DESCRIPTION = "Open the traindoc desktop app, optionally with TensorBoard logs loaded."
+
+
+def run_gui(argv: Sequence[str]) -> int:
+    """``traindoc`` / ``traindoc gui [PATH...]``: parsed without loading the other commands,
+    so the window appears fast (SPEC §8)."""
+    parser = argparse.ArgumentParser(prog="traindoc gui", description=GUI_DESCRIPTION)
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="TensorBoard logs to open")
+    args = parser.parse_args(argv)
+    for path in args.paths:
+        if not os.path.exists(path):
+            print(f"traindoc gui: {path}: no such file or directory", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    from gui.app import main as gui_main  # the entry point dispatches; engine never uses gui
+
+    return gui_main(args.paths)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] == "gui":
+        return run_gui(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
     try:
         return int(args.handler(args))
     except UserError as exc:

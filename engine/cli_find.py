@@ -58,7 +58,7 @@ def add_parsers(commands: Any) -> None:
         help="find the largest batch that fits in memory (the seed's recipe)",
         description=(
             "Start at batch 8 and double until out of memory; keep the largest that fit minus "
-            "20%%, rounded down to a power of two; report the gradient-accumulation steps and "
+            "20%, rounded down to a power of two; report the gradient-accumulation steps and "
             "the linearly scaled learning rate that reach the target effective batch."
         ),
     )
