@@ -32,6 +32,7 @@ from engine.events import (
     Metrics,
     Started,
 )
+from engine.grads import FlatGrads
 from engine.models import build_model, count_parameters
 from engine.optim import build_optimizer
 from engine.schedules import lr_factor
@@ -190,6 +191,7 @@ def run_training(
     optimizer = build_optimizer(config.optim, model)
     peak_lrs = [group["lr"] for group in optimizer.param_groups]
     params = [p for p in model.parameters() if p.requires_grad]
+    grads = FlatGrads(params)  # norm, clip, guard and zeroing: one kernel each
     amp_dtype = amp_dtype_for(tcfg.amp, device)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     augment = config.data.augment and train_set.is_image
@@ -308,8 +310,9 @@ def run_training(
                 # -------------------------------------------- clip and step
                 if scaler:
                     scaler.unscale_(optimizer)
-                grads = [p.grad for p in params if p.grad is not None]
-                grad_norm = clip_gradients(params, tcfg.clip_grad_norm)
+                grad_norm = grads.norm()
+                if tcfg.clip_grad_norm > 0:
+                    grads.clip_(tcfg.clip_grad_norm, grad_norm)
                 if scaler:
                     # note: GradScaler.step syncs to check for inf (PyTorch's design).
                     scaler.step(optimizer)
@@ -321,12 +324,9 @@ def run_training(
                         optimizer.step()
                 else:
                     # No sync on CUDA: zero non-finite gradients instead of branching.
-                    keep = torch.isfinite(grad_norm).to(grads[0].dtype) if grads else None
-                    if grads:
-                        torch._foreach_nan_to_num_(grads, 0.0, 0.0, 0.0)
-                        torch._foreach_mul_(grads, keep)
+                    grads.zero_nonfinite_(grad_norm)
                     optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+                grads.zero_()
                 step += 1
                 # -------------------------------------------- bookkeeping
                 buffer.steps.append(step)
