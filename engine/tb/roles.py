@@ -31,18 +31,9 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
-log = logging.getLogger(__name__)
+from diagnostics.types import ROLES  # the role vocabulary is the diagnostics' contract
 
-ROLES = (
-    "train_loss",
-    "val_loss",
-    "train_accuracy",
-    "val_accuracy",
-    "lr",
-    "grad_norm",
-    "samples_per_sec",
-    "device_mem_mb",
-)
+log = logging.getLogger(__name__)
 
 CANONICAL_TAGS = {
     "train_loss": "train/loss",
