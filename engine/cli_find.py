@@ -27,7 +27,7 @@ from typing import Any
 from engine import config as config_module
 from engine import finder_worker, lr_plot
 from engine.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
-from engine.cli_train import load_config
+from engine.cli_train import add_config_arguments, load_config
 from engine.events import STOPPED, Failed, Finished, Metrics
 from engine.launcher import RunHandle
 
@@ -86,17 +86,7 @@ def add_parsers(commands: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", nargs="?", help="a TOML config (SPEC §6); default if absent")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set optim.name=momentum (repeatable)",
-    )
-    parser.add_argument("--logdir", default=DEFAULT_LOGDIR, help=f"default {DEFAULT_LOGDIR}")
-    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    add_config_arguments(parser, logdir=DEFAULT_LOGDIR)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

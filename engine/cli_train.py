@@ -25,8 +25,15 @@ def add_parser(commands: Any) -> None:
         help="train a model headless (default: an MLP on the bundled digits)",
         description="Train a model in a background process; logs go to DIR/<run-name>/.",
     )
+    add_config_arguments(parser, logdir=DEFAULT_LOGDIR)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *, logdir: str) -> None:
+    """CONFIG, --set, --logdir and --device: what every command that runs a config takes."""
     parser.add_argument(
-        "config", nargs="?", help="a TOML config (SPEC §6); default config if absent"
+        "config", nargs="?", help="a TOML config (SPEC §6); the default config if absent"
     )
     parser.add_argument(
         "--set",
@@ -37,13 +44,11 @@ def add_parser(commands: Any) -> None:
         help="override a config key, e.g. --set optim.lr=0.01 (repeatable)",
     )
     parser.add_argument(
-        "--logdir", default=DEFAULT_LOGDIR, help="where run folders go (default: runs)"
+        "--logdir", default=logdir, help=f"where run folders go (default: {logdir})"
     )
     parser.add_argument(
         "--device", help="auto, cpu, cuda or cuda:N (same as --set train.device=...)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run)
 
 
 def load_config(
