@@ -123,8 +123,8 @@ class Overfitting(Rule):
                         "the loss overfits (over-confident predictions) before the accuracy does")
         return self.finding(
             view, Severity.WARNING, best_step, int(v.step[-1]),
-            f"val_loss rose from its best {fmt(best)} at step {best_step} to {fmt(end)} "
-            f"(+{pct(rise / best)}) over {len(v) - 1 - best_i} evaluations while train_loss "
+            f"val_loss rose from its best level {fmt(best)} (around step {best_step}) to "
+            f"{fmt(end)} (+{pct(rise / best)}; levels are medians of {w} evaluations) over {len(v) - 1 - best_i} evaluations while train_loss "
             f"still fell from {fmt(t_at)} to {fmt(t_end)} (-{pct((t_at - t_end) / t_at)})"
             + note, role="val_loss")
 
