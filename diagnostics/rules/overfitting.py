@@ -124,7 +124,8 @@ class Overfitting(Rule):
         return self.finding(
             view, Severity.WARNING, best_step, int(v.step[-1]),
             f"val_loss rose from its best level {fmt(best)} (around step {best_step}) to "
-            f"{fmt(end)} (+{pct(rise / best)}; levels are medians of {w} evaluations) over {len(v) - 1 - best_i} evaluations while train_loss "
+            f"{fmt(end)} (+{pct(rise / best)}; levels are medians of {w} evaluations) "
+            f"over {len(v) - 1 - best_i} evaluations while train_loss "
             f"still fell from {fmt(t_at)} to {fmt(t_end)} (-{pct((t_at - t_end) / t_at)})"
             + note, role="val_loss")
 
