@@ -4,7 +4,10 @@ A :class:`GrowingSeries` keeps ``steps`` (int64) and ``values`` (float64) in num
 arrays whose capacity doubles when full (pyqtgraph's ``scrollingPlots`` idiom), so
 appending ``k`` points costs O(k) amortised and the arrays handed to the charts are
 views, never copies. ``version`` counts appends: a chart redraws a curve only when
-the version it drew is stale.
+the version it drew is stale. The series also keeps, in O(new points), what the
+charts would otherwise recompute over every point each frame: the bounds of its
+steps and finite values (:class:`RunningBounds`), the indices of its non-finite
+values, and whether its steps are in order (so a chart may clip by bisection).
 
 :func:`ema` is TensorBoard's debiased exponential moving average, vectorised (a
 blocked linear scan) and resumable, so a live curve is smoothed in O(new points).
@@ -61,15 +64,48 @@ class GrowingArray:
         self._n = 0
 
 
+class RunningBounds:
+    """The min and max of the finite values seen so far; ``update`` costs O(new values)."""
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self) -> None:
+        self.lo = math.inf
+        self.hi = -math.inf
+
+    def update(self, values: np.ndarray) -> None:
+        if values.size == 0:
+            return
+        if not np.isfinite(values).all():
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                return
+        self.lo = min(self.lo, float(values.min()))
+        self.hi = max(self.hi, float(values.max()))
+
+    def get(self) -> tuple[float, float] | None:
+        """``(min, max)``, or None before the first finite value."""
+        return (self.lo, self.hi) if self.lo <= self.hi else None
+
+    def clear(self) -> None:
+        self.lo = math.inf
+        self.hi = -math.inf
+
+
 class GrowingSeries:
     """One metric's points, in arrival order, plus the steps of its non-finite values."""
 
-    __slots__ = ("_bad", "_steps", "_values", "generation", "version")
+    __slots__ = ("_bad", "_bad_at", "_steps", "_values", "generation", "ordered",
+                 "step_bounds", "value_bounds", "version")
 
     def __init__(self, capacity: int = INITIAL_CAPACITY) -> None:
         self._steps = GrowingArray(np.int64, capacity)
         self._values = GrowingArray(np.float64, capacity)
         self._bad = GrowingArray(np.int64, 16)
+        self._bad_at = GrowingArray(np.int64, 16)
+        self.step_bounds = RunningBounds()
+        self.value_bounds = RunningBounds()  # finite values only
+        self.ordered = True  # steps never decrease: a chart may clip to its view by bisection
         self.version = 0  # +1 per change: a chart redraws when it drew an older one
         self.generation = 0  # +1 when points are removed: incremental readers start over
 
@@ -83,11 +119,21 @@ class GrowingSeries:
             raise ValueError(f"steps and values differ in length: {steps.size} != {values.size}")
         if steps.size == 0:
             return
+        if self.ordered and (
+            (len(self) and steps[0] < self._steps.view()[-1]) or (np.diff(steps) < 0).any()
+        ):
+            self.ordered = False
+        start = len(self)
         self._steps.extend(steps)
         self._values.extend(values)
+        self.step_bounds.update(steps)
         finite = np.isfinite(values)
-        if not finite.all():
+        if finite.all():
+            self.value_bounds.update(values)
+        else:
+            self.value_bounds.update(values[finite])
             self._bad.extend(steps[~finite])
+            self._bad_at.extend(start + np.flatnonzero(~finite))
         self.version += 1
 
     @property
@@ -102,6 +148,11 @@ class GrowingSeries:
     def nonfinite_steps(self) -> np.ndarray:
         """Steps whose value is NaN or ±Inf (the charts mark them on purpose)."""
         return self._bad.view()
+
+    @property
+    def nonfinite_index(self) -> np.ndarray:
+        """Indices (ascending) of the NaN/±Inf values, for reductions that must keep them."""
+        return self._bad_at.view()
 
     def last(self) -> float | None:
         return float(self.values[-1]) if len(self) else None
@@ -120,6 +171,10 @@ class GrowingSeries:
         self._steps.clear()
         self._values.clear()
         self._bad.clear()
+        self._bad_at.clear()
+        self.step_bounds.clear()
+        self.value_bounds.clear()
+        self.ordered = True
         self.version += 1
         self.generation += 1
 

@@ -2,8 +2,10 @@
 
 One ``GraphicsLayoutWidget`` holds the five plots with linked step axes. Each
 visible run draws one :class:`CurveSet` per role it has; on every ``frame`` the
-panel refreshes each curve once (a no-op unless its data changed). Peak
-down-sampling and clip-to-view keep a redraw of millions of points within a frame.
+panel refreshes each curve once (a no-op unless its data changed); a change of a
+plot's view (zoom, pan, resize) refreshes that plot's curves. The curves clip to the
+view and keep min/max per pixel bucket themselves (:mod:`gui.reduction`), which keeps
+a redraw of millions of points within a frame.
 """
 
 from __future__ import annotations
@@ -72,9 +74,8 @@ class ChartPanel(QWidget):
             plot.setLabel("left", spec.y_label)
             # No grid: pyqtgraph's grid lines cost ~50 ms a frame on a software raster.
             plot.getAxis("left").enableAutoSIPrefix(False)  # "accuracy (x0.001)" confuses
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
-            plot.vb.sigRangeChanged.connect(lambda *_, key=spec.key: self._place_markers(key))
+            plot.vb.sigRangeChanged.connect(lambda *_, key=spec.key: self._view_changed(key))
+            plot.vb.sigResized.connect(lambda *_, key=spec.key: self._view_changed(key))
             if first is None:
                 first = plot
             else:
@@ -156,10 +157,10 @@ class ChartPanel(QWidget):
         """
         lo, hi = None, None
         for curve in self.curves.values():
-            steps = curve.series.steps
-            if len(steps):
-                lo = steps.min() if lo is None else min(lo, steps.min())
-                hi = steps.max() if hi is None else max(hi, steps.max())
+            bounds = curve.series.step_bounds.get()  # kept as points arrive: O(1) here
+            if bounds is not None:
+                lo = bounds[0] if lo is None else min(lo, bounds[0])
+                hi = bounds[1] if hi is None else max(hi, bounds[1])
         first = self.plots[CHARTS[0].key]
         if lo is not None:
             first.setXRange(float(lo), float(max(hi, lo + 1)), padding=0.02)
@@ -182,13 +183,19 @@ class ChartPanel(QWidget):
             ):
                 self.sync_runs()
                 return
-        for curve in self.curves.values():
-            curve.refresh(weight)
+        drawn = {curve.plot for curve in self.curves.values() if curve.refresh(weight)}
+        # Follow the new data now rather than in the paint: pyqtgraph updates the auto-range
+        # while painting, and the axes it then changes ask for a second paint of the panel.
+        for spec in CHARTS:  # the x-link master (loss) first
+            if self.plots[spec.key] in drawn:
+                self.plots[spec.key].vb.prepareForPaint()
 
-    def _place_markers(self, key: str) -> None:
+    def _view_changed(self, key: str) -> None:
+        """Zoom, pan or resize: redraw the plot's curves for the new window, re-pin markers."""
         plot = self.plots.get(key)
+        weight = self.model.state.smoothing
         for curve in self.curves.values():
-            if curve.plot is plot:
+            if curve.plot is plot and not curve.refresh(weight):
                 curve.place_markers()
 
     # ------------------------------------------------------------ options

@@ -133,3 +133,59 @@ def test_only_charts_with_data_are_laid_out(model, panel):
     model.set_roles(run.id, {**run.roles, "lr": "opt/lr"})
     assert panel.shown_charts() == ["loss", "lr"]
     assert panel.plots["lr"].isVisible() and not panel.plots["accuracy"].isVisible()
+
+
+def test_a_long_series_is_reduced_but_keeps_spikes_nans_and_full_bounds(model, panel):
+    n = 300_000
+    steps = np.arange(n)
+    values = 1.0 + 0.01 * np.cos(steps)
+    values[[1000, 200_000]] = [40.0, -3.0]
+    values[150_000] = np.nan
+    run = add_run(model, roles={"train_loss": "t"}, points={"t": (steps, values)})
+    model.set_smoothing(0.0)
+    model.frame.emit()
+    curve = panel.curve(run.id, "train_loss")
+    x, y = curve.displayed()
+    assert len(x) <= 3 * 2 * panel.plots["loss"].vb.width() + 3 * 1024  # a few thousand
+    assert np.nanmin(y) == -3.0 and np.nanmax(y) == 40.0
+    assert np.isnan(y).sum() == 1 and x[np.isnan(y)] == 150_000  # the line breaks there
+    assert x.min() == 0 and x.max() == n - 1
+    # The view's auto-range gets the whole series' bounds, kept as points arrived.
+    assert curve.raw.dataBounds(0) == (0, n - 1)
+    assert curve.raw.dataBounds(1) == (-3.0, 40.0)
+    np.testing.assert_array_equal(curve.marker_steps, [150_000])
+
+
+def test_zooming_redraws_the_window_point_for_point(model, panel):
+    n = 300_000
+    steps = np.arange(n)
+    values = np.sin(steps / 50.0)
+    run = add_run(model, roles={"train_loss": "t"}, points={"t": (steps, values)})
+    model.set_smoothing(0.0)
+    model.frame.emit()
+    curve = panel.curve(run.id, "train_loss")
+    panel.plots["loss"].setXRange(100_000, 100_500, padding=0)  # the view changed: redrawn
+    x, y = curve.displayed()
+    np.testing.assert_array_equal(x, np.arange(99_999, 100_502))  # one point beyond each edge
+    np.testing.assert_array_equal(y, values[99_999:100_502])
+    panel.plots["loss"].enableAutoRange(x=True)
+    panel.plots["loss"].vb.prepareForPaint()
+    assert curve.displayed()[0].max() == n - 1
+
+
+def test_smoothing_is_resumed_over_new_points_only(model, panel, monkeypatch):
+    import gui.widgets.curves as curves
+
+    run = _loss_run(model, n=5000)
+    model.frame.emit()
+    seen = []
+    real_ema = curves.ema
+    monkeypatch.setattr(curves, "ema", lambda v, *a: seen.append(len(v)) or real_ema(v, *a))
+    model.append_points(run.id, "train/loss", [5001, 5002], [0.1, 0.2])
+    model.frame.emit()
+    assert seen == [2]
+    curve = panel.curve(run.id, "train_loss")
+    want = ema(run.series("train_loss").values, 0.6)[0]
+    drawn = curve.smooth.yData  # 5002 points: reduced, keeping each bucket's min and max
+    np.testing.assert_allclose([drawn.min(), drawn.max()], [want.min(), want.max()])
+    np.testing.assert_allclose(drawn[-2:], sorted(want[-2:], reverse=True))
