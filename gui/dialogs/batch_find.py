@@ -17,13 +17,11 @@ Wiring (main window)::
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -37,13 +35,11 @@ from PySide6.QtWidgets import (
 
 from engine import config as config_module
 from engine import finder_worker
-from engine.events import Failed, Finished, Metrics
-from engine.launcher import RunHandle
-
-POLL_MS = 50
+from engine.events import Event, Failed, Finished, Metrics
+from gui.dialogs.finder_dialog import FinderDialog
 
 
-class BatchFindDialog(QDialog):
+class BatchFindDialog(FinderDialog):
     """Finds the batch size for ``config``; emits the config patch the user accepts."""
 
     patch_chosen = Signal(dict)
@@ -56,14 +52,9 @@ class BatchFindDialog(QDialog):
         logdir: str | Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(config, logdir=logdir, tmp_prefix="traindoc-batch-find-", parent=parent)
         self.setWindowTitle("Find batch size")
         self.resize(560, 460)
-        self.config = config
-        self._tmp = None if logdir else tempfile.TemporaryDirectory(prefix="traindoc-batch-find-")
-        self.logdir = Path(logdir) if logdir else Path(self._tmp.name)
-        self.handle: RunHandle | None = None
-        self.summary: dict[str, Any] | None = None
 
         self.target = QSpinBox()
         self.target.setRange(1, 1 << 20)
@@ -101,37 +92,22 @@ class BatchFindDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.use_button.clicked.connect(self._use)
         self.close_button.clicked.connect(self.reject)
-        self.timer = QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self.poll)
 
     def start(self) -> None:
         if self.is_running():
             return
-        named = config_module.apply_patch(self.config, {"name": f"{self.config.name}-batch-find"})
         limit = self.memory_limit.value() or None
         target = finder_worker.batch_find_target(target=self.target.value(), memory_limit_mb=limit)
-        self.handle = RunHandle(named, self.logdir, target=target)
         self.summary = None
         self.log.clear()
         self.use_button.setEnabled(False)
-        try:
-            self.handle.start()
-        except OSError as exc:
-            self.status.setText(f"Cannot start: {exc}")
-            self.handle = None
+        if not self.launch("batch-find", target, failure="Cannot start"):
             return
         self.start_button.setEnabled(False)
         self.status.setText("Searching…")
-        self.timer.start()
 
-    def is_running(self) -> bool:
-        return self.handle is not None and self.handle.final is None
-
-    def poll(self) -> None:
-        if self.handle is None:
-            return
-        for event in self.handle.poll():
+    def handle_events(self, events: list[Event]) -> None:
+        for event in events:
             if isinstance(event, Metrics) and "batch_find/batch" in event.points:
                 batch = int(event.points["batch_find/batch"][1][-1])
                 fits = bool(event.points["batch_find/fits"][1][-1])
@@ -144,9 +120,9 @@ class BatchFindDialog(QDialog):
                     self.show_result(event.summary)
             elif isinstance(event, Failed):
                 self.status.setText(f"The search failed: {event.reason}")
-        if self.handle.final is not None:
-            self.timer.stop()
-            self.start_button.setEnabled(True)
+
+    def run_ended(self) -> None:
+        self.start_button.setEnabled(True)
 
     def show_result(self, summary: dict[str, Any]) -> None:
         self.summary = summary
@@ -186,28 +162,13 @@ class BatchFindDialog(QDialog):
         self.patch_chosen.emit(patch)
         self.accept()
 
-    def done(self, result: int) -> None:
-        self.shutdown()
-        super().done(result)
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        if self.handle is not None:
-            self.handle.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
 
 def find_batch_size(
     config: config_module.RunConfig, parent: QWidget | None = None
 ) -> dict[str, Any] | None:
     """Run the dialog modally; the accepted config patch, or None."""
     dialog = BatchFindDialog(config, parent=parent)
-    chosen: list[dict[str, Any]] = []
-    dialog.patch_chosen.connect(chosen.append)
-    dialog.exec()
-    return chosen[-1] if chosen else None
+    return dialog.choose(dialog.patch_chosen)
 
 
 __all__ = ["BatchFindDialog", "find_batch_size"]

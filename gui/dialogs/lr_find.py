@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -36,16 +34,13 @@ from PySide6.QtWidgets import (
 
 from engine import config as config_module
 from engine import finder_worker, lr_plot
-from engine.events import Failed, Finished, Metrics
-from engine.launcher import RunHandle
+from engine.events import Event, Failed, Finished, Metrics
+from gui.dialogs.finder_dialog import FinderDialog
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 50
-POLL_BUDGET = 500  # events per timer tick
 
-
-class LrFindDialog(QDialog):
+class LrFindDialog(FinderDialog):
     """Runs ``traindoc lr-find`` for ``config`` in the background and shows the result."""
 
     lr_chosen = Signal(float)
@@ -62,15 +57,10 @@ class LrFindDialog(QDialog):
         autostart: bool = True,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(config, logdir=logdir, tmp_prefix="traindoc-lr-find-", parent=parent)
         self.setWindowTitle("Find learning rate")
         self.resize(760, 520)
-        self.config = config
         self.options = {"start_lr": start_lr, "end_lr": end_lr, "num_steps": num_steps}
-        self._tmp = None if logdir else tempfile.TemporaryDirectory(prefix="traindoc-lr-find-")
-        self.logdir = Path(logdir) if logdir else Path(self._tmp.name)
-        self.handle: RunHandle | None = None
-        self.summary: dict[str, Any] | None = None
         self.live_lrs: list[float] = []
         self.live_losses: list[float] = []
 
@@ -106,9 +96,6 @@ class LrFindDialog(QDialog):
         self.use_button.clicked.connect(self._use)
         self.stop_button.clicked.connect(self.stop)
         self.close_button.clicked.connect(self.reject)
-        self.timer = QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self.poll)
         if autostart:
             self.start()
 
@@ -118,30 +105,17 @@ class LrFindDialog(QDialog):
         """Start the sweep in a background process."""
         if self.handle is not None:
             return
-        named = config_module.apply_patch(self.config, {"name": f"{self.config.name}-lr-find"})
         target = finder_worker.lr_find_target(**self.options)
-        self.handle = RunHandle(named, self.logdir, target=target)
-        try:
-            self.handle.start()
-        except OSError as exc:
-            self.status.setText(f"Cannot start the sweep: {exc}")
-            self.handle = None
+        if not self.launch("lr-find", target, failure="Cannot start the sweep"):
             return
         self.status.setText(
             f"Sweeping lr {self.options['start_lr']:g} → {self.options['end_lr']:g} over "
             f"{self.options['num_steps']} steps on a copy of the model…"
         )
-        self.timer.start()
 
-    def is_running(self) -> bool:
-        return self.handle is not None and self.handle.final is None
-
-    def poll(self) -> None:
-        """Drain the background process's events (called by the timer)."""
-        if self.handle is None:
-            return
+    def handle_events(self, events: list[Event]) -> None:
         fresh = False
-        for event in self.handle.poll(max_items=POLL_BUDGET):
+        for event in events:
             if isinstance(event, Metrics) and "lr_find/loss" in event.points:
                 self.live_lrs.extend(event.points["lr_find/lr"][1].tolist())
                 self.live_losses.extend(event.points["lr_find/loss"][1].tolist())
@@ -155,9 +129,9 @@ class LrFindDialog(QDialog):
             ok = np.isfinite(losses)
             self.live_curve.setData(lrs[ok], losses[ok])
             self.status.setText(f"Sweeping… step {len(lrs)}, lr {lrs[-1]:.3g}")
-        if self.handle.final is not None:
-            self.timer.stop()
-            self.stop_button.setEnabled(False)
+
+    def run_ended(self) -> None:
+        self.stop_button.setEnabled(False)
 
     def stop(self) -> None:
         if self.handle is not None and self.handle.final is None:
@@ -224,33 +198,11 @@ class LrFindDialog(QDialog):
         self.lr_chosen.emit(lr)
         self.accept()
 
-    # ------------------------------------------------------------ lifecycle
-
-    def done(self, result: int) -> None:
-        self.shutdown()
-        super().done(result)
-
-    def closeEvent(self, event: Any) -> None:
-        self.shutdown()
-        super().closeEvent(event)
-
-    def shutdown(self) -> None:
-        """End the background process and release the queue and temporary folder."""
-        self.timer.stop()
-        if self.handle is not None:
-            self.handle.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
 
 def find_lr(config: config_module.RunConfig, parent: QWidget | None = None) -> float | None:
     """Run the dialog modally; the chosen lr, or None if the user closed it."""
     dialog = LrFindDialog(config, parent=parent)
-    chosen: list[float] = []
-    dialog.lr_chosen.connect(chosen.append)
-    dialog.exec()
-    return chosen[-1] if chosen else None
+    return dialog.choose(dialog.lr_chosen)
 
 
 __all__ = ["LrFindDialog", "find_lr"]
