@@ -252,7 +252,7 @@ def _run(
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         print(f"{kind}: stopping (Ctrl-C)…", file=sys.stderr)
-        handle.stop(timeout=5.0)
+        handle.stop()
         handle.wait(timeout=5.0)
         return EXIT_INTERRUPTED, run_dir
     finally:

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         progress.note("stopping (Ctrl-C)…")
-        handle.stop(timeout=5.0)
+        handle.stop()
         for event in handle.wait(timeout=5.0):
             progress.handle(event)
         progress.close()

@@ -10,9 +10,11 @@ without a final event is reported as ``Failed`` with the reason.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue as queue_module
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from engine import config as config_module
 from engine import rundir
 from engine.events import (
     FAILED,
+    TERMINAL_STATUSES,
     Event,
     Failed,
     Finished,
@@ -30,6 +33,9 @@ from engine.worker import main as worker_main
 
 # How long poll() keeps draining the queue of a dead child before declaring it gone.
 DRAIN_SECONDS = 0.5
+# stop()'s default: the child is gone within this plus 1 s at worst (SPEC §8: 5 s).
+STOP_SECONDS = 4.0
+JOIN_SLICE_SECONDS = 0.05
 
 
 class RunHandle:
@@ -54,6 +60,7 @@ class RunHandle:
         self._stop_event: Any = None
         self._process: Any = None
         self._dead_since: float | None = None
+        self._backlog: deque[Event] = deque()  # drained by stop(), returned by poll()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -84,20 +91,50 @@ class RunHandle:
     def is_running(self) -> bool:
         return self.final is None
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the child to stop, then escalate; returns once it is gone (≤ timeout + 1 s)."""
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Ask the child to stop, then escalate; returns once it is gone (≤ timeout + 1 s).
+
+        The queue is drained while waiting (into a backlog that ``poll`` returns
+        first): a child whose unread events fill the pipe could not exit otherwise,
+        and its last events, its final status among them, would be lost.
+        """
         if self._process is None:
             return
         self._stop_event.set()
         deadline = time.monotonic() + timeout
-        graceful = timeout * 0.6
-        self._process.join(graceful)
+        self._join_draining(time.monotonic() + timeout * 0.6)
         if self._process.is_alive():
             self._process.terminate()  # SIGTERM: the worker stops at the next step
-            self._process.join(max(0.0, deadline - time.monotonic()))
+            self._join_draining(deadline)
         if self._process.is_alive():
             self._process.kill()
             self._process.join(1.0)
+        self._reader_nonblocking()
+        self._drain()
+
+    def _reader_nonblocking(self) -> None:
+        """Once the child is dead, a message it was killed in the middle of writing must
+        not block us forever (we hold the pipe's write end too, so no EOF ever comes):
+        reads then fail fast instead (BlockingIOError, an OSError)."""
+        if self._queue is not None and not self._process.is_alive():
+            os.set_blocking(self._queue._reader.fileno(), False)
+
+    def _join_draining(self, deadline: float) -> None:
+        while self._process.is_alive() and time.monotonic() < deadline:
+            self._drain()
+            self._process.join(min(JOIN_SLICE_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def _drain(self) -> None:
+        """Move whatever the queue holds into the backlog (never blocks)."""
+        if self._queue is None:
+            return
+        while True:
+            try:
+                self._backlog.append(self._queue.get_nowait())
+            except queue_module.Empty:
+                return
+            except (EOFError, OSError):
+                return
 
     def close(self) -> None:
         """Stop the child if needed and release the queue."""
@@ -117,13 +154,18 @@ class RunHandle:
         events: list[Event] = []
         if self._queue is None:
             return events
+        if self.final is None and not self._process.is_alive():
+            self._reader_nonblocking()
         while len(events) < max_items:
-            try:
-                event = self._queue.get_nowait()
-            except queue_module.Empty:
-                break
-            except (EOFError, OSError):
-                break
+            if self._backlog:
+                event = self._backlog.popleft()
+            else:
+                try:
+                    event = self._queue.get_nowait()
+                except queue_module.Empty:
+                    break
+                except (EOFError, OSError):
+                    break
             self.sequence.see(event.seq)
             if isinstance(event, Finished | Failed):
                 self.final = event
@@ -164,5 +206,7 @@ class RunHandle:
         event = Failed(seq=self.sequence.expected, reason=reason)
         self.final = event
         if self.run_dir is not None:
-            rundir.write_status(self.run_dir, FAILED, reason, exitcode=code)
+            written = (rundir.read_status(self.run_dir) or {}).get("status")
+            if written not in TERMINAL_STATUSES:  # keep what the child itself concluded
+                rundir.write_status(self.run_dir, FAILED, reason, exitcode=code)
         return event

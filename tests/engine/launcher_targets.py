@@ -74,3 +74,28 @@ def floods(*args) -> None:
         )
 
     _run_with(fake, *args)
+
+
+def fills_the_pipe(*args) -> None:
+    """Emits ~5 MB (a pipe holds 64 KiB), then waits to be stopped and finishes normally:
+    it can only exit once the parent has read everything."""
+
+    def fake(config, run_dir, *, emit, should_stop):
+        sent = 0
+        big = np.arange(2000, dtype=np.float64)
+        while sent < 150:
+            steps = big.astype(np.int64)
+            emit(Metrics(seq=-1, points={"train/loss": (steps, big)}, epoch=0, step=sent))
+            sent += 1
+        while not should_stop():
+            time.sleep(0.01)
+        return Finished(
+            seq=-1,
+            status="stopped",
+            reason="stopped by user",
+            steps=sent,
+            epochs_done=0,
+            seconds=0.0,
+        )
+
+    _run_with(fake, *args)

@@ -120,3 +120,21 @@ def test_bad_dataset_is_a_user_error(tmp_path):
     assert not any(isinstance(e, Started) for e in events)
     assert isinstance(handle.final, Failed) and handle.final.user_error
     assert "none.npz" in handle.final.reason
+
+
+def test_stop_drains_a_full_queue_and_loses_nothing(tmp_path):
+    # The parent does not poll while the child fills the pipe: stop() must read the
+    # queue while it waits, or the child blocks on exit and its last events are lost.
+    handle = RunHandle(quick_config(), tmp_path, target=targets.fills_the_pipe)
+    run_dir = handle.start()
+    time.sleep(3.0)
+    t0 = time.monotonic()
+    handle.stop()
+    assert time.monotonic() - t0 < 4.0
+    events = handle.wait(timeout=10)
+    handle.close()
+    assert isinstance(handle.final, Finished) and handle.final.status == "stopped"
+    metrics = [e for e in events if isinstance(e, Metrics)]
+    assert len(metrics) == handle.final.steps > 0
+    assert handle.sequence.missing == []
+    assert rundir.read_status(run_dir)["status"] != "failed"
