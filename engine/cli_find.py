@@ -16,7 +16,9 @@ exists it refuses (exit 2) rather than overwrite a file it was not given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import shutil
 import sys
 import time
@@ -113,9 +115,14 @@ def run_lr_find(args: argparse.Namespace) -> int:
     plot = Path(args.plot) if args.plot else run_dir / "lr_find.png"
     plot_error = lr_plot.render_png(summary, plot)
     if args.json:
-        print(json.dumps({**summary, "run_dir": str(run_dir), "plot": str(plot)}))
+        print_json({**summary, "run_dir": str(run_dir), "plot": str(plot)})
     else:
         _print_lr_report(summary, run_dir, plot, plot_error)
+    with _human_lines(args):
+        return _finish_lr_find(args, config, final, suggestion, apply_path)
+
+
+def _finish_lr_find(args, config, final, suggestion, apply_path) -> int:
     lr = suggestion["lr"]
     if lr is None:
         print(f"suggested lr: {config.optim.lr:g} (unchanged: no clear descent; nothing applied)")
@@ -170,9 +177,14 @@ def run_batch_find(args: argparse.Namespace) -> int:
         print("batch-find: stopped by user")
         return EXIT_INTERRUPTED
     if args.json:
-        print(json.dumps({**summary, "run_dir": str(run_dir)}))
+        print_json({**summary, "run_dir": str(run_dir)})
     else:
         _print_batch_report(summary, run_dir)
+    with _human_lines(args):
+        return _finish_batch_find(args, config, summary, apply_path)
+
+
+def _finish_batch_find(args, config, summary, apply_path) -> int:
     plan = summary["plan"]
     if plan is None:
         return EXIT_FINDINGS
@@ -298,3 +310,23 @@ def _apply(
 
 
 __all__ = ["DEFAULT_LOGDIR", "add_parsers", "run_batch_find", "run_lr_find"]
+
+
+def print_json(obj: Any) -> None:
+    """One strict JSON object on stdout (NaN and infinities become null)."""
+    print(json.dumps(_finite(obj), allow_nan=False, default=str))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(value) for value in obj]
+    return obj
+
+
+def _human_lines(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """With --json, stdout holds the JSON object alone: the readable lines go to stderr."""
+    return contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()

@@ -143,3 +143,17 @@ def test_finder_modules_keep_the_cli_and_gui_processes_torch_free():
         check=True,
     )
     assert "torch" not in lean.stdout and "PySide6" not in lean.stdout
+
+
+def test_json_modes_print_one_strict_json_object(tmp_path):
+    lr = traindoc("lr-find", "--json", "--steps", "40", "--set", "train.device=cpu", cwd=tmp_path)
+    assert lr.returncode in (0, 1), lr.stderr
+    doc = json.loads(lr.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    assert doc["kind"] == "lr-find" and "suggestion" in doc and "run_dir" in doc
+    assert "suggested lr:" in lr.stderr
+    batch = traindoc(
+        "batch-find", "--json", "--max-batch", "64", "--set", "train.device=cpu", cwd=tmp_path
+    )
+    assert batch.returncode in (0, 1), batch.stderr
+    doc = json.loads(batch.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    assert "plan" in doc and doc["recommended"] >= 8
