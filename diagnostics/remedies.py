@@ -38,6 +38,12 @@ def _number(config: Config, key: str) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+# The largest values a traindoc config accepts (engine.config's validation): a patch
+# never leaves them, so every offered fix can be applied.
+MAX_WIDTH = 65536
+MAX_EPOCHS = 100_000
+
+
 def _scaled_lr(factor: float) -> PatchBuilder:
     def build(config: Config) -> dict[str, Any] | None:
         lr = _number(config, "optim.lr")
@@ -54,9 +60,13 @@ def _scaled_lr(factor: float) -> PatchBuilder:
 def _warmup(config: Config) -> dict[str, Any]:
     # Seed: "前5%步数:学习率从0慢慢升到0.001" - warm up over the first 5% of steps.
     current = _number(config, "schedule.warmup") or 0.0
-    patch: dict[str, Any] = {"schedule.warmup": max(current, 0.05)}
+    warmup = max(current, 0.05)
+    patch: dict[str, Any] = {"schedule.warmup": warmup}
     if get(config, "schedule.kind") == "constant":
         patch["schedule.kind"] = "warmup-plateau-decay"
+    decay = _number(config, "schedule.decay")
+    if decay is not None and warmup + decay > 1.0:  # warmup and decay share the run
+        patch["schedule.decay"] = round(1.0 - warmup, 6)
     return patch
 
 
@@ -71,6 +81,8 @@ def _dropout(config: Config) -> dict[str, Any] | None:
     current = _number(config, "model.dropout")
     if current is None:
         return None
+    if current >= 0.5:  # never lower it: the patch changes nothing, so it counts as tried
+        return {"model.dropout": current}
     return {"model.dropout": round(min(0.5, max(0.3, current + 0.1)), 6)}
 
 
@@ -91,14 +103,14 @@ def _widths(factor: float) -> PatchBuilder:
         hidden = get(config, "model.hidden")
         if not isinstance(hidden, (list, tuple)) or not hidden:
             return None
-        return {"model.hidden": [max(1, round(int(h) * factor)) for h in hidden]}
+        return {"model.hidden": [min(MAX_WIDTH, max(1, round(int(h) * factor))) for h in hidden]}
 
     return build
 
 
 def _epochs(config: Config) -> dict[str, Any] | None:
     epochs = get(config, "train.epochs")
-    return {"train.epochs": int(epochs) * 2} if isinstance(epochs, int) else None
+    return {"train.epochs": min(MAX_EPOCHS, int(epochs) * 2)} if isinstance(epochs, int) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +141,9 @@ CATALOGUE: dict[str, Entry] = {
         Entry("raise-lr", "Raise the learning rate: the steps are too small to get anywhere "
               "(x10 when the loss barely moves, x2 when the model underfits).",
               snippets.RAISE_LR, _scaled_lr(10.0)),
-        Entry("switch-to-adam", "Switch to AdamW (lr 0.001, weight_decay 0.01): it converges "
-              "2-5x faster than plain SGD without fine tuning of the learning rate.",
+        Entry("switch-to-adam", "Switch to AdamW at lr 0.001 (the seed pairs it with "
+              "weight_decay 0.01): it converges 2-5x faster than plain SGD without fine tuning "
+              "of the learning rate.",
               snippets.ADAMW, lambda c: {"optim.name": "adamw", "optim.lr": 0.001}),
         Entry("early-stopping", "Stop early: keep the weights of the best validation loss and "
               "stop when it has not improved for 5 evaluations.",
@@ -189,6 +202,10 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
 _OVERRIDES: dict[tuple[str, str | None, str], PatchBuilder] = {
     ("underfitting", None, "raise-lr"): _scaled_lr(2.0),
 }
+# The snippet that goes with an overridden patch (foreign logs get only the snippet).
+_SNIPPET_OVERRIDES: dict[tuple[str, str | None, str], str] = {
+    ("underfitting", None, "raise-lr"): snippets.RAISE_LR_UNDERFITTING,
+}
 
 
 def remedy(
@@ -205,7 +222,8 @@ def remedy(
             patch = {k: v for k, v in full.items() if get(config, k, _MISSING) != v}
             tried = not patch
             patch = patch or full
-    return Remedy(entry.id, entry.text, snippet=entry.snippet, patch=patch, already_tried=tried)
+    snippet = _SNIPPET_OVERRIDES.get((rule, cause, remedy_id), entry.snippet)
+    return Remedy(entry.id, entry.text, snippet=snippet, patch=patch, already_tried=tried)
 
 
 _MISSING = object()

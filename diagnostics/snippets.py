@@ -5,9 +5,14 @@ LOWER_LR = """\
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)"""
 
 RAISE_LR = """\
-# Raise the learning rate (x10 when the loss barely moves, x2 when underfitting)
+# Raise the learning rate ten-fold: the loss barely moves
 for group in optimizer.param_groups:
     group["lr"] *= 10"""
+
+RAISE_LR_UNDERFITTING = """\
+# Raise the learning rate two-fold: the model learns too little
+for group in optimizer.param_groups:
+    group["lr"] *= 2"""
 
 CLIP_GRAD = """\
 loss.backward()

@@ -97,3 +97,33 @@ def test_nan_remedies_follow_the_cause():
 def test_every_ordered_remedy_is_in_the_catalogue():
     for ids in ORDER.values():
         assert set(ids) <= set(CATALOGUE)
+
+
+def test_patches_stay_within_what_a_config_accepts():
+    # Every offered fix must pass engine.config's validation at the edges of the ranges.
+    from diagnostics.remedies import remedy
+
+    wide = {"model": {"hidden": [40000], "dropout": 0.0}, "train": {"epochs": 60000}}
+    assert remedy("bigger-model", wide).patch == {"model.hidden": [65536]}
+    assert remedy("train-longer", wide).patch == {"train.epochs": 100000}
+    sched = {"schedule": {"kind": "constant", "warmup": 0.0, "decay": 1.0}}
+    patch = remedy("add-warmup", sched).patch
+    assert patch["schedule.warmup"] == 0.05 and patch["schedule.decay"] == 0.95
+    assert patch["schedule.warmup"] + patch["schedule.decay"] <= 1.0
+
+
+def test_more_dropout_never_lowers_dropout():
+    from diagnostics.remedies import remedy
+
+    r = remedy("more-dropout", {"model": {"dropout": 0.7}})
+    assert r.already_tried and r.patch == {"model.dropout": 0.7}
+    assert remedy("more-dropout", {"model": {"dropout": 0.1}}).patch == {"model.dropout": 0.3}
+
+
+def test_underfitting_raise_lr_snippet_matches_its_patch():
+    from diagnostics.remedies import remedy
+
+    r = remedy("raise-lr", {"optim": {"lr": 0.01}}, rule="underfitting")
+    assert r.patch == {"optim.lr": 0.02} and "*= 2" in r.snippet
+    slow = remedy("raise-lr", {"optim": {"lr": 0.01}}, rule="slow-descent")
+    assert slow.patch == {"optim.lr": 0.1} and "*= 10" in slow.snippet
