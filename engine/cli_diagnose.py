@@ -7,16 +7,16 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from diagnostics.report import document_json, run_json, text_block
 from diagnostics.types import Diagnosis, Severity
-from engine.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
-from engine.run_diagnosis import diagnose_log
+from engine.cli import EXIT_FINDINGS, EXIT_OK, UserError
+from engine.run_diagnosis import diagnose_log, display_name
 from engine.tb.discovery import find_runs
 from engine.tb.reader import RunLog, load_run
 from engine.tb.roles import parse_overrides
+from engine.watch import Watcher
 
 FAIL_LEVELS = {"error": (Severity.ERROR,), "warning": (Severity.ERROR, Severity.WARNING)}
 WATCH_SECONDS = 2.0
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if not os.access(path, os.R_OK):
             raise UserError(f"{path}: permission denied")
     if args.watch:
-        return watch(args.paths, overrides, as_json=args.json)
+        return watch(args.paths, overrides, as_json=args.json, fail_on=args.fail_on)
     results, warnings = diagnose_paths(args.paths, overrides)
     if args.json:
         runs = [
@@ -88,14 +88,9 @@ def diagnose_paths(
             results.append(
                 (display_name(path, source.name, len(paths)), run_log, diagnose_log(run_log))
             )
+    if not results:
+        raise UserError(f"no TensorBoard event files found under {', '.join(paths)}")
     return results, warnings
-
-
-def display_name(path: str, name: str, n_paths: int) -> str:
-    """The run's name relative to its PATH; prefixed by PATH when several were given."""
-    if n_paths == 1:
-        return name
-    return str(Path(path) / name) if name != "." else path
 
 
 def print_text(results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str]) -> None:
@@ -119,23 +114,39 @@ def exit_code(results: list[tuple[str, RunLog, Diagnosis]], fail_on: str | None)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def watch(paths: list[str], overrides: dict[str, str], *, as_json: bool) -> int:
-    """Re-diagnose every few seconds; print a run only when its findings changed."""
+def watch(
+    paths: list[str], overrides: dict[str, str], *, as_json: bool, fail_on: str | None
+) -> int:
+    """Follow the logs as they grow (each poll reads and diagnoses only the new points);
+    print a run again only when its status or findings changed. Ctrl-C ends it with the
+    exit code of the last diagnoses (``--fail-on``), like a plain run."""
+    watcher = Watcher(paths, overrides)
     last: dict[str, tuple] = {}
     try:
         while True:
-            results, _ = diagnose_paths(paths, overrides)
-            for name, run_log, diagnosis in results:
+            changed, warnings = watcher.poll()
+            for warning in warnings:
+                print(f"warning: {warning}", file=sys.stderr, flush=True)
+            for name in changed:
+                run = watcher.runs[name]
+                diagnosis = run.diagnosis()
                 key = (diagnosis.status, tuple((f.rule, f.severity) for f in diagnosis.findings))
                 if last.get(name) == key:
                     continue
                 last[name] = key
-                stamp = time.strftime("%H:%M:%S")
                 if as_json:
-                    obj = run_json(diagnosis, run=name, roles=run_log.roles, points=run_log.points)
+                    obj = run_json(diagnosis, run=name, roles=run.roles, points=run.points)
                     print(json.dumps(obj, allow_nan=False, default=str), flush=True)
                 else:
+                    stamp = time.strftime("%H:%M:%S")
                     print(f"[{stamp}] " + text_block(diagnosis, run=name), flush=True)
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        pass
+    if fail_on is None:
+        return EXIT_OK
+    levels = FAIL_LEVELS[fail_on]
+    failing = any(
+        f.severity in levels for run in watcher.runs.values() for f in run.diagnosis().findings
+    )
+    return EXIT_FINDINGS if failing else EXIT_OK

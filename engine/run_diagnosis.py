@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from pathlib import Path
 from typing import Any
 
 from diagnostics.runner import diagnose
@@ -22,13 +23,17 @@ log = logging.getLogger(__name__)
 
 def config_of(run_log: RunLog) -> dict[str, Any] | None:
     """The run's config as nested data, when the log carries a valid traindoc config."""
-    text = run_log.config_text
+    return config_from_text(run_log.config_text, source=run_log.name)
+
+
+def config_from_text(text: str | None, *, source: str = "") -> dict[str, Any] | None:
+    """A traindoc config's TOML (as stored in a log) as nested data; None if absent or bad."""
     if not text:
         return None
     try:
         return config_module.to_dict(config_module.loads(text))
     except (config_module.ConfigError, tomllib.TOMLDecodeError) as exc:
-        log.info("%s: ignoring an unreadable config (%s)", run_log.name, exc)
+        log.info("%s: ignoring an unreadable config (%s)", source, exc)
         return None
 
 
@@ -44,3 +49,10 @@ def run_data(run_log: RunLog) -> RunData:
 
 def diagnose_log(run_log: RunLog) -> Diagnosis:
     return diagnose(run_data(run_log))
+
+
+def display_name(path: str, name: str, n_paths: int) -> str:
+    """A run's name relative to the PATH given; prefixed by PATH when several were given."""
+    if n_paths == 1:
+        return name
+    return str(Path(path) / name) if name != "." else path

@@ -23,6 +23,7 @@ TORCH_FREE_ENGINE_MODULES = [
     "engine.schedules",
     "engine.run_diagnosis",
     "engine.cli_diagnose",
+    "engine.watch",
     "engine.tb.records",
     "engine.tb.wire",
     "engine.tb.writer",

@@ -228,7 +228,7 @@ def load_run(source: RunSource, *, overrides: Mapping[str, str] | None = None) -
                 texts[qualified(group.prefix, tag)] = text
     scalars = {tag: merge_files(pieces) for tag, pieces in per_tag.items()}
     for w in warnings:
-        log.warning("%s", w)
+        log.debug("%s", w)  # callers report run_log.warnings themselves
     roles = infer_roles({tag: len(s) for tag, s in scalars.items()}, overrides=overrides)
     return RunLog(source.name, scalars, texts, warnings, points, roles, source)
 

@@ -172,3 +172,9 @@ def test_realruns_schema_and_no_alarm_on_healthy(capsys):
             severities = {f["severity"] for f in runs[run_id]["findings"]}
             assert not severities & {"error", "warning"}, (run_id, runs[run_id]["findings"])
     assert all(r["points"] > 0 for r in runs.values())
+
+
+def test_a_path_without_runs_is_bad_input(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no event files here")
+    code, _, err = run_cli(capsys, str(tmp_path), "--fail-on", "error")
+    assert code == 2 and "no TensorBoard event files" in err

@@ -1,0 +1,87 @@
+"""`traindoc diagnose --watch`: incremental reading and diagnosis of growing logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.run_diagnosis import diagnose_log
+from engine.tb.reader import load_path
+from engine.tb.writer import ScalarWriter
+from engine.watch import Watcher
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def losses(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 2.3 * np.exp(-np.arange(n) / 60) + 0.1 + rng.normal(0, 0.02, n)
+
+
+def test_watcher_matches_batch_diagnosis_as_the_log_grows(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    watcher = Watcher([str(tmp_path)], {})
+    values = losses(300)
+    values[250:] = np.nan
+    with ScalarWriter(run, flush_secs=0) as writer:
+        for start in range(0, 300, 50):
+            for i in range(start, start + 50):
+                writer.add_scalar("Loss/train", float(values[i]), i + 1)
+            writer.flush()
+            watcher.followers[0][1]._next_rescan = 0  # rescan now (the test's clock)
+            changed, warnings = watcher.poll()
+            assert changed == ["run"] and not warnings
+            state = watcher.runs["run"]
+            assert state.points == start + 50
+            batch = diagnose_log(load_path(run)[0])
+            live = state.diagnosis()
+            assert live.status == batch.status
+            assert [(f.rule, f.step_start) for f in live.findings] == [
+                (f.rule, f.step_start) for f in batch.findings
+            ]
+    assert watcher.runs["run"].diagnosis().findings[0].rule == "nan-loss"
+
+
+def test_cli_watch_prints_changes_and_exits_on_ctrl_c(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with ScalarWriter(run) as writer:
+        for i, v in enumerate(losses(200)):
+            writer.add_scalar("loss", float(v), i + 1)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "diagnose",
+            str(tmp_path),
+            "--watch",
+            "--json",
+            "--fail-on",
+            "error",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    first = json.loads(proc.stdout.readline())
+    assert first["run"] == "run" and first["status"] == "healthy" and first["points"] == 200
+    with ScalarWriter(run) as writer:  # a restarted writer appends a second file
+        for i in range(200, 260):
+            writer.add_scalar("loss", float("nan"), i + 1)
+    second = json.loads(proc.stdout.readline())
+    assert second["status"] == "problems" and second["findings"][0]["rule"] == "nan-loss"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 1  # --fail-on error, and the last diagnosis has an error
+    assert "Traceback" not in err
