@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine import rundir
-from engine.config import RunConfig
+from engine.config import ConfigError, RunConfig
 from engine.events import Evaluated, Failed, Finished, Metrics, Started
 from engine.launcher import RunHandle
 from gui import lineage
@@ -135,11 +135,12 @@ class RunController(QObject):
 
     def _launch(self, run_id: str) -> None:
         run = self.model.run(run_id)
-        handle = RunHandle(run.config, self.logdir)
         try:
+            handle = RunHandle(run.config, self.logdir)
             run_dir = handle.start()
-        except OSError as exc:
+        except (OSError, ConfigError) as exc:
             self.model.update_run(run_id, status=FAILED, reason=f"cannot start: {exc}")
+            self._start_next()  # the queue goes on without it
             return
         self.handles[run_id] = handle
         self.model.update_run(run_id, status=STARTING, run_dir=run_dir, name=run_dir.name)

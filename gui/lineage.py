@@ -7,7 +7,7 @@ from typing import Any
 
 from engine import config as config_module
 from engine.config import RunConfig
-from gui.state import AppState, FixInfo, RunState, Verdict
+from gui.state import FINISHED, AppState, FixInfo, RunState, Verdict
 
 # Roles compared before/after, with the direction that is better.
 VERDICT_ROLES = ("val_loss", "val_accuracy")
@@ -34,7 +34,16 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
     if child.fix is None or child.diagnosis is None:
         return None
     parent = state.runs.get(child.fix.parent)
-    resolved = child.fix.rule not in child.diagnosis.rules
+    resolved: bool | None = child.fix.rule not in child.diagnosis.rules
+    why = ""
+    if child.status != FINISHED:
+        resolved, why = None, f"the fixed run ended {child.status}"
+    elif child.diagnosis.status.value == "insufficient-data":
+        resolved, why = None, "the fixed run has too little data to judge"
+    if resolved is not None and child.diagnosis.findings:
+        others = sorted(child.diagnosis.rules - {child.fix.rule})
+        if others:
+            why = "new: " + ", ".join(others)
     roles = [r for r in VERDICT_ROLES if child.series(r) is not None]
     if not roles and child.series(FALLBACK_ROLE) is not None:
         roles = [FALLBACK_ROLE]
@@ -43,7 +52,7 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
         before = parent.best(role) if parent is not None else None
         after = child.best(role)
         metrics.append((role, before[0] if before else None, after[0] if after else None))
-    return Verdict(rule=child.fix.rule, resolved=resolved, metrics=tuple(metrics))
+    return Verdict(rule=child.fix.rule, resolved=resolved, metrics=tuple(metrics), why=why)
 
 
 def mark_tried(diagnosis: Any, tried: dict[str, set[str]]) -> Any:

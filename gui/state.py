@@ -72,11 +72,17 @@ class Verdict:
     """
 
     rule: str
-    resolved: bool
+    resolved: bool | None  # None: inconclusive (the child failed, or has too little data)
     metrics: tuple[tuple[str, float | None, float | None], ...] = ()
+    why: str = ""  # for an inconclusive verdict
 
     def text(self) -> str:
-        parts = [f"{self.rule}: {'resolved' if self.resolved else 'still present'}"]
+        if self.resolved is None:
+            outcome = f"inconclusive ({self.why})"
+        else:
+            outcome = "resolved" if self.resolved else "still present"
+            outcome += f" ({self.why})" if self.why else ""
+        parts = [f"{self.rule}: {outcome}"]
         for role, before, after in self.metrics:
             parts.append(f"best {role.replace('_', ' ')} {_fmt(before)} → {_fmt(after)}")
         return " · ".join(parts)

@@ -11,6 +11,7 @@ and handles the events in :meth:`handle_events` and the end in :meth:`run_ended`
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -100,14 +101,26 @@ class FinderDialog(QDialog):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """End the background process and release the queue and temporary folder."""
+        """End the background process and release the queue and temporary folder.
+
+        Stopping can take seconds: it runs on a helper thread so the GUI stays
+        responsive (SPEC §8); ``closer`` is that thread.
+        """
         self.timer.stop()
-        if self.handle is not None and not self._shut:
-            self._shut = True
-            self.handle.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._shut:
+            return
+        self._shut = True
+        handle, tmp = self.handle, self._tmp
+        self._tmp = None
+
+        def close() -> None:
+            if handle is not None:
+                handle.close()
+            if tmp is not None:
+                tmp.cleanup()
+
+        self.closer = threading.Thread(target=close, name="finder-close", daemon=True)
+        self.closer.start()
 
     def choose(self, chosen_signal: SignalInstance) -> Any | None:
         """Run modally; the last value ``chosen_signal`` carried, or None if none was chosen."""

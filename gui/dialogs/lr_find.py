@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,8 @@ class LrFindDialog(FinderDialog):
     def stop(self) -> None:
         if self.handle is not None and self.handle.final is None:
             self.status.setText("Stopping…")
-            self.handle.stop(timeout=5.0)
-            self.poll()
+            # On a helper thread: the poll timer keeps running and shows the final events.
+            threading.Thread(target=self.handle.stop, name="lr-find-stop", daemon=True).start()
 
     def _finished(self, event: Finished) -> None:
         summary = event.summary

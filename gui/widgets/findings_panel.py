@@ -197,7 +197,7 @@ class FindingsPanel(QWidget):
             f"<b>{html.escape(run.name)}</b> — {html.escape(run.status)} · {verdict}"
         )
         if run.verdict is not None:
-            color = "#2E7D32" if run.verdict.resolved else "#C62828"
+            color = {True: "#2E7D32", False: "#C62828"}.get(run.verdict.resolved, "#8D6E00")
             self.verdict.setText(
                 f'<span style="color:{color}"><b>Fix {html.escape(run.fix.remedy)}</b>: '
                 f"{html.escape(run.verdict.text())}</span>"

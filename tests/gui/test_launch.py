@@ -112,3 +112,23 @@ def test_compare_optimizers_queues_four_runs_and_overlays_them(qtbot, window, mo
     assert [row[2].split()[0] for row in rows] == ["sgd", "momentum", "adam", "adamw"]
     assert all(row[5] != "—" for row in rows)  # best val loss of each
     assert all(window.charts.curve(i, "val_loss") is not None for i in ids)
+
+
+def test_a_run_that_cannot_start_does_not_stall_the_queue(qtbot, window, monkeypatch):
+    import gui.launch
+    from engine import config as cfg
+
+    real_start = gui.launch.RunHandle.start
+
+    def start(handle):
+        if handle.config.name == "bad":
+            raise OSError("disk full")
+        return real_start(handle)
+
+    monkeypatch.setattr(gui.launch.RunHandle, "start", start)
+    base = cfg.apply_patch(cfg.RunConfig(), {"train.epochs": 1, "train.device": "cpu"})
+    bad, good = cfg.apply_patch(base, {"name": "bad"}), cfg.apply_patch(base, {"name": "good"})
+    bad_id, good_id = window.runs.queue([bad, good])
+    assert window.model.run(bad_id).status == "failed"
+    assert "disk full" in window.model.run(bad_id).reason
+    assert wait_ended(qtbot, window, good_id).status == "finished"

@@ -99,6 +99,7 @@ def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, tmp_path):
     assert summary["suggestion"]["lr"] is not None and dialog.use_button.isEnabled()
     assert not dialog.stop_button.isEnabled()
     dialog.reject()
+    dialog.closer.join(10)
     assert not dialog.handle._process.is_alive()
 
 
@@ -108,6 +109,7 @@ def test_closing_during_a_sweep_ends_the_process(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.live_lrs) > 0, timeout=120_000)
     dialog.reject()
+    dialog.closer.join(10)
     assert not dialog.handle._process.is_alive()
     assert dialog.summary is None
 

@@ -75,3 +75,18 @@ def test_verdict_reports_resolution_and_best_validation_metrics():
     assert verdict.text() == "divergence: resolved · best val loss 2.5 → 0.2"
     child.diagnosis = Diagnosis(Status.PROBLEMS, (_finding(),))
     assert not lineage.verdict(state, child).resolved
+
+
+def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
+    # Regression: a fix whose child crashed at step 3 was shown as "resolved".
+    state = AppState()
+    parent = state.new_run("p", "launched", "diverged", roles={"val_loss": "val/loss"})
+    fix = FixInfo(parent.id, "divergence", "lower-lr", {"optim.lr": 0.5})
+    failed = state.new_run("c", "launched", "failed", roles={"val_loss": "val/loss"}, fix=fix)
+    failed.diagnosis = Diagnosis(Status.HEALTHY, ())
+    verdict = lineage.verdict(state, failed)
+    assert verdict.resolved is None and "ended failed" in verdict.text()
+    short = state.new_run("s", "launched", "finished", roles={"val_loss": "val/loss"}, fix=fix)
+    short.diagnosis = Diagnosis(Status.INSUFFICIENT_DATA, ())
+    assert lineage.verdict(state, short).resolved is None
+    assert "too little data" in lineage.verdict(state, short).text()
