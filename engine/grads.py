@@ -35,10 +35,6 @@ class FlatGrads:
             p.grad = self.buffer[offset : offset + p.numel()].view_as(p)
             offset += p.numel()
 
-    @staticmethod
-    def usable(params: list[torch.nn.Parameter]) -> bool:
-        return bool(params) and len({(p.dtype, p.device) for p in params}) == 1
-
     def norm(self) -> torch.Tensor:
         """Global L2 norm of the gradients, on the device."""
         return torch.linalg.vector_norm(self.buffer)

@@ -4,6 +4,11 @@ Runs inside the training process only (it imports torch). Host–device syncs ar
 rare and each one is commented: per-step values (loss, gradient norm) stay on
 the device in a small buffer that is flushed every ``FLUSH_EVERY_STEPS`` steps or
 ``FLUSH_EVERY_SECONDS``, whichever comes first, and at every evaluation.
+
+A step whose gradient norm is not finite does not update the weights. On the CPU
+the optimizer step is skipped outright (a bool costs no sync there). On CUDA the
+gradients are zeroed instead, without a sync: the weights then move only by what
+the optimizer does with a zero gradient that step (weight decay, momentum).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from engine.events import (
 )
 from engine.grads import FlatGrads
 from engine.models import build_model, count_parameters
-from engine.optim import build_optimizer
+from engine.optim import build_optimizer, set_lr_factor
 from engine.schedules import lr_factor
 from engine.tb.writer import ScalarWriter
 
@@ -189,7 +194,7 @@ def run_training(
     y_val = torch.as_tensor(val_set.y, device=device)
     model = build_model(config.model, train_set.input_shape, train_set.num_classes).to(device)
     optimizer = build_optimizer(config.optim, model)
-    peak_lrs = [group["lr"] for group in optimizer.param_groups]
+    peak_lr = config.optim.lr  # every group's initial_lr; the schedule scales it
     params = [p for p in model.parameters() if p.requires_grad]
     grads = FlatGrads(params)  # norm, clip, guard and zeroing: one kernel each
     amp_dtype = amp_dtype_for(tcfg.amp, device)
@@ -287,8 +292,7 @@ def run_training(
             for step_in_epoch in range(steps_per_epoch):
                 # -------------------------------------------- learning rate
                 factor = lr_factor(step, total_steps, config.schedule)
-                for group, peak in zip(optimizer.param_groups, peak_lrs, strict=True):
-                    group["lr"] = peak * factor
+                set_lr_factor(optimizer, factor)
                 # -------------------------------------------- forward/backward
                 first = step_in_epoch * step_samples
                 indices = order[first : first + step_samples]
@@ -332,7 +336,7 @@ def run_training(
                 buffer.steps.append(step)
                 buffer.losses.append(step_loss)
                 buffer.grad_norms.append(grad_norm)
-                buffer.lrs.append(peak_lrs[0] * factor)
+                buffer.lrs.append(peak_lr * factor)
                 buffer.samples += count
                 if (
                     len(buffer.steps) >= FLUSH_EVERY_STEPS
