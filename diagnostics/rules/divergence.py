@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import (
     Curve,
+    as_fraction,
     edge_level,
     fmt,
     noise_sigma,
@@ -37,6 +40,15 @@ EXPLODE_FACTOR = 10.0
 REBOUND_SHARE = 0.5
 REBOUND_SIGMAS = 4.0
 
+#: Confidently wrong: an untrained k-class classifier predicts uniformly, so its
+#: cross-entropy starts at ln(k) (2.30 for 10 classes). A run whose accuracy never
+#: leaves chance (1/k, within this relative slack) while its loss sits at least
+#: CHANCE_LOSS_FACTOR x ln(k) has climbed far above where it started even when the
+#: log begins after the blow-up (loggers that average the first steps hide it).
+CHANCE_ACC_SLACK = 0.5
+CHANCE_LOSS_FACTOR = 3.0
+MAX_CHANCE_CLASSES = 1000
+
 
 def _start_end(c: Curve) -> tuple[float, float]:
     return start_level(c, HEAD_FRACTION), edge_level(c, TAIL_FRACTION, head=False)
@@ -48,6 +60,8 @@ def blew_up(view: RunView) -> bool:
     Other rules use it to stay silent about the symptoms of a blow-up: a dead network
     after an explosion has poor, close accuracies, but it does not need a bigger model.
     """
+    if confidently_wrong(view) is not None:
+        return True
     for role in ("train_loss", "val_loss"):
         if view.has(role, Divergence.min_points):
             c = view.curve(role)
@@ -59,13 +73,37 @@ def blew_up(view: RunView) -> bool:
     return False
 
 
+def confidently_wrong(view: RunView) -> tuple[str, str, int, float, float] | None:
+    """(loss role, accuracy role, k, accuracy, loss level) when a classifier stayed at
+    chance accuracy with a loss far above the ln(k) it started from; else None."""
+    for acc_role, loss_role in (("val_accuracy", "val_loss"), ("train_accuracy", "train_loss")):
+        if not (view.has(acc_role, 3) and view.has(loss_role, 3)):
+            continue
+        acc = as_fraction(view.curve(acc_role).y)
+        level = float(np.median(acc))
+        if not 0 < level <= 0.5:
+            continue
+        k = round(1 / level)
+        if not 2 <= k <= MAX_CHANCE_CLASSES:
+            continue
+        if np.max(acc) > (1 + CHANCE_ACC_SLACK) / k or np.min(acc) < (1 - CHANCE_ACC_SLACK) / k:
+            continue
+        loss = edge_level(view.curve(loss_role), 0.5, head=False)
+        if loss >= CHANCE_LOSS_FACTOR * math.log(k):
+            return loss_role, acc_role, k, level, loss
+    return None
+
+
 class Divergence(Rule):
     """The loss climbs far above where it started, or explodes by orders of magnitude.
 
     What it detects:
         A training loss whose final level is at least 2x its starting level, any
-        value 10x above the start (an explosion, even a transient one), or a loss
-        that fell and then climbed back by half of what it had gained.
+        value 10x above the start (an explosion, even a transient one), a loss
+        that fell and then climbed back by half of what it had gained, or a
+        classifier whose accuracy never left chance (1/k) while its loss sits 3x
+        above ln(k), the loss an untrained k-class model starts from (confidently
+        wrong predictions: the blow-up happened before the log's first point).
 
     Why it matters:
         A diverging run is not learning any more; it usually ends in NaN. The step
@@ -90,7 +128,18 @@ class Divergence(Rule):
     needs = (("train_loss",), ("val_loss",))
     min_points = 5
 
+    def applicable(self, view: RunView) -> bool:
+        return super().applicable(view) or confidently_wrong(view) is not None
+
     def check(self, view: RunView) -> list[Finding]:
+        found = self._loss_curve(view) if super().applicable(view) else []
+        wrong = confidently_wrong(view)
+        if found or wrong is None:
+            return found
+        # The curve itself shows nothing: the blow-up came before the log's first point.
+        return [self._confidently_wrong(view, *wrong)]
+
+    def _loss_curve(self, view: RunView) -> list[Finding]:
         role = "train_loss" if view.has("train_loss", self.min_points) else "val_loss"
         c = view.curve(role)
         if float(np.min(c.y)) <= 0:
@@ -110,6 +159,18 @@ class Divergence(Rule):
                 f"{role} exploded to {fmt(peak)} at step {int(c.hi_step[j])}, "
                 f"{fmt(peak / start)}x its starting level of {fmt(start)}", role=role)]
         return self._rebound(view, role, c, start, end)
+
+    def _confidently_wrong(
+        self, view: RunView, loss_role: str, acc_role: str, k: int, acc: float, loss: float
+    ) -> Finding:
+        c = view.curve(loss_role)
+        chance = math.log(k)
+        return self.finding(
+            view, Severity.ERROR, int(c.start[0]), int(c.step[-1]),
+            f"{acc_role} stayed at chance ({acc:.1%}, 1 in {k}) while {loss_role} sits at "
+            f"{fmt(loss)}, {loss / chance:.1f}x the ln {k} = {chance:.3g} an untrained "
+            f"{k}-class classifier starts from: the predictions are confidently wrong, the "
+            "weights blew up", role=loss_role)
 
     def _rebound(self, view: RunView, role: str, c, start: float, end: float) -> list[Finding]:
         if len(c) < 2 * self.min_points:

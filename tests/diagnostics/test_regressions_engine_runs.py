@@ -136,3 +136,33 @@ def test_normal_lr_config_with_healthy_curve_is_silent():
     d = run(config("adamw", 1e-3), train_loss=decay(500, noise=0.05),
             val_loss=epochs(decay(10, start=2.2, floor=0.15), every=50))
     assert d.findings == ()
+
+
+def test_blow_up_hidden_by_a_logger_that_averages_the_first_steps_is_divergence():
+    # HF Trainer's train/loss averages logging steps: the explosion sits inside the
+    # first logged point (4.8e6), then 11-20 with accuracy at chance; no config known.
+    train = [4.76e6, 16.9, 17.3, 20.9, 13.3, 16.2, 14.4, 15.1, 20.2, 11.2, 5.2]
+    d = run(None, train_loss=train,
+            val_loss=epochs([14.9, 15.2, 11.7, 12.3, 2.32], every=23),
+            val_accuracy=epochs([0.100, 0.100, 0.103, 0.103, 0.103], every=23))
+    first = d.findings[0]
+    assert first.rule == "divergence" and first.severity is Severity.ERROR
+    assert "1 in 10" in first.evidence and "ln 10" in first.evidence
+    assert first.remedies[0].id == "lower-lr"
+
+
+def test_loss_at_chance_level_is_no_learning_not_divergence():
+    # signlang_7152's shape: loss = ln 29 and accuracy 1/29 all run long.
+    k = 29
+    d = run(None, train_loss=[math.log(k) + 1e-4 * i for i in range(60)][::-1],
+            val_loss=epochs([math.log(k)] * 20, every=3),
+            val_accuracy=epochs([1 / k] * 20, every=3))
+    assert "divergence" not in d.rules and "underfitting" in d.rules
+
+
+def test_high_loss_of_a_classifier_that_learns_is_not_divergence():
+    # A loss on another scale (summed, not averaged) while accuracy climbs well off chance.
+    d = run(None, train_loss=decay(200, start=900.0, floor=60.0),
+            val_loss=epochs(list(np.linspace(800, 80, 10)), every=20),
+            val_accuracy=epochs(list(np.linspace(0.2, 0.93, 10)), every=20))
+    assert "divergence" not in d.rules
