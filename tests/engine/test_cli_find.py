@@ -13,21 +13,12 @@ import pytest
 
 from engine import config as cfg
 
+from .cli_helpers import traindoc
+
 pytestmark = pytest.mark.timeout(240)
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def traindoc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=220,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 def write_config(path: Path, **patch) -> Path:

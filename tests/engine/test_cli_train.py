@@ -12,18 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from .cli_helpers import traindoc
+
 pytestmark = pytest.mark.timeout(180)
-
-
-def traindoc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
 
 
 def only_run_dir(logdir: Path) -> Path:
