@@ -133,7 +133,7 @@ class RunHandle:
                 self._backlog.append(self._queue.get_nowait())
             except queue_module.Empty:
                 return
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):  # ValueError: closed meanwhile
                 return
 
     def close(self) -> None:
@@ -164,7 +164,7 @@ class RunHandle:
                     event = self._queue.get_nowait()
                 except queue_module.Empty:
                     break
-                except (EOFError, OSError):
+                except (EOFError, OSError, ValueError):  # ValueError: closed meanwhile
                     break
             self.sequence.see(event.seq)
             if isinstance(event, Finished | Failed):
