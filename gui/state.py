@@ -14,7 +14,9 @@ from typing import Any
 
 from gui.buffers import GrowingSeries
 
-# The canonical tags our engine writes (SPEC §3) and the role each one plays.
+# The canonical tags our engine writes (SPEC §3) and the role each one plays. A copy of
+# engine.tb.roles.CANONICAL_TAGS (importing it would load diagnostics before the window
+# shows); tests/gui/test_state.py checks the two agree.
 ENGINE_TAG_ROLES = {
     "train/loss": "train_loss",
     "val/loss": "val_loss",

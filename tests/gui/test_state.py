@@ -90,3 +90,12 @@ def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
     short.diagnosis = Diagnosis(Status.INSUFFICIENT_DATA, ())
     assert lineage.verdict(state, short).resolved is None
     assert "too little data" in lineage.verdict(state, short).text()
+
+
+def test_engine_tag_roles_match_the_readers_canonical_tags():
+    # gui.state keeps its own copy so the window starts without loading diagnostics;
+    # this keeps the two from drifting apart.
+    from engine.tb.roles import CANONICAL_TAGS
+    from gui.state import ENGINE_TAG_ROLES
+
+    assert ENGINE_TAG_ROLES == {tag: role for role, tag in CANONICAL_TAGS.items()}
