@@ -98,4 +98,4 @@ def test_engine_tag_roles_match_the_readers_canonical_tags():
     from engine.tb.roles import CANONICAL_TAGS
     from gui.state import ENGINE_TAG_ROLES
 
-    assert ENGINE_TAG_ROLES == {tag: role for role, tag in CANONICAL_TAGS.items()}
+    assert {tag: role for role, tag in CANONICAL_TAGS.items()} == ENGINE_TAG_ROLES
