@@ -20,11 +20,15 @@ from diagnostics.types import Diagnosis
 class LiveDiagnoser:
     """Incremental diagnoser: ``feed(role, steps, values)`` chunks, ask ``diagnosis()``."""
 
-    __slots__ = ("_cache", "_series", "config", "name")
+    __slots__ = ("_cache", "_series", "config", "name", "tags")
 
-    def __init__(self, *, config: Mapping[str, Any] | None = None, name: str = "") -> None:
+    def __init__(
+        self, *, config: Mapping[str, Any] | None = None, name: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.name = name
+        self.tags = dict(tags or {})
         self._series: dict[str, SeriesSummarizer] = {}
         self._cache: Diagnosis | None = None
 
@@ -48,5 +52,6 @@ class LiveDiagnoser:
         """The diagnosis of everything fed so far (cached until the next new point)."""
         if self._cache is None:
             summaries = {role: s.segments() for role, s in self._series.items()}
-            self._cache = diagnose_summaries(summaries, config=self.config, name=self.name)
+            self._cache = diagnose_summaries(summaries, config=self.config, name=self.name,
+                                             tags=self.tags)
         return self._cache

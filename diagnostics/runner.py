@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from diagnostics.calibration import DEFAULT, Calibration
 from diagnostics.registry import ALL_RULES
 from diagnostics.rules.base import RunView
 from diagnostics.summary import Segments, summarize
@@ -16,24 +17,27 @@ log = logging.getLogger(__name__)
 _ORDER = {rule.id: i for i, rule in enumerate(ALL_RULES)}
 
 
-def diagnose(run: RunData) -> Diagnosis:
+def diagnose(run: RunData, *, calibration: Calibration = DEFAULT) -> Diagnosis:
     """Diagnose a whole run (SPEC §4): the same result as ``LiveDiagnoser`` on the same data."""
     summaries = {role: summarize(s.steps, s.values) for role, s in run.series.items()}
-    return diagnose_summaries(summaries, config=run.config, name=run.name)
+    return diagnose_summaries(summaries, config=run.config, name=run.name, tags=run.tags,
+                              calibration=calibration)
 
 
 def diagnose_summaries(
     summaries: Mapping[str, Segments], *, config: Mapping[str, Any] | None = None,
-    name: str = "",
+    name: str = "", tags: Mapping[str, str] | None = None,
+    calibration: Calibration = DEFAULT,
 ) -> Diagnosis:
     """Run every rule on per-role summaries (see ``diagnostics.summary``).
 
-    Status: ``problems`` when any rule found something; otherwise ``healthy`` when at
+    Status: ``problems`` when any rule found a warning or an error (an ``info``
+    finding is a note on weak evidence, not a verdict); otherwise ``healthy`` when at
     least one judging rule had enough data, else ``insufficient-data`` (no guess). A
     non-finite loss or gradient norm is a fact, not a guess, and is reported even on a
     run too short to judge.
     """
-    view = RunView(summaries, config=config, name=name)
+    view = RunView(summaries, config=config, name=name, tags=tags, calibration=calibration)
     findings: list[Finding] = []
     ran: list[str] = []
     judged = False
@@ -45,8 +49,9 @@ def diagnose_summaries(
         findings.extend(rule.check(view))
     # Ties (same severity and step) follow the registry's order: the loss-level verdict
     # with its inferred cause (nan-loss) before the gradient-level symptom beside it.
-    findings.sort(key=lambda f: (f.severity.rank, f.step_start, _ORDER.get(f.rule, 99)))
-    if findings:
+    findings.sort(key=lambda f: (f.severity.rank, f.confidence.rank, _ORDER.get(f.rule, 99),
+                                 f.step_start))
+    if any(f.alarm for f in findings):
         status = Status.PROBLEMS
     elif judged:
         status = Status.HEALTHY

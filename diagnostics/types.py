@@ -24,7 +24,13 @@ ROLES = (
     "grad_norm",
     "samples_per_sec",
     "device_mem_mb",
+    "train_metric",
+    "val_metric",
 )
+
+#: The objective-metric roles (SPEC §3): their direction comes from the tag's name
+#: (``diagnostics.metrics.higher_is_better``).
+METRIC_ROLES = ("train_metric", "val_metric")
 
 
 class Severity(enum.Enum):
@@ -40,6 +46,21 @@ class Severity(enum.Enum):
 
 
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class Confidence(enum.Enum):
+    """How strong a finding's evidence is (points, margin over the curve's own noise)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return _CONFIDENCE_RANK[self]
+
+
+_CONFIDENCE_RANK = {Confidence.HIGH: 0, Confidence.MEDIUM: 1, Confidence.LOW: 2}
 
 
 class Status(enum.Enum):
@@ -82,15 +103,20 @@ class RunData:
     """A run to diagnose: role -> series, plus the run's config when known.
 
     ``config`` is the nested mapping of SPEC §6 (``{"optim": {"lr": 0.001}, ...}``);
-    ``None`` for foreign logs, whose remedies then carry no patch.
+    ``None`` for foreign logs, whose remedies then carry no patch. ``tags`` maps a
+    role to the tag it was read from (a metric's direction is inferred from it:
+    ``val_metric`` from ``val_MAE`` is lower-is-better); roles without an entry are
+    their canonical selves.
     """
 
     series: Mapping[str, Series]
     config: Mapping[str, Any] | None = field(default=None, kw_only=True)
     name: str = field(default="", kw_only=True)
+    tags: Mapping[str, str] = field(default_factory=dict, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "series", MappingProxyType(dict(self.series)))
+        object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
 
     @property
     def points(self) -> int:
@@ -125,6 +151,12 @@ class Finding:
     remedies: tuple[Remedy, ...] = field(default=(), kw_only=True)
     role: str = field(default="", kw_only=True)
     cause: str | None = field(default=None, kw_only=True)
+    confidence: Confidence = field(default=Confidence.HIGH, kw_only=True)
+
+    @property
+    def alarm(self) -> bool:
+        """A warning or an error (an ``info`` finding is a note, not an alarm)."""
+        return self.severity is not Severity.INFO
 
     def next_remedy(self) -> Remedy | None:
         """The first remedy not yet tried (None when every one was)."""
@@ -146,3 +178,8 @@ class Diagnosis:
     def rules(self) -> frozenset[str]:
         """The ids of the rules that fired."""
         return frozenset(f.rule for f in self.findings)
+
+    @property
+    def primary(self) -> Finding | None:
+        """The verdict: the first warning or error (findings are sorted worst first)."""
+        return next((f for f in self.findings if f.alarm), None)

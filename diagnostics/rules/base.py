@@ -12,24 +12,45 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from diagnostics import remedies as _remedies
+from diagnostics.calibration import DEFAULT, Calibration
+from diagnostics.metrics import higher_is_better
 from diagnostics.signals import Curve, curve
 from diagnostics.summary import Segments
-from diagnostics.types import Finding, Remedy, Severity
+from diagnostics.types import METRIC_ROLES, Confidence, Finding, Remedy, Severity
 
 
 class RunView:
-    """A run as the rules see it: per-role summaries (``Segments``) and the config."""
+    """A run as the rules see it: per-role summaries (``Segments``), the config, the
+    tags the roles came from, the calibration, and a cache of shared facts."""
 
-    __slots__ = ("_curves", "config", "name", "summaries")
+    __slots__ = ("_curves", "cal", "config", "facts", "name", "summaries", "tags")
 
     def __init__(
         self, summaries: Mapping[str, Segments], *, config: Mapping[str, Any] | None = None,
-        name: str = "",
+        name: str = "", tags: Mapping[str, str] | None = None,
+        calibration: Calibration = DEFAULT,
     ) -> None:
         self.summaries = summaries
         self.config = config
         self.name = name
+        self.tags = dict(tags or {})
+        self.cal = calibration
+        self.facts: dict[str, Any] = {}  # diagnostics.facts caches here, per run
         self._curves: dict[str, Curve] = {}
+
+    def tag(self, role: str) -> str:
+        """The tag a role was read from (the role itself for canonical runs)."""
+        return self.tags.get(role, role)
+
+    def higher_is_better(self, role: str) -> bool | None:
+        """Which way is better for a role: losses down, accuracies up, metrics by name."""
+        if role.endswith("_loss"):
+            return False
+        if role.endswith("_accuracy"):
+            return True
+        if role in METRIC_ROLES:
+            return higher_is_better(self.tag(role))
+        return None
 
     def has(self, role: str, min_points: int = 1) -> bool:
         seg = self.summaries.get(role)
@@ -69,10 +90,17 @@ class Rule:
     def finding(
         self, view: RunView, severity: Severity, start: int, end: int, evidence: str, *,
         role: str = "", cause: str | None = None, title: str | None = None,
+        confidence: Confidence = Confidence.HIGH,
     ) -> Finding:
+        """A finding; SPEC §4: weak evidence is ``info``, and an error needs high
+        confidence (a medium-confidence error is reported as a warning)."""
+        if confidence is Confidence.LOW:
+            severity = Severity.INFO
+        elif confidence is Confidence.MEDIUM and severity is Severity.ERROR:
+            severity = Severity.WARNING
         return Finding(
             self.id, severity, title or self.title, int(start), int(end), evidence,
-            remedies=self.remedies(view, cause), role=role, cause=cause,
+            remedies=self.remedies(view, cause), role=role, cause=cause, confidence=confidence,
         )
 
     @classmethod
