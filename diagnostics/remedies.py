@@ -164,6 +164,11 @@ CATALOGUE: dict[str, Entry] = {
               "learning.", "", _epochs),
         Entry("better-model", "Switch to a stronger architecture for the task (e.g. ResNet -> "
               "EfficientNet)."),
+        Entry("check-loss", "Check the loss itself: assert it is finite and bounded below "
+              "where it should be, log the objective metric next to it at every evaluation, "
+              "and check the targets (dtype, scale, shape) and the loss's sign; a learned "
+              "variance must not be able to run to zero. A loss that improves while the "
+              "metric gets worse is optimising the wrong thing.", snippets.CHECK_LOSS),
         # Speed and memory advice (SPEC §4), shown on request; no rule attaches these.
         Entry("mixed-precision", "Train in mixed precision on CUDA: 2-3x faster and half "
               "the memory, with almost no loss of accuracy.", snippets.AMP,
@@ -195,6 +200,8 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("underfitting", "lr-too-small"): ("raise-lr", "switch-to-adam", "bigger-model",
                                        "train-longer", "better-model"),
     ("grad-explosion", None): ("clip-grad", "lower-lr"),
+    # The loss improves while the objective metric worsens, or the loss degenerates.
+    ("metric-mismatch", None): ("check-loss", "lower-lr"),
 }
 
 #: Per-rule (and cause) overrides of a patch: underfitting raises the LR x2, not x10

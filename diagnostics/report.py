@@ -12,7 +12,8 @@ from diagnostics.types import Diagnosis, Finding, Remedy, Severity
 #: Remedies shown per finding in the text block (the JSON carries all of them).
 TEXT_REMEDIES = 2
 
-_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
+#: The severity column of the text block; an ``info`` finding is a note, not an alarm.
+_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "note "}
 
 
 def _plain(value: Any) -> Any:
@@ -42,8 +43,18 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "step_start": int(finding.step_start),
         "step_end": int(finding.step_end),
         "evidence": finding.evidence,
+        "confidence": finding.confidence.value,
         "remedies": [remedy_json(r) for r in finding.remedies],
     }
+
+
+def confidence_text(finding: Finding) -> str:
+    """``"medium confidence"``: how strong the finding's evidence is."""
+    return f"{finding.confidence.value} confidence"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def run_json(
@@ -79,21 +90,26 @@ def text_block(
 ) -> str:
     """A plain-text block, readable at a glance::
 
-        runs/exp1: problems (2 findings, 12,345 points)
-          ERROR nan-loss  steps 400-420  Loss became NaN
+        runs/exp1: problems (2 findings, 1 note, 12,345 points)
+          ERROR nan-loss  steps 400-420  Loss became NaN  [high confidence]
                 train_loss became NaN at step 400 ...
                 -> 1. lower-lr: Lower the learning rate ten-fold ...  [optim.lr = 0.0001]
+          note  overfitting  steps 10-90  Overfitting  [low confidence]
+                ...
+
+    Warnings and errors count as findings; ``info`` findings are notes (weak
+    evidence, not an alarm) and are marked ``note``.
     """
-    n = len(diagnosis.findings)
-    head = f"{run}: {diagnosis.status.value}"
-    if n:
-        head += f" ({n} finding{'s' if n != 1 else ''}, {diagnosis.points:,} points)"
-    else:
-        head += f" ({diagnosis.points:,} points)"
+    alarms = sum(1 for f in diagnosis.findings if f.alarm)
+    notes = len(diagnosis.findings) - alarms
+    counts = ([_count(alarms, "finding")] if alarms else []) + (
+        [_count(notes, "note")] if notes else [])
+    head = f"{run}: {diagnosis.status.value} ("
+    head += ", ".join([*counts, f"{diagnosis.points:,} points"]) + ")"
     lines = [head]
     for f in diagnosis.findings:
         lines.append(f"  {_MARK[f.severity]} {f.rule}  steps {f.step_start}-{f.step_end}  "
-                     f"{f.title}")
+                     f"{f.title}  [{confidence_text(f)}]")
         lines.extend(_wrap(f.evidence, "        ", width))
         shown = [r for r in f.remedies if not r.already_tried][:remedies]
         for i, r in enumerate(shown, 1):

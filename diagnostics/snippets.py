@@ -109,3 +109,21 @@ for i, (data, target) in enumerate(train_loader):
 DATALOADER = """\
 train_loader = torch.utils.data.DataLoader(
     dataset, batch_size=64, shuffle=True, num_workers=4, pin_memory=True)"""
+
+CHECK_LOSS = """\
+# The loss must be finite, and bounded below where it should be (cross-entropy, MSE >= 0)
+loss = criterion(output, target)
+assert torch.isfinite(loss), f"loss is {loss.item()}"
+assert loss.item() >= 0, f"negative loss {loss.item()}: wrong sign or a degenerate term"
+
+# Log the objective metric next to the loss at every evaluation
+writer.add_scalar("Loss/val", val_loss, step)
+writer.add_scalar("Metric/val", val_metric, step)  # e.g. accuracy, F1, MAE
+
+# Check the targets: dtype, scale and shape must be what the loss expects
+print(target.dtype, target.min().item(), target.max().item(), target.shape, output.shape)
+# CrossEntropyLoss: int64 class indices; MSE: float targets on the output's scale
+
+# A learned variance (Gaussian NLL) must not run to zero: keep it bounded below
+var = torch.nn.functional.softplus(raw_var) + 1e-6
+loss = torch.nn.functional.gaussian_nll_loss(mean, target, var)"""

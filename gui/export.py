@@ -88,12 +88,17 @@ def report_markdown(model: AppModel, charts, run_ids: list[str], path: str | Pat
         lines.append(f"- diagnosis: {diagnosis.status.value if diagnosis else 'not run'}")
         lines.append("")
         for finding in run.findings():
+            confidence = getattr(getattr(finding, "confidence", None), "value", "high")
+            note = finding.severity.value == "info"  # weak evidence: a note, not an alarm
+            kind = "note" if note else finding.severity.value
             lines += [
-                f"### {finding.severity.value}: {finding.title} (`{finding.rule}`)",
+                f"### {kind}: {finding.title} (`{finding.rule}`, {confidence} confidence)",
                 "",
                 f"Steps {finding.step_start}–{finding.step_end}. {finding.evidence}",
                 "",
             ]
+            if note:
+                lines += ["*A note on weak evidence, not an alarm.*", ""]
             for index, remedy in enumerate(finding.remedies, 1):
                 tried = " *(already tried)*" if remedy.already_tried else ""
                 lines.append(f"{index}. **{remedy.id}**{tried}: {remedy.text}")

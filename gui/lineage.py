@@ -34,16 +34,23 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
     if child.fix is None or child.diagnosis is None:
         return None
     parent = state.runs.get(child.fix.parent)
-    resolved: bool | None = child.fix.rule not in child.diagnosis.rules
+    # Only alarms count: an info finding is a note on weak evidence, not the problem.
+    alarms = alarm_rules(child.diagnosis)
+    resolved: bool | None = child.fix.rule not in alarms
     why = ""
     if child.status != FINISHED:
         resolved, why = None, f"the fixed run ended {child.status}"
     elif child.diagnosis.status.value == "insufficient-data":
         resolved, why = None, "the fixed run has too little data to judge"
     if resolved is not None and child.diagnosis.findings:
-        others = sorted(child.diagnosis.rules - {child.fix.rule})
+        parts = []
+        others = sorted(alarms - {child.fix.rule})
         if others:
-            why = "new: " + ", ".join(others)
+            parts.append("new: " + ", ".join(others))
+        noted = sorted(child.diagnosis.rules - alarms)
+        if resolved and child.fix.rule in noted:
+            parts.append(f"{child.fix.rule} remains only as a note")
+        why = "; ".join(parts)
     roles = [r for r in VERDICT_ROLES if child.series(r) is not None]
     if not roles and child.series(FALLBACK_ROLE) is not None:
         roles = [FALLBACK_ROLE]
@@ -53,6 +60,13 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
         after = child.best(role)
         metrics.append((role, before[0] if before else None, after[0] if after else None))
     return Verdict(rule=child.fix.rule, resolved=resolved, metrics=tuple(metrics), why=why)
+
+
+def alarm_rules(diagnosis: Any) -> frozenset[str]:
+    """The rules with a warning or an error in ``diagnosis`` (info notes left out)."""
+    return frozenset(
+        f.rule for f in diagnosis.findings if getattr(f, "alarm", f.severity.value != "info")
+    )
 
 
 def mark_tried(diagnosis: Any, tried: dict[str, set[str]]) -> Any:

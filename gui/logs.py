@@ -165,9 +165,10 @@ class LogSource:
         self.dirty.clear()
         if self.scans == 1:
             found = len(self.runs)
-            problems = sum(
+            problems = sum(  # info findings are notes, not problems
                 1 for r in self.runs.values()
-                if self.model.run(r) is not None and self.model.run(r).findings()
+                if self.model.run(r) is not None
+                and any(f.severity.value != "info" for f in self.model.run(r).findings())
             )
             note = f", {len(self.warnings)} warning(s)" if self.warnings else ""
             self.model.message.emit(

@@ -34,7 +34,9 @@ def cell(run: RunState, role: str, which: str) -> str | float | None:
     if which == "optim":
         return f"{run.config.optim.name} lr {run.config.optim.lr:g}" if run.config else ""
     if which == "findings":
-        return ", ".join(f.rule for f in run.findings()) or (
+        return ", ".join(  # info findings are notes: marked as such
+            f.rule + (" (note)" if f.severity.value == "info" else "") for f in run.findings()
+        ) or (
             "healthy" if run.diagnosis is not None and run.diagnosis.status.value == "healthy"
             else ""
         )

@@ -1,8 +1,10 @@
-"""The findings of the current run: severity, title, evidence; remedies in order.
+"""The findings of the current run: severity, confidence, title, evidence; remedies in order.
 
-Clicking a finding shades its step range on the charts (through the model). Each
-remedy shows its text, its PyTorch snippet and its config change; "Apply fix" asks
-for a child run (``apply_fix_requested``) when the run is ours and the patch is known.
+Warnings and errors are alarms; ``info`` findings are notes (weak evidence), shown
+muted and labelled as such. Every finding shows how confident the rule is. Clicking
+a finding shades its step range on the charts (through the model). Each remedy
+shows its text, its PyTorch snippet and its config change; "Apply fix" asks for a
+child run (``apply_fix_requested``) when the run is ours and the patch is known.
 """
 
 from __future__ import annotations
@@ -29,18 +31,79 @@ from PySide6.QtWidgets import (
 from gui.model import AppModel
 from gui.state import RunState
 
-SEVERITY_COLORS = {"error": "#C62828", "warning": "#EF6C00", "info": "#1565C0"}
+SEVERITY_COLORS = {"error": "#C62828", "warning": "#EF6C00", "info": "#78909C"}
 SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "ℹ"}
+#: How each confidence reads, and its colour in the detail view.
+CONFIDENCE_COLORS = {"high": "#2E7D32", "medium": "#8D6E00", "low": "#78909C"}
+NOTE_COLOR = "#78909C"  # an info finding: a note, muted
+
+#: What a rule means, for rules the running build's registry does not (yet) know
+#: (SPEC §4's table); the registry's docstring wins when there is one.
+FALLBACK_DOCS = {
+    "metric-mismatch": (
+        "What it detects: the loss improves while the objective metric gets clearly worse, "
+        "or the loss degenerates (exactly 0, or negative and still falling) while the "
+        "metric stalls.\n"
+        "Why it matters: a broken loss or target makes every other rule read a false "
+        "success: the loss curve looks fine while the model does not get better at the "
+        "task.\n"
+        "Remedies: check-loss (assert the loss is finite and bounded, log the metric next "
+        "to it, check the targets and the loss's sign), lower-lr."
+    ),
+}
 
 
 def rule_doc(rule_id: str) -> str:
-    """The rule's docstring (What it detects / Why it matters / Example / Remedies)."""
-    from diagnostics.registry import ALL_RULES
+    """The rule's docstring (What it detects / Why it matters / Example / Remedies).
 
-    for rule in ALL_RULES:
-        if rule.id == rule_id:
-            return type(rule).doc()
-    return ""
+    A rule id the registry does not know (a newer log, a rule not yet registered)
+    gets SPEC §4's one-line meaning, or nothing: never an error.
+    """
+    try:
+        from diagnostics.registry import RULES_BY_ID
+
+        rule = RULES_BY_ID.get(rule_id)
+        doc = type(rule).doc() if rule is not None else ""
+    except Exception:  # a broken or missing rule must not break the panel
+        doc = ""
+    return doc or FALLBACK_DOCS.get(rule_id, "")
+
+
+def is_note(finding: Any) -> bool:
+    """An ``info`` finding: a note on weak evidence, not an alarm."""
+    alarm = getattr(finding, "alarm", None)
+    if alarm is None:
+        return finding.severity.value == "info"
+    return not alarm
+
+
+def confidence_of(finding: Any) -> str:
+    """``"high"``, ``"medium"`` or ``"low"`` (findings without one are high)."""
+    confidence = getattr(finding, "confidence", None)
+    return getattr(confidence, "value", None) or "high"
+
+
+def finding_label(finding: Any) -> str:
+    """The list row: ``▲ Overfitting  —  steps 10–90  ·  medium confidence``."""
+    mark = SEVERITY_MARK.get(finding.severity.value, "")
+    title = f"Note: {finding.title}" if is_note(finding) else finding.title
+    return (f"{mark} {title}  —  steps {finding.step_start}–{finding.step_end}  ·  "
+            f"{confidence_of(finding)} confidence")
+
+
+def verdict_text(diagnosis: Any) -> str:
+    """The header's summary: alarms count as findings, info findings as notes."""
+    if diagnosis is None:
+        return "not diagnosed yet"
+    status = diagnosis.status.value
+    if status == "insufficient-data":
+        return "not enough data to judge yet"
+    notes = sum(1 for f in diagnosis.findings if is_note(f))
+    alarms = len(diagnosis.findings) - notes
+    noted = f", {notes} note(s)" if notes else ""
+    if status == "healthy" and not alarms:
+        return f"✓ healthy: no alarm{noted}" if notes else "✓ healthy: no rule fired"
+    return f"{alarms} finding(s){noted}"
 
 
 def patch_text(run: RunState, patch: dict[str, Any]) -> str:
@@ -59,7 +122,7 @@ def patch_text(run: RunState, patch: dict[str, Any]) -> str:
 
 def _signature(findings) -> tuple:
     return tuple(
-        (f.rule, f.step_start, f.step_end, f.evidence,
+        (f.rule, f.severity.value, confidence_of(f), f.step_start, f.step_end, f.evidence,
          tuple((r.id, r.already_tried, tuple(sorted((r.patch or {}).items()))) for r in f.remedies))
         for f in findings
     )
@@ -130,6 +193,7 @@ class FindingsPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(split, 1)
         self.cards: list[RemedyCard] = []
+        self.confidence: QLabel | None = None  # the selected finding's kind and confidence
         self._findings: tuple[Any, ...] = ()
         self._signature: tuple = ()
 
@@ -165,12 +229,16 @@ class FindingsPanel(QWidget):
         self.list.clear()
         for finding in findings:
             sev = finding.severity.value
-            item = QListWidgetItem(
-                f"{SEVERITY_MARK.get(sev, '')} {finding.title}  —  steps "
-                f"{finding.step_start}–{finding.step_end}"
-            )
+            item = QListWidgetItem(finding_label(finding))
             item.setForeground(QColor(SEVERITY_COLORS.get(sev, "#333")))
-            item.setToolTip(finding.evidence)
+            if is_note(finding):
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+                tip = f"Note (weak evidence, not an alarm): {finding.evidence}"
+            else:
+                tip = finding.evidence
+            item.setToolTip(f"{tip}\nConfidence: {confidence_of(finding)}")
             self.list.addItem(item)
         self.list.blockSignals(False)
         row = keep if same and 0 <= keep < len(findings) else (0 if findings else -1)
@@ -184,15 +252,7 @@ class FindingsPanel(QWidget):
             self.header.setText("<i>No run selected. Start a run or open a log directory.</i>")
             self.verdict.hide()
             return
-        diagnosis = run.diagnosis
-        if diagnosis is None:
-            verdict = "not diagnosed yet"
-        else:
-            status = diagnosis.status.value
-            verdict = {
-                "healthy": "✓ healthy: no rule fired",
-                "insufficient-data": "not enough data to judge yet",
-            }.get(status, f"{len(diagnosis.findings)} finding(s)")
+        verdict = verdict_text(run.diagnosis)
         self.header.setText(
             f"<b>{html.escape(run.name)}</b> — {html.escape(run.status)} · {verdict}"
         )
@@ -223,6 +283,7 @@ class FindingsPanel(QWidget):
 
     def _show_detail(self, row: int, *, highlight: bool) -> None:
         self.cards.clear()
+        self.confidence = None
         while self.detail_layout.count():
             widget = self.detail_layout.takeAt(0).widget()
             if widget is not None:
@@ -235,9 +296,21 @@ class FindingsPanel(QWidget):
         finding = self._findings[row]
         if highlight:
             self._highlight(row)
+        confidence = confidence_of(finding)
+        color = CONFIDENCE_COLORS.get(confidence, "#555")
+        kind = ("<i>Note</i> (weak evidence, not an alarm)" if is_note(finding)
+                else html.escape(finding.severity.value.capitalize()))
+        self.confidence = QLabel(
+            f'{kind} · <span style="color:{color}"><b>{html.escape(confidence)} '
+            f"confidence</b></span> · <code>{html.escape(finding.rule)}</code>"
+        )
+        self.confidence.setWordWrap(True)
+        self.detail_layout.addWidget(self.confidence)
         evidence = QLabel(f"<b>Evidence.</b> {html.escape(finding.evidence)}")
         evidence.setWordWrap(True)
         evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if is_note(finding):
+            evidence.setStyleSheet(f"color: {NOTE_COLOR};")
         self.detail_layout.addWidget(evidence)
         doc = rule_doc(finding.rule)
         if doc:

@@ -48,8 +48,14 @@ def findings_text(run: RunState) -> str:
     if not findings:
         status = getattr(diagnosis.status, "value", str(diagnosis.status))
         return "✓ healthy" if status == "healthy" else status
-    worst = min(findings, key=lambda f: f.severity.rank)
-    return f"{SEVERITY_MARK.get(worst.severity.value, '')} {len(findings)}: {worst.rule}"
+    alarms = [f for f in findings if f.severity.value != "info"]  # info: a note
+    notes = len(findings) - len(alarms)
+    noted = f"{notes} note{'s' if notes != 1 else ''}"
+    if not alarms:  # weak evidence only: not an alarm, the run stays healthy
+        return f"✓ {SEVERITY_MARK['info']} {noted}: {findings[0].rule}"
+    worst = min(alarms, key=lambda f: f.severity.rank)
+    text = f"{SEVERITY_MARK.get(worst.severity.value, '')} {len(alarms)}: {worst.rule}"
+    return text + (f" (+{noted})" if notes else "")
 
 
 class RunList(QTreeWidget):

@@ -37,6 +37,7 @@ def _patch(rid, config=CONFIG, rule=""):
         ("check-data", "", None),
         ("more-data", "", None),
         ("better-model", "", None),
+        ("check-loss", "metric-mismatch", None),
     ],
 )
 def test_patches(rid, rule, expected):
@@ -127,3 +128,30 @@ def test_underfitting_raise_lr_snippet_matches_its_patch():
     assert r.patch == {"optim.lr": 0.02} and "*= 2" in r.snippet
     slow = remedy("raise-lr", {"optim": {"lr": 0.01}}, rule="slow-descent")
     assert slow.patch == {"optim.lr": 0.1} and "*= 10" in slow.snippet
+
+
+def test_metric_mismatch_checks_the_loss_then_lowers_the_lr():
+    # Foreign logs: text and snippets only.
+    bare = remedies_for("metric-mismatch", None)
+    assert [r.id for r in bare] == ["check-loss", "lower-lr"]
+    assert all(r.patch is None and not r.already_tried for r in bare)
+    check = bare[0]
+    assert "finite" in check.text and "sign" in check.text and "target" in check.text
+    assert "isfinite(loss)" in check.snippet and "add_scalar" in check.snippet
+    assert "dtype" in check.snippet
+    # Our runs: check-loss stays text only, lower-lr gets its patch.
+    ours = remedies_for("metric-mismatch", None, CONFIG)
+    assert [(r.id, r.patch) for r in ours] == [("check-loss", None),
+                                               ("lower-lr", {"optim.lr": 0.0001})]
+    assert next_remedy("metric-mismatch", None, CONFIG).id == "check-loss"
+    after = next_remedy("metric-mismatch", None, CONFIG, already_applied=("check-loss",))
+    assert after.id == "lower-lr"
+    # A cause the table does not list falls back to the rule's order.
+    assert [r.id for r in remedies_for("metric-mismatch", "degenerate-loss", CONFIG)] == [
+        "check-loss", "lower-lr"]
+
+
+def test_every_rule_of_the_spec_has_an_order():
+    rules = {rule for rule, _ in ORDER}
+    assert rules >= {"nan-loss", "divergence", "oscillation", "slow-descent", "overfitting",
+                     "underfitting", "grad-explosion", "metric-mismatch"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-from diagnostics.report import document_json, run_json, text_block
+from diagnostics.report import document_json, finding_json, run_json, text_block
+from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from tests.diagnostics.helpers import run
 from tests.diagnostics.test_remedies import CONFIG
 
 SEVERITIES = {"error", "warning", "info"}
+CONFIDENCES = {"high", "medium", "low"}
 STATUSES = {"healthy", "problems", "insufficient-data"}
 
 
@@ -25,8 +27,8 @@ def check_schema(doc):
         assert r["status"] in STATUSES
         for f in r["findings"]:
             assert set(f) == {"rule", "severity", "title", "step_start", "step_end",
-                              "evidence", "remedies"}
-            assert f["severity"] in SEVERITIES
+                              "evidence", "confidence", "remedies"}
+            assert f["severity"] in SEVERITIES and f["confidence"] in CONFIDENCES
             assert isinstance(f["step_start"], int) and isinstance(f["step_end"], int)
             assert f["step_start"] <= f["step_end"]
             for m in f["remedies"]:
@@ -59,6 +61,36 @@ def test_text_block_is_readable():
     text = text_block(d, run="runs/exp1")
     lines = text.splitlines()
     assert lines[0] == "runs/exp1: problems (2 findings, 6 points)"
-    assert any("ERROR nan-loss" in line for line in lines)
+    assert any("ERROR nan-loss" in line and line.endswith("[high confidence]") for line in lines)
     assert "optim.lr = 0.0001" in text and "NaN at step 5" in text
     assert text_block(run(train_loss=[1, 2])) == ".: insufficient-data (2 points)"
+
+
+def _weak_overfitting(severity=Severity.WARNING, confidence=Confidence.MEDIUM):
+    return Finding("overfitting", severity, "Overfitting", 10, 90, "val_loss rose 4% from 0.50",
+                   remedies=(Remedy("early-stopping", "Stop early."),), confidence=confidence)
+
+
+def test_json_carries_the_confidence():
+    f = finding_json(_weak_overfitting())
+    assert f["confidence"] == "medium"
+    assert list(f) == ["rule", "severity", "title", "step_start", "step_end", "evidence",
+                       "confidence", "remedies"]
+    d = run(config=CONFIG, train_loss=[100, 50, 200, 10, 500, math.nan])
+    doc = json.loads(json.dumps(document_json([run_json(d)])))
+    check_schema(doc)
+    assert all(f["confidence"] == "high" for f in doc["runs"][0]["findings"])  # the default
+
+
+def test_text_shows_confidence_and_marks_info_as_a_note():
+    warn = _weak_overfitting()
+    note = Finding("metric-mismatch", Severity.INFO, "Loss and metric disagree", 5, 50,
+                   "val_loss fell 10% while val_f1 fell 3%", confidence=Confidence.LOW)
+    d = Diagnosis(Status.PROBLEMS, (warn, note), points=200)
+    lines = text_block(d, run="r").splitlines()
+    assert lines[0] == "r: problems (1 finding, 1 note, 200 points)"
+    assert "  WARN  overfitting  steps 10-90  Overfitting  [medium confidence]" in lines
+    assert ("  note  metric-mismatch  steps 5-50  Loss and metric disagree  [low confidence]"
+            in lines)
+    healthy = Diagnosis(Status.HEALTHY, (note,), points=200)
+    assert text_block(healthy, run="r").splitlines()[0] == "r: healthy (1 note, 200 points)"

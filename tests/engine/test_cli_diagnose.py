@@ -57,7 +57,8 @@ def check_schema(doc: dict) -> None:
         assert set(run) == {"run", "roles", "points", "status", "findings"}
         assert isinstance(run["run"], str) and isinstance(run["points"], int)
         assert run["status"] in ("healthy", "problems", "insufficient-data")
-        assert (run["status"] == "problems") == bool(run["findings"])
+        alarms = [f for f in run["findings"] if f["severity"] != "info"]  # info: a note
+        assert (run["status"] == "problems") == bool(alarms)
         for finding in run["findings"]:
             assert set(finding) == {
                 "rule",
@@ -66,9 +67,11 @@ def check_schema(doc: dict) -> None:
                 "step_start",
                 "step_end",
                 "evidence",
+                "confidence",
                 "remedies",
             }
             assert finding["severity"] in ("error", "warning", "info")
+            assert finding["confidence"] in ("high", "medium", "low")
             assert finding["step_start"] <= finding["step_end"]
             for remedy in finding["remedies"]:
                 assert {"id", "text"} <= set(remedy) <= {"id", "text", "patch"}

@@ -50,9 +50,25 @@ def test_markdown_report_with_findings_remedies_and_images(window, tmp_path):
     path = export.report_markdown(window.model, window.charts, [run.id], tmp_path / "report.md")
     text = path.read_text()
     assert "## exported" in text
-    assert "### error: Loss became NaN (`nan-loss`)" in text
+    assert "### error: Loss became NaN (`nan-loss`, high confidence)" in text
     assert "1. **lower-lr**: Lower the learning rate." in text
     assert "`optim.lr = 0.01`" in text and "opt = SGD(lr=0.01)" in text
     assert "![loss](report-charts/charts-loss.png)" in text
     assert (tmp_path / "report-charts" / "charts-loss.png").stat().st_size > 1000
     assert not (tmp_path / "report-charts" / "charts-accuracy.png").exists()  # no data there
+
+
+def test_markdown_report_shows_confidence_and_notes(window, tmp_path):
+    from diagnostics.types import Confidence
+
+    run = add_run(window.model, "noted")
+    note = Finding("metric-mismatch", Severity.INFO, "Loss and metric disagree", 5, 50,
+                   "val_loss fell 10% while val_f1 fell 3%", confidence=Confidence.LOW)
+    warn = Finding("overfitting", Severity.WARNING, "Overfitting", 10, 90, "val_loss rose",
+                   confidence=Confidence.MEDIUM)
+    window.model.set_diagnosis(run.id, Diagnosis(Status.PROBLEMS, (warn, note)))
+    path = export.report_markdown(window.model, window.charts, [run.id], tmp_path / "r.md")
+    text = path.read_text()
+    assert "### warning: Overfitting (`overfitting`, medium confidence)" in text
+    assert "### note: Loss and metric disagree (`metric-mismatch`, low confidence)" in text
+    assert "*A note on weak evidence, not an alarm.*" in text

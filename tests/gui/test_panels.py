@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 
-from diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
+from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from engine.config import RunConfig
 from gui.state import FixInfo, Verdict
 from tests.gui.conftest import add_run
@@ -88,7 +88,9 @@ def test_findings_list_evidence_and_remedies_in_order(model, findings):
     run = add_run(model, "r", kind="launched", config=RunConfig())
     model.set_diagnosis(run.id, _diagnosis())
     assert findings.list.count() == 2
-    assert findings.list.item(0).text() == "✖ Loss diverged  —  steps 40–90"
+    assert findings.list.item(0).text() == (
+        "✖ Loss diverged  —  steps 40–90  ·  high confidence")
+    assert "high confidence" in findings.confidence.text()
     assert [c.remedy.id for c in findings.cards] == ["lower-lr", "add-warmup", "check-data"]
     assert findings.fix_button("lower-lr").isEnabled()
     assert not findings.fix_button("add-warmup").isEnabled()  # already tried
@@ -130,6 +132,74 @@ def test_verdict_banner_for_a_fix_child(model, findings):
     assert "waiting for the run to end" in findings.verdict.text()
     model.set_verdict(child.id, Verdict("divergence", True, (("val_loss", 2.0, 0.5),)))
     assert "divergence: resolved · best val loss 2 → 0.5" in findings.verdict.text()
+
+
+def _with_notes():
+    remedies = (
+        Remedy("check-loss", "Check the loss itself.", snippet="assert torch.isfinite(loss)"),
+        Remedy("lower-lr", "Lower the learning rate ten-fold.", patch={"optim.lr": 0.0001}),
+    )
+    return Diagnosis(Status.PROBLEMS, (
+        Finding("overfitting", Severity.WARNING, "Overfitting", 10, 90, "val_loss rose 4%",
+                confidence=Confidence.MEDIUM),
+        Finding("metric-mismatch", Severity.INFO, "Loss and metric disagree", 5, 50,
+                "val_loss fell 10% while val_f1 fell 3%", remedies=remedies,
+                confidence=Confidence.LOW),
+    ))
+
+
+def test_findings_show_confidence_and_info_as_a_muted_note(model, findings):
+    from gui.widgets.findings_panel import NOTE_COLOR, SEVERITY_COLORS
+
+    run = add_run(model, "r", kind="launched", config=RunConfig())
+    model.set_diagnosis(run.id, _with_notes())
+    warn, note = findings.list.item(0), findings.list.item(1)
+    assert warn.text() == "▲ Overfitting  —  steps 10–90  ·  medium confidence"
+    assert note.text() == "ℹ Note: Loss and metric disagree  —  steps 5–50  ·  low confidence"
+    assert note.font().italic() and not warn.font().italic()
+    assert note.foreground().color().name().upper() == NOTE_COLOR.upper()
+    assert warn.foreground().color().name().upper() == SEVERITY_COLORS["warning"].upper()
+    assert "not an alarm" in note.toolTip() and "Confidence: low" in note.toolTip()
+    assert "1 finding(s), 1 note(s)" in findings.header.text()
+    findings.select_finding("metric-mismatch")
+    assert "Note" in findings.confidence.text() and "low confidence" in findings.confidence.text()
+    assert "metric-mismatch" in findings.confidence.text()
+    # metric-mismatch's remedies like any other rule's: the snippet, then the fix.
+    assert [c.remedy.id for c in findings.cards] == ["check-loss", "lower-lr"]
+    assert findings.fix_button("check-loss") is None and findings.fix_button("lower-lr")
+    # "why?" text: the registry's docstring, or SPEC §4's meaning while it is unregistered.
+    toggles = [b for b in findings.detail.findChildren(QPushButton) if "Why" in b.text()]
+    assert len(toggles) == 1
+    from gui.widgets.findings_panel import rule_doc
+
+    labels = [label.text() for label in findings.detail.findChildren(QLabel)]
+    first_line = rule_doc("metric-mismatch").splitlines()[0]
+    assert first_line and any(first_line.split(":")[0] in text for text in labels)
+
+
+def test_a_run_with_only_notes_reads_healthy(model, findings, run_list):
+    from gui.widgets.run_list import COL_FINDINGS
+
+    run = add_run(model, "r", kind="launched", config=RunConfig())
+    note = _with_notes().findings[1]
+    model.set_diagnosis(run.id, Diagnosis(Status.HEALTHY, (note,)))
+    assert "✓ healthy: no alarm, 1 note(s)" in findings.header.text()
+    assert findings.list.count() == 1
+    assert run_list.items[run.id].text(COL_FINDINGS) == "✓ ℹ 1 note: metric-mismatch"
+    model.set_diagnosis(run.id, _with_notes())
+    assert run_list.items[run.id].text(COL_FINDINGS) == "▲ 1: overfitting (+1 note)"
+
+
+def test_rule_doc_is_robust_to_unknown_rules():
+    from diagnostics.registry import RULES_BY_ID
+    from gui.widgets.findings_panel import rule_doc
+
+    assert rule_doc("no-such-rule") == ""
+    # The registry's docstring once the rule is registered; SPEC §4's meaning until then.
+    if "metric-mismatch" not in RULES_BY_ID:
+        assert "objective metric" in rule_doc("metric-mismatch")
+    assert rule_doc("metric-mismatch")
+    assert "What it detects" in rule_doc("divergence")
 
 
 # ---------------------------------------------------------------- compare and details

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
+from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from engine.config import RunConfig
 from gui import lineage
 from gui.state import AppState, FixInfo
@@ -75,6 +77,30 @@ def test_verdict_reports_resolution_and_best_validation_metrics():
     assert verdict.text() == "divergence: resolved · best val loss 2.5 → 0.2"
     child.diagnosis = Diagnosis(Status.PROBLEMS, (_finding(),))
     assert not lineage.verdict(state, child).resolved
+
+
+def test_verdict_counts_only_alarms_not_info_notes():
+    state = AppState()
+    parent = state.new_run("p", "launched", "finished")
+    child = state.new_run(
+        "c", "launched", "finished",
+        fix=FixInfo(parent.id, "metric-mismatch", "check-loss", {}),
+    )
+    note = Finding("metric-mismatch", Severity.INFO, "Loss and metric disagree", 5, 40,
+                   "weak", confidence=Confidence.LOW)
+    other_note = dataclasses.replace(note, rule="overfitting")
+    child.diagnosis = Diagnosis(Status.HEALTHY, (note, other_note))
+    verdict = lineage.verdict(state, child)
+    assert verdict.resolved is True  # a weak trace left as a note is not the problem
+    assert verdict.why == "metric-mismatch remains only as a note"
+    assert "overfitting" not in verdict.text()  # a new note is not a new problem
+    alarm = dataclasses.replace(note, severity=Severity.WARNING, confidence=Confidence.HIGH)
+    child.diagnosis = Diagnosis(Status.PROBLEMS, (alarm,))
+    assert lineage.verdict(state, child).resolved is False
+    child.diagnosis = Diagnosis(Status.PROBLEMS, (_finding(), note))
+    verdict = lineage.verdict(state, child)
+    assert verdict.resolved is True and verdict.why.startswith("new: divergence")
+    assert lineage.alarm_rules(child.diagnosis) == {"divergence"}
 
 
 def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
