@@ -5,20 +5,24 @@ from __future__ import annotations
 from diagnostics.rules.base import Rule
 from diagnostics.rules.divergence import Divergence
 from diagnostics.rules.grad_explosion import GradExplosion
+from diagnostics.rules.metric_mismatch import MetricMismatch
 from diagnostics.rules.nan_loss import NanLoss
 from diagnostics.rules.oscillation import Oscillation
 from diagnostics.rules.overfitting import Overfitting
 from diagnostics.rules.slow_descent import SlowDescent
 from diagnostics.rules.underfitting import Underfitting
 
-#: Every rule, in the order they run (the order of findings is severity, then step).
+#: Every rule, in the order they run. Findings are sorted by severity, confidence, then
+#: this order: the most specific explanation of a curve first (a NaN before the blow-up
+#: that caused it, a rising validation loss before a slowly falling training loss).
 ALL_RULES: tuple[Rule, ...] = (
     NanLoss(),
     Divergence(),
-    Oscillation(),
-    SlowDescent(),
+    MetricMismatch(),
     Overfitting(),
+    Oscillation(),
     Underfitting(),
+    SlowDescent(),
     GradExplosion(),
 )
 

@@ -7,14 +7,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.calibration import DEFAULT, Calibration
+from diagnostics.facts import MIN_POINTS
 from diagnostics.registry import ALL_RULES
-from diagnostics.rules.base import RunView
+from diagnostics.rules.base import Rule
 from diagnostics.summary import Segments, summarize
 from diagnostics.types import Diagnosis, Finding, RunData, Status
+from diagnostics.view import RunView
 
 log = logging.getLogger(__name__)
 
 _ORDER = {rule.id: i for i, rule in enumerate(ALL_RULES)}
+
+
+def enough_to_judge(view: RunView, rule: Rule) -> bool:
+    """A judging rule whose curves have ``MIN_POINTS`` (a verdict, not a glimpse): five
+    evaluations of a detector that has just started cannot say it is healthy."""
+    return any(view.has(role, MIN_POINTS) for alt in rule.needs for role in alt)
 
 
 def diagnose(run: RunData, *, calibration: Calibration = DEFAULT) -> Diagnosis:
@@ -45,7 +53,7 @@ def diagnose_summaries(
         if not rule.applicable(view):
             continue
         ran.append(rule.id)
-        judged = judged or rule.judges
+        judged = judged or (rule.judges and enough_to_judge(view, rule))
         findings.extend(rule.check(view))
     # Ties (same severity and step) follow the registry's order: the loss-level verdict
     # with its inferred cause (nan-loss) before the gradient-level symptom beside it.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from diagnostics.facts import first_bad, recovered
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.rules.nan_loss import first_bad, recovered
-from diagnostics.signals import fmt, trailing_median
-from diagnostics.types import Finding, Severity
+from diagnostics.signals import edge_level, fmt, trailing_median
+from diagnostics.trend import noise
+from diagnostics.types import Confidence, Finding, Severity
 
 #: A spike is a value at least 10x the running median of the gradient norm (SPEC §4;
 #: healthy mini-batch gradient norms vary within a factor of 2-3).
@@ -15,6 +16,13 @@ SPIKE_FACTOR = 10.0
 
 #: The running median looks back this many segments...
 WINDOW = 25
+
+#: Share of the points whose median is the run's early gradient scale (the floor).
+EARLY = 0.1
+
+#: Points of the training loss compared around a spike, and the rise that counts.
+REACTION_POINTS = 5
+REACTION_REL = 0.1
 
 #: ...and needs this many before it is trusted (the first steps of a run have large,
 #: fast-falling gradients that are not explosions).
@@ -26,7 +34,11 @@ class GradExplosion(Rule):
 
     What it detects:
         Any gradient-norm value at least 10x the median of the values before it
-        (after a history of 10), and any non-finite gradient norm.
+        (after a history of 10) and above the gradient norms of the run's first 10%
+        (a converged model's tiny gradients make a normal batch look like a spike),
+        and any non-finite gradient norm. A spike the training loss does not react
+        to, or isolated non-finite values that finite ones follow (mixed precision
+        skipping an overflowing step), is a low-confidence note.
 
     Why it matters:
         One exploding step can throw the weights far from where training brought them,
@@ -57,11 +69,14 @@ class GradExplosion(Rule):
             i, step, value = fb
             n_bad = int((seg.count - seg.finite).sum())
             isolated = recovered(seg, i)
+            # Isolated overflows are what mixed precision's loss scaler does by design.
             return [self.finding(
-                view, Severity.WARNING if isolated else Severity.ERROR, step, int(seg.end[-1]),
+                view, Severity.ERROR, step, int(seg.end[-1]),
                 f"grad_norm became {fmt(value)} at step {step} ({n_bad} non-finite point"
                 f"{'s' if n_bad != 1 else ''} of {seg.n_points})"
-                + ("; finite values resumed" if isolated else ""), role="grad_norm")]
+                + ("; finite values resumed, as with skipped mixed-precision overflow steps"
+                   if isolated else ""), role="grad_norm",
+                confidence=Confidence.LOW if isolated else Confidence.HIGH)]
         c = view.curve("grad_norm")
         if len(c) <= MIN_HISTORY:
             return []
@@ -69,14 +84,37 @@ class GradExplosion(Rule):
         with np.errstate(all="ignore"):
             ratio = np.where(base > 0, c.hi / base, 0.0)
         ratio[:MIN_HISTORY] = 0.0
+        # The curve's own scale: a converged model's gradients are tiny, and a normal
+        # batch is then "40x" its running median; a spike must also pass the gradient
+        # norms of the run's start, when the model was far from any minimum.
+        ratio[c.hi < edge_level(c, EARLY, head=True)] = 0.0
         spikes = np.flatnonzero(ratio >= SPIKE_FACTOR)
         if spikes.size == 0:
             return []
         j = int(spikes[np.argmax(ratio[spikes])])
         first = int(spikes[0])
+        reaction = loss_reaction(view, int(c.hi_step[j]))
+        text = (f"grad_norm spiked to {fmt(float(c.hi[j]))} at step {int(c.hi_step[j])}, "
+                f"{ratio[j]:.0f}x its running median of {fmt(float(base[j]))} "
+                f"({spikes.size} spike{'s' if spikes.size != 1 else ''} of 10x or more)")
+        text += f"; {reaction}" if reaction else "; the loss did not react"
         return [self.finding(
-            view, Severity.WARNING, int(c.hi_step[first]), int(c.hi_step[spikes[-1]]),
-            f"grad_norm spiked to {fmt(float(c.hi[j]))} at step {int(c.hi_step[j])}, "
-            f"{ratio[j]:.0f}x its running median of {fmt(float(base[j]))} "
-            f"({spikes.size} spike{'s' if spikes.size != 1 else ''} of 10x or more)",
-            role="grad_norm")]
+            view, Severity.WARNING, int(c.hi_step[first]), int(c.hi_step[spikes[-1]]), text,
+            role="grad_norm", confidence=Confidence.HIGH if reaction else Confidence.LOW)]
+
+
+def loss_reaction(view: RunView, step: int) -> str | None:
+    """How the training loss answered a gradient spike at ``step``: it jumped above its
+    level before by more than its noise (and 10%), or None."""
+    if not view.has("train_loss", 5):
+        return None
+    c = view.curve("train_loss")
+    before = c.y[c.step < step][-REACTION_POINTS:]
+    after = c.y[c.step >= step][:REACTION_POINTS]
+    if before.size < 3 or after.size == 0:
+        return None
+    level = float(np.median(before))
+    peak = float(np.max(after))
+    if peak > level * (1 + REACTION_REL) and peak - level > 3 * noise(before):
+        return f"the training loss jumped from {fmt(level)} to {fmt(peak)}"
+    return None

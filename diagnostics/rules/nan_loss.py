@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from diagnostics.facts import first_bad, recovered
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import curve, fmt, trailing_median
-from diagnostics.summary import NO_STEP, Segments
+from diagnostics.summary import Segments
 from diagnostics.types import Finding, Severity
 
 #: Seed: "训练几步就NaN" (NaN after a few steps) -> LR too large. "A few" logged points:
@@ -28,26 +29,6 @@ _CAUSE_TEXT = {
     "grad-explosion": "likely a gradient explosion",
     "data": "likely a data problem (isolated NaNs among finite values)",
 }
-
-
-def first_bad(seg: Segments) -> tuple[int, int, float] | None:
-    """(segment index, step, value) of the first non-finite point, or None."""
-    bad = np.flatnonzero(seg.bad_step != NO_STEP)
-    if bad.size == 0:
-        return None
-    i = int(bad[0])
-    return i, int(seg.bad_step[i]), float(seg.bad_value[i])
-
-
-def recovered(seg: Segments, i: int) -> bool:
-    """Finite values after the first non-finite one outnumber the non-finite ones.
-
-    A real blow-up leaves NaN weights, and every later loss is NaN; finite values that
-    resume mean a bad batch (or a skipped mixed-precision step), not broken weights.
-    """
-    n_bad = int((seg.count - seg.finite).sum())
-    after = int(seg.finite[i + 1 :].sum())
-    return after >= max(1, n_bad)
 
 
 def grad_trouble_before(view: RunView, step: int) -> str | None:

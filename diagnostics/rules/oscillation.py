@@ -1,59 +1,46 @@
-"""Rule ``oscillation``: the loss swings up and down with no net descent."""
+"""Rule ``oscillation``: the curve's trend swings up and down with no net progress."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from diagnostics import facts
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.rules.underfitting import learns_nothing
-from diagnostics.signals import Curve, edge_level, edge_mask, fmt, resistant_slope
-from diagnostics.types import Finding, Severity
+from diagnostics.signals import edge_level, edge_mask, fmt
+from diagnostics.trend import multi_decade, trend
+from diagnostics.types import Confidence, Finding, Severity
 
-#: Curves this short are judged whole; longer ones on their second half (the
-#: first half holds the descent a healthy run makes).
+#: Curves this short are judged whole; longer ones on their second half (the first
+#: half holds the descent a healthy run makes).
 SHORT_CURVE = 12
 
-#: Share of the points whose median is the starting level.
-HEAD_FRACTION = 0.05
-
-#: Swings must be material: their size (IQR around the trend) at least this share of
-#: the loss level. Below 5% the curve is flat for any practical purpose.
-MIN_SWING_REL = 0.05
-
-#: ...and at least this share of the progress the run has made from its start. Mini-
-#: batch noise around a falling trend is small next to the descent (<= 0.2 in the
-#: healthy references); the seed's picture swings between 2.0 and 0.5 having gained
-#: nothing. Half the progress is where noise stops being noise.
+#: Swings must be large next to the progress the run has made from its start: noise
+#: around a descent that has gone far is small next to it (<= 0.2 in the healthy
+#: references); the seed's picture swings between 2.0 and 0.5 having gained nothing.
 SWING_VS_PROGRESS = 0.5
 
-#: "No net descent": the trend across the window moves less than one swing (or the
-#: run is no lower than where it started).
-NET_VS_SWING = 1.0
 
-
-def swing_stats(c: Curve, window: np.ndarray) -> tuple[float, float, float]:
-    """(swing size, net trend change, window level) over the masked segments.
-
-    The swing is the interquartile range of the residuals around Tukey's resistant
-    line, so a trend is not mistaken for swings.
-    """
-    x, y = c.x[window], c.y[window]
-    slope = resistant_slope(x, y)
-    resid = y - slope * x
+def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(swing, net): the interquartile range of ``y`` around its Theil-Sen line, and
+    the line's net change across the window."""
+    t = trend(x, y)
+    resid = y - t.slope * x
     q1, q3 = np.percentile(resid, [25, 75])
-    net = slope * float(x[-1] - x[0])
-    return float(q3 - q1), net, float(np.median(y))
+    return float(q3 - q1), t.change
 
 
 class Oscillation(Rule):
-    """The loss jumps up and down without going down.
+    """The curve's trend jumps up and down without getting anywhere.
 
     What it detects:
-        A train or validation loss (per-epoch validation curves count) whose later
-        half has no net descent while it swings, around its own trend, by at least
-        5% of its level and by at least half of the progress the run made from its
-        start. Mini-batch noise around a falling trend is small next to that
-        progress and stays silent.
+        An evaluation curve (the validation metric or loss, one point per
+        evaluation), or the smoothed trend of the training loss, whose later half
+        has no significant net progress while it swings, around its own trend, by
+        at least 10% of its level and by at least half of the progress the run made
+        from its start. Mini-batch noise of a per-step loss is not a swing: the
+        training loss is judged on its rolling median. A loss that spans decades is
+        read on a log scale. A model that learns nothing is not oscillating:
+        ``underfitting`` reports it.
 
     Why it matters:
         The optimizer overshoots the minimum on every step: the learning rate is too
@@ -69,44 +56,57 @@ class Oscillation(Rule):
     """
 
     id = "oscillation"
-    title = "Loss oscillates without descending"
-    needs = (("train_loss",), ("val_loss",))
-    min_points = 6
+    title = "Oscillates without progress"
+    needs = (("train_loss",), ("val_loss",), ("val_metric",), ("train_metric",))
+    min_points = facts.MIN_POINTS
 
     def check(self, view: RunView) -> list[Finding]:
-        if learns_nothing(view):
-            return []  # swings of a model that learns nothing are sampling noise
-        for role in ("train_loss", "val_loss"):
-            if view.has(role, self.min_points):
-                found = self._check(view, role)
-                if found:
-                    return [found]
+        if facts.no_learning(view) or facts.blew_up(view) or facts.dead(view):
+            return []
+        for role, smoothed in self._candidates(view):
+            found = self._check(view, role, smoothed)
+            if found:
+                return [found]
         return []
 
-    def _check(self, view: RunView, role: str) -> Finding | None:
+    @staticmethod
+    def _candidates(view: RunView) -> list[tuple[str, bool]]:
+        out = [(r, False) for r in ("val_metric",) if view.higher_is_better(r) is not None]
+        if facts.loss_judges(view):
+            out += [("val_loss", False), ("train_loss", True)]
+        elif view.higher_is_better("train_metric") is not None:
+            out.append(("train_metric", False))
+        return [(r, s) for r, s in out if view.has(r, facts.MIN_POINTS)]
+
+    def _check(self, view: RunView, role: str, smoothed: bool) -> Finding | None:
         c = view.curve(role)
+        higher = bool(view.higher_is_better(role))
+        y = facts.smooth(c) if smoothed else c.y
+        log = multi_decade(y) and not higher
+        if log:
+            y = np.log10(y)
         window = np.ones(len(c), bool) if len(c) <= SHORT_CURVE else edge_mask(c, 0.5, head=False)
-        swing, net, level = swing_stats(c, window)
-        start = edge_level(c, HEAD_FRACTION, head=True)
-        progress = start - level
-        if swing <= 0 or swing < MIN_SWING_REL * abs(level):
+        x, yw = c.x[window], y[window]
+        swing, net = swings(x, yw)
+        level = float(np.median(yw))
+        rel = (10.0**swing - 1.0) if log else swing / max(abs(level), 1e-12)
+        if swing <= 0 or rel < view.cal.swing_rel:
             return None
-        if net >= NET_VS_SWING * swing:
-            return None  # a rising trend: divergence or overfitting, not swings
-        if progress > 0 and -net >= NET_VS_SWING * swing:
-            return None  # still descending
+        if abs(net) >= swing and trend(x, yw).significant(view.cal.trend_z):
+            return None  # a real trend: progress, or divergence/overfitting
+        sign = 1.0 if higher else -1.0
+        start = edge_level(c, 0.05, head=True)
+        progress = sign * (level - (np.log10(start) if log else start))
         if progress > 0 and swing < SWING_VS_PROGRESS * progress:
             return None  # noise around a descent that has already gone far
-        y = c.y[window]
-        steps = c.step[window]
-        if progress > 0:
-            gained = (f"its progress from the start ({fmt(start)}) is only "
-                      f"{progress / swing:.1f} swings")
-        else:
-            gained = f"it is no lower than where it started ({fmt(start)})"
+        raw = c.y[window]
+        where = (f"steps {int(c.start[window][0])}-{int(c.step[window][-1])}")
+        how = f"{rel:.0%} of its level" if not log else f"a factor of {10**swing:.2g}"
+        tag = view.tag(role)
+        conf = Confidence.HIGH if window.sum() >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
         return self.finding(
-            view, Severity.WARNING, int(c.start[window][0]), int(steps[-1]),
-            f"{role} swung between {fmt(float(y.min()))} and {fmt(float(y.max()))} over "
-            f"steps {int(c.start[window][0])}-{int(steps[-1])} (typical swing {fmt(swing)}, "
-            f"{swing / abs(level):.0%} of its level {fmt(level)}) with a net change of "
-            f"{fmt(net)}; {gained}", role=role)
+            view, Severity.WARNING, int(c.start[window][0]), int(c.step[window][-1]),
+            f"{tag}{' (smoothed)' if smoothed else ''} swung between {fmt(float(raw.min()))} "
+            f"and {fmt(float(raw.max()))} over {where} (typical swing {how}) with no net "
+            f"progress; from its start ({fmt(start)}) it gained "
+            f"{max(progress, 0.0) / swing:.1f} swings", role=role, confidence=conf)

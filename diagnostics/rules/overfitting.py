@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from diagnostics import facts
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import (
-    accuracy_scale,
-    as_fraction,
-    edge_level,
-    fmt,
-    noise_sigma,
-    pct,
-    rolling_median,
-    smooth_window,
-)
-from diagnostics.types import Finding, Severity
+from diagnostics.signals import accuracy_scale, as_fraction, edge_level, edge_mask, fmt, pct
+from diagnostics.trend import multi_decade, noise, trend
+from diagnostics.types import Confidence, Finding, Severity
 
 #: Evaluations after the smoothed best before a rise counts (early stopping's patience;
 #: one or two bad evaluations are noise, the seed's "看到测试集上升就停" needs a trend).
@@ -25,42 +18,42 @@ PATIENCE = 3
 #: (relative). A converged curve wanders ~1% around its floor.
 MIN_RISE = 0.015
 
-#: ...and by at least this many sigmas of its evaluation-to-evaluation noise (measured
-#: from the best, or from the second half when the best is late). Simulated flat noisy
-#: plateaus of 8-300 evaluations pass 2 sigmas 1-10% of the time, 3 sigmas 0-4%.
-MIN_RISE_SIGMAS = 3.0
+#: ...and by at least this share of the descent that reached the best: a loss that fell
+#: 3,500x and creeps back 10% off its floor is converged, not memorising.
+MIN_RISE_VS_PROGRESS = 0.03
 
 #: Training must still improve after the validation best by this share of its level:
-#: "train keeps falling while validation rises". A converged, flat train curve means
-#: a wandering validation is not overfitting.
+#: "train keeps falling while validation rises".
 MIN_TRAIN_GAIN = 0.02
 
 #: Seed: train 99% / test 75% is overfitting, 95% / 93% is fine: a gap of 10 points.
 ACC_GAP = 0.10
 
-#: Share of the points whose median is a series' final level.
-TAIL_FRACTION = 0.1
+#: Memorisation: the training loss ends this many times below the best validation
+#: loss ever reached, and keeps falling while validation does not (a per-class
+#: cross-entropy gap of 2.5x is far outside what regularisation explains).
+LOSS_GAP = 2.5
 
-#: Validation accuracy within this of its best at the end still improves: the loss
-#: overfits (over-confidence) before the predictions do. The evidence says so, but it
-#: stays a warning: the seed's sign is the loss ("测试集损失开始上升"), and realruns
-#: labels such runs overfitting with high confidence (irdsi_lightning_v3); our own
-#: 512x512 MLP on 100 digits memorises (train loss 3e-4, accuracy 100%) while its
-#: validation accuracy sits flat at its best and its validation loss climbs 10%.
+#: Validation accuracy within this of its best at the end still improves.
 ACC_STILL_BEST = 0.005
+
+#: Short runs: with this few evaluations a rise is weak evidence (info, low confidence).
+SHORT_EVALS = 8
 
 
 class Overfitting(Rule):
-    """Training keeps improving while validation gets worse, or a wide accuracy gap.
+    """Training keeps improving while validation gets worse, or a wide gap.
 
     What it detects:
-        A validation loss whose smoothed curve has risen at least 1.5% (and more than
-        its noise) above its smoothed best, for at least 3 evaluations, while the
-        training loss still fell by 2% or more over the same stretch; or a final
-        train/validation accuracy gap of 10 points or more. A validation loss that
-        rises while validation accuracy is still at its best is still overfitting
-        (the evidence adds that the predictions are over-confident before they are
-        worse).
+        A validation loss whose smoothed curve has risen at least 1.5% (and by more
+        than 3 sigmas of its own noise) above its smoothed best, for at least 3
+        evaluations, while the training loss still fell by 2% or more; a final
+        train/validation accuracy gap of 10 points or more; or a training loss that
+        keeps falling to 2.5x below the best validation loss while validation no
+        longer improves (memorisation). With only 3-8 evaluations, a validation loss
+        rising at each of the last ones while training falls is a low-confidence
+        note. A model that learns nothing, or whose loss blew up, is not
+        overfitting.
 
     Why it matters:
         The model memorises the training data instead of learning the task ("死记硬背");
@@ -78,63 +71,112 @@ class Overfitting(Rule):
     id = "overfitting"
     title = "Overfitting"
     needs = (("val_loss", "train_loss"), ("train_accuracy", "val_accuracy"))
-    min_points = 1
-
-    def applicable(self, view: RunView) -> bool:
-        return (view.has("val_loss", 5) and view.has("train_loss", 5)) or (
-            view.has("train_accuracy") and view.has("val_accuracy"))
+    min_points = 3
 
     def check(self, view: RunView) -> list[Finding]:
+        if facts.no_learning(view) or facts.blew_up(view) or facts.dead(view):
+            return []
         found = None
-        if view.has("val_loss", 5) and view.has("train_loss", 5):
-            found = self._loss_rise(view)
-        if found is None and view.has("train_accuracy") and view.has("val_accuracy"):
+        if view.has("val_loss", 3) and view.has("train_loss", 3):
+            found = self._loss_rise(view) or self._memorised(view)
+        if found is None and view.has("train_accuracy", 5) and view.has("val_accuracy", 5):
             found = self._acc_gap(view)
         return [found] if found else []
 
     def _loss_rise(self, view: RunView) -> Finding | None:
-        v = view.curve("val_loss")
-        smooth = rolling_median(v.y, smooth_window(len(v)))  # robust to single bad evals
+        v, t = view.curve("val_loss"), view.curve("train_loss")
+        if len(v) <= SHORT_EVALS and len(v) < 2 * facts.MIN_POINTS:
+            short = self._short_rise(view, v, t)
+            if short is not None or len(v) < facts.MIN_POINTS:
+                return short
+        smooth = facts.smooth(v)
         best_i = int(np.argmin(smooth))
         best, end = float(smooth[best_i]), float(smooth[-1])
-        n, w = len(v), smooth_window(len(v))
+        n, w = len(v), max(3, len(v) // 10) | 1
         if n - 1 - best_i < PATIENCE or best <= 0:
             return None
         rise = end - best
-        sigma = noise_sigma(v.y[max(0, min(best_i - w // 2, n // 2)) :])
-        if rise < MIN_RISE * best or rise < MIN_RISE_SIGMAS * sigma:
+        sigma = noise(v.y[max(0, min(best_i - w // 2, n // 2)):])
+        if rise < MIN_RISE * best or rise < view.cal.rise_sigmas * sigma:
             return None
-        # The raw best inside the smoothing window names the step (the smoothed argmin
-        # can sit half a window early on a plateau).
+        if self._rise_share(v.y, smooth, best_i) < MIN_RISE_VS_PROGRESS:
+            return None
         lo = max(0, best_i - w // 2)
-        best_i = lo + int(np.argmin(v.y[lo : best_i + w // 2 + 1]))
-        t = view.curve("train_loss")
+        best_i = lo + int(np.argmin(v.y[lo: best_i + w // 2 + 1]))
         best_step = int(v.step[best_i])
-        t_at = float(np.interp(best_step, t.step, rolling_median(t.y, smooth_window(len(t)))))
-        t_end = edge_level(t, TAIL_FRACTION, head=False)
+        t_at = float(np.interp(best_step, t.step, facts.smooth(t)))
+        t_end = edge_level(t, facts.EDGE, head=False)
         if t_at <= 0 or t_at - t_end < MIN_TRAIN_GAIN * t_at:
             return None
         note = ""
         if view.has("val_accuracy", 5):
             acc = as_fraction(view.curve("val_accuracy").y)
-            acc_smooth = rolling_median(acc, smooth_window(acc.size))
-            if acc_smooth[-1] >= float(acc_smooth.max()) - ACC_STILL_BEST:
+            if acc[-1] >= float(np.max(acc)) - ACC_STILL_BEST:
                 note = (f"; validation accuracy is still at its best ({fmt(float(acc[-1]))}): "
                         "the loss overfits (over-confident predictions) before the accuracy does")
+        conf = Confidence.HIGH if n >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
         return self.finding(
             view, Severity.WARNING, best_step, int(v.step[-1]),
             f"val_loss rose from its best level {fmt(best)} (around step {best_step}) to "
-            f"{fmt(end)} (+{pct(rise / best)}; levels are medians of {w} evaluations) "
-            f"over {len(v) - 1 - best_i} evaluations while train_loss "
-            f"still fell from {fmt(t_at)} to {fmt(t_end)} (-{pct((t_at - t_end) / t_at)})"
-            + note, role="val_loss")
+            f"{fmt(end)} (+{pct(rise / best)}; levels are smoothed over {w} evaluations) "
+            f"over {len(v) - 1 - best_i} evaluations while train_loss still fell from "
+            f"{fmt(t_at)} to {fmt(t_end)} (-{pct((t_at - t_end) / t_at)})" + note,
+            role="val_loss", confidence=conf)
+
+    @staticmethod
+    def _rise_share(y: np.ndarray, smooth: np.ndarray, best_i: int) -> float:
+        """The rise from the best as a share of the descent that reached it, on the
+        scale the curve is read on (log when it spans decades)."""
+        start, best, end = max(float(y[0]), float(smooth[0])), smooth[best_i], smooth[-1]
+        if multi_decade(y):
+            start, best, end = np.log10(start), np.log10(best), np.log10(end)
+        descent = start - best
+        return float((end - best) / descent) if descent > 0 else float("inf")
+
+    def _short_rise(self, view: RunView, v, t) -> Finding | None:
+        """3-8 evaluations: the validation loss rose at each of the last ones while
+        training fell. Real, but weak evidence."""
+        k = 3 if len(v) >= 4 else 2
+        tail = v.y[-(k + 1):]
+        if not np.all(np.diff(tail) > 0):
+            return None
+        first = int(v.step[-(k + 1)])
+        t_at = float(np.interp(first, t.step, t.y))
+        t_end = float(t.y[-1])
+        if not t_end < t_at:
+            return None
+        return self.finding(
+            view, Severity.INFO, first, int(v.step[-1]),
+            f"val_loss rose at each of its last {k} evaluations ({fmt(float(tail[0]))} -> "
+            f"{fmt(float(tail[-1]))}) while train_loss fell ({fmt(t_at)} -> {fmt(t_end)}); "
+            f"only {len(v)} evaluations: weak evidence", role="val_loss",
+            title="Validation loss rising (early)", confidence=Confidence.LOW)
+
+    def _memorised(self, view: RunView) -> Finding | None:
+        v, t = view.curve("val_loss"), view.curve("train_loss")
+        if len(v) < facts.MIN_POINTS or float(np.min(v.y)) <= 0 or float(np.min(t.y)) <= 0:
+            return None
+        best = float(np.min(facts.smooth(v)))
+        t_end = edge_level(t, facts.EDGE, head=False)
+        if best < LOSS_GAP * t_end:
+            return None
+        z = view.cal.trend_z
+        vl, tl = edge_mask(v, 0.5, head=False), edge_mask(t, 0.5, head=False)
+        if trend(v.x[vl], v.y[vl]).falling(z) or not trend(t.x[tl], t.y[tl]).falling(z):
+            return None
+        return self.finding(
+            view, Severity.WARNING, int(v.start[vl][0]), int(v.step[-1]),
+            f"train_loss kept falling to {fmt(t_end)}, {best / t_end:.1f}x below the best "
+            f"validation loss ({fmt(best)}), while val_loss stopped improving over the second "
+            "half: the model memorises the training data", role="val_loss",
+            title="Overfitting (memorisation)", confidence=Confidence.MEDIUM)
 
     def _acc_gap(self, view: RunView) -> Finding | None:
         tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
-        t_end = edge_level(tr, TAIL_FRACTION, head=False) / accuracy_scale(tr.y)
-        v_end = edge_level(va, TAIL_FRACTION, head=False) / accuracy_scale(va.y)
+        t_end = edge_level(tr, facts.EDGE, head=False) / accuracy_scale(tr.y)
+        v_end = edge_level(va, facts.EDGE, head=False) / accuracy_scale(va.y)
         gap = t_end - v_end
-        if gap < ACC_GAP - 1e-9:
+        if gap < ACC_GAP - 1e-9 or facts.constant_accuracy(view) is not None:
             return None
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),

@@ -1,0 +1,145 @@
+"""Statistical primitives every rule reads: trend and its significance, the curve's own
+noise, a change point, and constant values.
+
+- ``trend``: Theil-Sen slope (the median of pairwise slopes: a few wild points do not
+  move it) with the Mann-Kendall test (is there a monotone trend at all?), as the
+  standardised statistic ``z`` (|z| > 1.96 is p < 0.05 two-sided).
+- ``noise``: the point-to-point scatter of a curve, robust to its trend and to spikes.
+- ``change_point``: where a curve's level shifts most (one split, least squares).
+- ``modal``: the most frequent exact value and its share (a model that predicts one
+  class logs the same validation accuracy at every evaluation).
+
+Curves longer than ``MAX_TREND_POINTS`` are first averaged into that many bins, so
+that every primitive costs O(MAX_TREND_POINTS^2) at most, whatever the run's length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Bins a curve is averaged into before the O(n^2) statistics (Theil-Sen, Mann-Kendall).
+MAX_TREND_POINTS = 200
+
+#: 1 / Phi^-1(3/4): a median absolute deviation as a normal sigma.
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A monotone trend: Theil-Sen ``slope`` (per unit of x), Mann-Kendall ``z``, and
+    ``change``, the slope times the span of x (the trend's net change)."""
+
+    slope: float
+    z: float
+    change: float
+    n: int
+
+    def significant(self, z: float) -> bool:
+        return abs(self.z) >= z
+
+    def falling(self, z: float) -> bool:
+        return self.z <= -z
+
+    def rising(self, z: float) -> bool:
+        return self.z >= z
+
+
+NO_TREND = Trend(0.0, 0.0, 0.0, 0)
+
+
+def binned(x: np.ndarray, y: np.ndarray, bins: int = MAX_TREND_POINTS):
+    """(x, y) averaged into at most ``bins`` consecutive groups of equal size."""
+    n = y.size
+    if n <= bins:
+        return x, y
+    edges = np.linspace(0, n, bins + 1).astype(np.int64)
+    counts = np.diff(edges)
+    xs = np.add.reduceat(x, edges[:-1]) / counts
+    ys = np.add.reduceat(y, edges[:-1]) / counts
+    return xs, ys
+
+
+def mann_kendall_z(y: np.ndarray) -> float:
+    """The Mann-Kendall statistic, standardised (ties reduce the variance)."""
+    n = y.size
+    if n < 3:
+        return 0.0
+    i, j = np.triu_indices(n, 1)
+    s = float(np.sign(y[j] - y[i]).sum())
+    _, counts = np.unique(y, return_counts=True)
+    ties = counts[counts > 1]
+    var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18
+    if var <= 0:
+        return 0.0
+    if s > 0:
+        return (s - 1) / math.sqrt(var)
+    if s < 0:
+        return (s + 1) / math.sqrt(var)
+    return 0.0
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> float:
+    """The median of the slopes between all pairs of points (0.0 if undefined)."""
+    if y.size < 2:
+        return 0.0
+    i, j = np.triu_indices(y.size, 1)
+    dx = x[j] - x[i]
+    ok = dx > 0
+    if not ok.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+
+
+def trend(x: np.ndarray, y: np.ndarray) -> Trend:
+    """Theil-Sen slope and Mann-Kendall z of ``y`` against ``x`` (binned when long)."""
+    if y.size < 3:
+        return NO_TREND
+    bx, by = binned(np.asarray(x, float), np.asarray(y, float))
+    slope = theil_sen(bx, by)
+    return Trend(slope, mann_kendall_z(by), slope * float(x[-1] - x[0]), int(y.size))
+
+
+def noise(y: np.ndarray) -> float:
+    """Point-to-point noise as a normal sigma: the MAD of first differences / sqrt(2).
+
+    Differences cancel a slow trend, and the median ignores the odd spike; 0.0 for
+    fewer than three values.
+    """
+    if y.size < 3:
+        return 0.0
+    d = np.diff(y)
+    return float(MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / math.sqrt(2.0))
+
+
+def change_point(y: np.ndarray, *, min_size: int = 3) -> tuple[int, float]:
+    """(k, shift): the split ``y[:k] | y[k:]`` that explains the most variance by a
+    change of level, and the shift of the mean across it (later minus earlier).
+    (0, 0.0) when the curve is too short to split."""
+    n = y.size
+    if n < 2 * min_size:
+        return 0, 0.0
+    c = np.cumsum(y)
+    k = np.arange(min_size, n - min_size + 1)
+    left = c[k - 1] / k
+    right = (c[-1] - c[k - 1]) / (n - k)
+    gain = k * (n - k) * (right - left) ** 2
+    best = int(np.argmax(gain))
+    return int(k[best]), float(right[best] - left[best])
+
+
+def modal(y: np.ndarray) -> tuple[float, float]:
+    """(value, share): the most frequent exact value and the share of points holding it."""
+    if y.size == 0:
+        return float("nan"), 0.0
+    values, counts = np.unique(y, return_counts=True)
+    i = int(np.argmax(counts))
+    return float(values[i]), float(counts[i] / y.size)
+
+
+def multi_decade(y: np.ndarray, decades: float = 1.3) -> bool:
+    """A positive curve spanning more than ``decades`` orders of magnitude (20x): its
+    shape is read on a log scale, where a fall from 0.3 to 5e-5 is not all in one step."""
+    return bool(y.size and np.min(y) > 0 and np.log10(np.max(y) / np.min(y)) > decades)
