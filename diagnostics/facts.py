@@ -49,6 +49,10 @@ CONSTANT_SHARE = 0.5
 #: A bounded score (0-1: mAP, F1, IoU) that never passed this learned nothing.
 SCORE_AT_ZERO = 0.05
 
+#: A reward that gained less than this share of its magnitude did not move (a 70-point
+#: creep on a -8,000 scale is the same failure, episode after episode).
+REWARD_MOVED = 0.01
+
 #: Explosion: a value this many times the lowest level before it, and above where the
 #: curve started (a fast early descent is never an explosion).
 EXPLODE = 10.0
@@ -194,19 +198,28 @@ def flat_loss(view: RunView) -> tuple[str, float] | None:
 
 @cached
 def metric_stuck(view: RunView) -> str | None:
-    """Evidence that the objective metric never improved, or None."""
+    """Evidence that the objective never left where it started, or None: a bounded
+    score (mAP, F1, IoU) that stayed at zero, or a reward with no significant upward
+    trend in any of its curves (episode and evaluation). An error metric that stays
+    flat at some level is a plateau, not "nothing learned": it says nothing about
+    chance."""
     m = metric(view)
     if m is None:
         return None
     role, higher = m
     y = view.curve(role).y
-    if higher and (np.min(y) >= 0) and np.max(y) <= SCORE_AT_ZERO and np.max(y) < 1:
+    if higher and np.min(y) >= 0 and np.max(y) <= SCORE_AT_ZERO:
         return f"{view.tag(role)} never rose above {np.max(y):.3g}: at zero"
+    if not reward_run(view):
+        return None
+    for r in METRIC_ROLES:
+        if usable(view, r) and view.higher_is_better(r):
+            p = progress(view, r, True)
+            significant = p.z >= view.cal.trend_z or (p.gain > 4 * max(p.sigma, 1e-12)
+                                                       and p.rel >= 0.1)
+            if significant and p.rel >= REWARD_MOVED:
+                return None
     p = progress(view, role, higher)
-    if p.z >= view.cal.trend_z or p.gain > 4 * max(p.sigma, 1e-12):
-        return None
-    if abs(p.rel) >= 0.1 and p.gain > 0:
-        return None
     return (f"{view.tag(role)} did not improve: {p.start:.4g} at the start, {p.end:.4g} at "
             "the end, no trend")
 
@@ -406,7 +419,10 @@ def slow_loss(view: RunView) -> SlowLoss | None:
     if role is None:
         return None
     c = view.curve(role)
-    start = edge_level(c, EDGE, head=True)
+    # The descent starts where the loss peaks in its first third: a loss that rises
+    # while the learning rate warms up (YOLO's first epochs) starts falling from there.
+    s = smooth(c)
+    start = max(edge_level(c, EDGE, head=True), float(np.max(s[: max(1, len(c) // 3)])))
     end = edge_level(c, EDGE, head=False)
     if start <= 0 or not np.isfinite(start):
         return None
@@ -421,7 +437,7 @@ def slow_loss(view: RunView) -> SlowLoss | None:
         if lt.slope < 0 and pace >= MIN_LINEARITY:
             return SlowLoss(role, start, end, drop, pace)
         return None
-    low = float(np.min(smooth(c)))
+    low = float(np.min(s))
     if not t.significant(view.cal.trend_z) and (start - low) / start < view.cal.slow_drop:
         return SlowLoss(role, start, end, drop, None)
     return None

@@ -41,6 +41,11 @@ class Curve:
     def n_points(self) -> int:
         return int(self.w.sum())
 
+    def after(self, i: int) -> Curve:
+        """The curve from segment ``i`` on."""
+        return Curve(self.x[i:], self.y[i:], self.w[i:], self.step[i:], self.start[i:],
+                     self.hi[i:], self.hi_step[i:])
+
 
 def curve(seg: Segments) -> Curve:
     """Finite segments of ``seg`` as a ``Curve``."""

@@ -115,7 +115,14 @@ class Divergence(Rule):
             role=role, title="Loss climbed back up")
 
     def _collapse(self, view: RunView) -> list[Finding]:
-        for role in ("train_metric", "val_metric"):
+        # A validation metric that worsens while the training loss keeps improving is
+        # overfitting; the training objective (an RL agent's episode reward) collapsing
+        # is divergence. Evaluation metrics speak here only when nothing else does.
+        roles = ["train_metric"]
+        alone = not view.has("train_metric", 2 * facts.MIN_POINTS)
+        if (facts.reward_run(view) and alone) or not view.has("train_loss", facts.MIN_POINTS):
+            roles.append("val_metric")
+        for role in roles:
             higher = view.higher_is_better(role)
             if higher is None or not facts.usable(view, role, 2 * facts.MIN_POINTS):
                 continue

@@ -79,7 +79,8 @@ class MetricMismatch(Rule):
             c = view.curve(loss)
             seg = view.summaries[loss]
             tail = edge_mask(c, facts.EDGE, head=False)
-            zeros = (seg.exact and float(np.mean(c.y[tail] == 0.0)) >= ZERO_SHARE)
+            zeros = (seg.exact and float(c.y[-1]) == 0.0
+                     and float(np.mean(c.y[tail] == 0.0)) >= ZERO_SHARE)
             lt = trend(c.x[edge_mask(c, 0.5, head=False)], c.y[edge_mask(c, 0.5, head=False)])
             end = edge_level(c, facts.EDGE, head=False)
             negative = end < 0 and lt.falling(z)
@@ -104,21 +105,19 @@ class MetricMismatch(Rule):
         if k >= len(mc) - 3 or worse < WORSE_REL * abs(best) or worse < WORSE_SIGMAS * noise(mc.y):
             return None
         step = int(mc.step[k])
-        for loss in ("val_loss", "train_loss"):
-            if not facts.usable(view, loss):
-                continue
-            c = view.curve(loss)
-            after = c.step >= step
-            if after.sum() < 3:
-                continue
-            lt = trend(c.x[after], c.y[after])
-            if not lt.falling(view.cal.trend_z):
-                continue
-            return self.finding(
-                view, Severity.WARNING, step, int(mc.step[-1]),
-                f"{loss} kept falling after step {step} while {view.tag(role)} got "
-                f"{pct(worse / abs(best)) if best else fmt(worse)} worse, from "
-                f"{fmt(sign * best)} to {fmt(sign * end)}: the loss no longer measures the "
-                "objective", role=role,
-                confidence=Confidence.HIGH if len(mc) >= 12 else Confidence.MEDIUM)
-        return None
+        # The loss of the same split: a training loss that falls while a validation
+        # metric worsens is overfitting, not a broken loss.
+        loss = "train_loss" if role.startswith("train") else "val_loss"
+        if not facts.usable(view, loss):
+            return None
+        c = view.curve(loss)
+        after = c.step >= step
+        if after.sum() < 3 or not trend(c.x[after], c.y[after]).falling(view.cal.trend_z):
+            return None
+        return self.finding(
+            view, Severity.WARNING, step, int(mc.step[-1]),
+            f"{loss} kept falling after step {step} while {view.tag(role)} got "
+            f"{pct(worse / abs(best)) if best else fmt(worse)} worse, from "
+            f"{fmt(sign * best)} to {fmt(sign * end)}: the loss no longer measures the "
+            "objective", role=role,
+            confidence=Confidence.HIGH if len(mc) >= 12 else Confidence.MEDIUM)
