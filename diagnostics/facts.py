@@ -16,8 +16,7 @@ import numpy as np
 
 from diagnostics.learning_rate import lr_far_too_low
 from diagnostics.metrics import is_reward
-from diagnostics.signals import Curve, as_fraction, edge_level, rolling_median, smooth_window
-from diagnostics.summary import NO_STEP, Segments
+from diagnostics.signals import Curve, edge_level, rolling_median, smooth_window
 from diagnostics.trend import modal, multi_decade, noise, trend
 from diagnostics.types import METRIC_ROLES
 from diagnostics.view import RunView
@@ -53,15 +52,6 @@ SCORE_AT_ZERO = 0.05
 #: creep on a -8,000 scale is the same failure, episode after episode).
 REWARD_MOVED = 0.01
 
-#: Explosion: a value this many times the lowest level before it, and above where the
-#: curve started (a fast early descent is never an explosion).
-EXPLODE = 10.0
-
-#: A sustained blow-up ends at least this many times its start (seed: 100 -> 500).
-SUSTAINED = 2.0
-
-#: A spike has "recovered" when the curve ends within this factor of its pre-spike low.
-RECOVERED = 3.0
 
 
 def cached(fn: Callable[[RunView], T]) -> Callable[[RunView], T]:
@@ -112,10 +102,10 @@ def metric(view: RunView) -> tuple[str, bool] | None:
     return None
 
 
-def train_loss_role(view: RunView) -> str | None:
+def train_loss_role(view: RunView, n: int = 4) -> str | None:
     """The loss whose shape says how training goes: the training loss, else validation."""
     for role in ("train_loss", "val_loss"):
-        if usable(view, role):
+        if usable(view, role, n):
             return role
     return None
 
@@ -251,104 +241,18 @@ def train_learns(view: RunView) -> bool:
     return p.rel >= 0.1 and p.gain > 3 * p.sigma
 
 
-# -- blow-ups -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BlowUp:
-    role: str
-    kind: str  # "explosion" | "sustained"
-    peak: float
-    peak_step: int
-    base: float  # what the peak is measured against
-    end: float
-    recovered: bool
-
-
-def blow_up_of(view: RunView, role: str) -> BlowUp | None:
-    c = view.curve(role)
-    if len(c) < 2 or float(np.min(c.y)) <= 0:
-        return None  # ratios need a positive loss
-    first = float(c.y[0])
-    prior = np.minimum.accumulate(c.y)[:-1]
-    ratio = c.hi[1:] / prior
-    j = int(np.argmax(ratio)) + 1
-    end = edge_level(c, EDGE, head=False)
-    peak = float(c.hi[j])
-    if ratio[j - 1] >= EXPLODE and peak > first:
-        base = float(prior[j - 1])
-        # Recovered: back within 3x of the low before the spike, or back below where
-        # the run started with most of the spike undone on a log scale (a loss at
-        # 1e-4 that spikes to 3 and settles at 1e-3 recovered; one at 2.3 that spikes
-        # to 5e7 and settles at 6, above its start, did not).
-        undone = math.log(peak / end) / math.log(peak / base) if end > 0 else 1.0
-        recovered = end <= RECOVERED * base or (end < first and undone >= 0.5)
-        return BlowUp(role, "explosion", peak, int(c.hi_step[j]), base, end, recovered)
-    start = max(first, edge_level(c, 0.05, head=True))
-    if len(c) >= 5 and end >= SUSTAINED * start:
-        k = int(np.argmax(c.hi))
-        return BlowUp(role, "sustained", float(c.hi[k]), int(c.hi_step[k]), start, end, False)
-    return None
-
-
 @cached
-def loss_blow_up(view: RunView) -> BlowUp | None:
-    """The training (else validation) loss exploded or climbed far above its start.
-
-    In an RL run the losses are not the objective: a loss blow-up counts only when the
-    reward did not improve (a DQN's loss grows 25x while its agent learns)."""
-    role = "train_loss" if view.has("train_loss", 3) else (
-        "val_loss" if view.has("val_loss", 3) else None)
-    if role is None:
-        return None
-    b = blow_up_of(view, role)
-    if b is None or not reward_run(view):
-        return b
-    m = metric(view)
-    if m is not None and progress(view, *m).gain > 4 * max(progress(view, *m).sigma, 1e-12):
-        return None
-    return b
+def reported_pair(view: RunView) -> bool:
+    """A final train/validation accuracy pair given on its own (the seed's "train 70% /
+    test 68%"): judged as it stands, unlike the first evaluation of a run in progress."""
+    return (view.has("train_accuracy") and view.has("val_accuracy")
+            and all(len(seg) <= 1 for seg in view.summaries.values()))
 
 
-@cached
-def confidently_wrong(view: RunView) -> tuple[str, str, int, float, float] | None:
-    """(loss role, accuracy role, k, accuracy, loss) when a classifier stayed at chance
-    accuracy (1/k) with a loss 3x or more above the ln(k) it starts from: the weights
-    blew up before the log's first point (loggers that average the first steps)."""
-    for acc_role, loss_role in (("val_accuracy", "val_loss"), ("train_accuracy", "train_loss")):
-        if not (view.has(acc_role, 3) and view.has(loss_role, 3)):
-            continue
-        acc = as_fraction(view.curve(acc_role).y)
-        level = float(np.median(acc))
-        if not 0 < level <= 0.5:
-            continue
-        k = round(1 / level)
-        if not 2 <= k <= MAX_CLASSES or np.max(acc) > 1.5 / k or np.min(acc) < 0.5 / k:
-            continue
-        if trend(view.curve(acc_role).x, acc).significant(view.cal.trend_z):
-            continue  # an accuracy with a trend is learning (or unlearning), not at chance
-        loss = edge_level(view.curve(loss_role), 0.5, head=False)
-        if loss >= 3.0 * math.log(k):
-            return loss_role, acc_role, k, level, loss
-    return None
-
-
-@cached
-def blew_up(view: RunView) -> bool:
-    """The run diverged (a blow-up that did not recover, or confidently wrong): other
-    rules stay silent about its symptoms."""
-    b = loss_blow_up(view)
-    return (b is not None and not b.recovered) or confidently_wrong(view) is not None
-
-
-@cached
-def dead(view: RunView) -> bool:
-    """The loss ended non-finite: the weights hold NaN (``nan-loss`` reports it)."""
-    for role in ("train_loss", "val_loss"):
-        seg = view.summaries.get(role)
-        if seg is not None and len(seg) and seg.finite[-1] < seg.count[-1]:
-            return True
-    return False
+def accuracies_judgeable(view: RunView, n: int = 5) -> bool:
+    """Enough train and validation accuracies for a verdict on their final levels."""
+    both = view.has("train_accuracy", n) and view.has("val_accuracy", n)
+    return both or reported_pair(view)
 
 
 # -- the schedule ---------------------------------------------------------------------------
@@ -370,29 +274,6 @@ def lr_too_low(view: RunView) -> str | None:
     return lr_far_too_low(view.config)
 
 
-# -- non-finite values -------------------------------------------------------------------
-
-
-def first_bad(seg: Segments) -> tuple[int, int, float] | None:
-    """(segment index, step, value) of the first non-finite point, or None."""
-    bad = np.flatnonzero(seg.bad_step != NO_STEP)
-    if bad.size == 0:
-        return None
-    i = int(bad[0])
-    return i, int(seg.bad_step[i]), float(seg.bad_value[i])
-
-
-def recovered(seg: Segments, i: int) -> bool:
-    """Finite values after the first non-finite one outnumber the non-finite ones.
-
-    A real blow-up leaves NaN weights, and every later loss is NaN; finite values that
-    resume mean a bad batch (or a skipped mixed-precision step), not broken weights.
-    """
-    n_bad = int((seg.count - seg.finite).sum())
-    after = int(seg.finite[i + 1 :].sum())
-    return after >= max(1, n_bad)
-
-
 # -- slow progress ------------------------------------------------------------------------
 
 #: "Still falling at the same pace": the second half's slope at least this share of
@@ -408,6 +289,12 @@ class SlowLoss:
     end: float
     drop: float  # (start - end) / start
     pace: float | None  # late/overall slope ratio of a steady descent; None: a plateau
+
+
+def steady_fall(y: np.ndarray) -> bool:
+    """Four or more points, every one below the one before: a fall with no noise at all
+    (the seed's 100 -> 99.9 -> 99.8 -> 99.7), significant however short."""
+    return bool(y.size >= 4 and np.all(np.diff(y) < 0))
 
 
 @cached
@@ -430,10 +317,12 @@ def slow_loss(view: RunView) -> SlowLoss | None:
     if drop >= view.cal.slow_drop or drop <= -view.cal.slow_drop:
         return None
     t = trend(c.x, c.y)
-    if t.falling(view.cal.trend_z) and drop > 0:
+    if (t.falling(view.cal.trend_z) or steady_fall(c.y)) and drop > 0:
         late = c.x >= c.x[len(c) // 2]
         lt = trend(c.x[late], c.y[late])
         pace = lt.slope / t.slope if t.slope < 0 else 0.0
+        if steady_fall(c.y):
+            return SlowLoss(role, start, end, drop, pace)
         if lt.slope < 0 and pace >= MIN_LINEARITY:
             return SlowLoss(role, start, end, drop, pace)
         return None

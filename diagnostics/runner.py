@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.calibration import DEFAULT, Calibration
-from diagnostics.facts import MIN_POINTS
+from diagnostics.facts import MIN_POINTS, reported_pair
 from diagnostics.registry import ALL_RULES
 from diagnostics.rules.base import Rule
 from diagnostics.summary import Segments, summarize
@@ -22,7 +22,8 @@ _ORDER = {rule.id: i for i, rule in enumerate(ALL_RULES)}
 def enough_to_judge(view: RunView, rule: Rule) -> bool:
     """A judging rule whose curves have ``MIN_POINTS`` (a verdict, not a glimpse): five
     evaluations of a detector that has just started cannot say it is healthy."""
-    return any(view.has(role, MIN_POINTS) for alt in rule.needs for role in alt)
+    return reported_pair(view) or any(
+        view.has(role, MIN_POINTS) for alt in rule.needs for role in alt)
 
 
 def diagnose(run: RunData, *, calibration: Calibration = DEFAULT) -> Diagnosis:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from diagnostics import facts
+from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, fmt
 from diagnostics.trend import noise
@@ -55,16 +55,16 @@ class Divergence(Rule):
     min_points = 3
 
     def check(self, view: RunView) -> list[Finding]:
-        b = facts.loss_blow_up(view)
+        b = blowups.loss_blow_up(view)
         if b is not None:
             return [self._blow_up(view, b)]
-        wrong = facts.confidently_wrong(view)
+        wrong = blowups.confidently_wrong(view)
         if wrong is not None:
             return [self._confidently_wrong(view, *wrong)]
         found = self._rebound(view) if facts.loss_judges(view) else None
         return [found] if found else self._collapse(view)
 
-    def _blow_up(self, view: RunView, b: facts.BlowUp) -> Finding:
+    def _blow_up(self, view: RunView, b: blowups.BlowUp) -> Finding:
         c = view.curve(b.role)
         first = int(c.start[0])
         if b.kind == "sustained":

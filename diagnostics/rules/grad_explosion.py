@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics.facts import first_bad, recovered
+from diagnostics.blowups import first_bad, recovered
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, fmt, trailing_median
 from diagnostics.trend import noise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import facts
+from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, edge_mask, fmt, pct
 from diagnostics.trend import noise, trend
@@ -51,7 +51,7 @@ class MetricMismatch(Rule):
     min_points = facts.MIN_POINTS
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.reward_run(view) or facts.dead(view):
+        if facts.reward_run(view) or blowups.dead(view):
             return []
         objective = self._objective(view)
         if objective is None:

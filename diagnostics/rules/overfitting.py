@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import facts
+from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import accuracy_scale, as_fraction, edge_level, edge_mask, fmt, pct
 from diagnostics.trend import multi_decade, noise, trend
@@ -71,15 +71,15 @@ class Overfitting(Rule):
     id = "overfitting"
     title = "Overfitting"
     needs = (("val_loss", "train_loss"), ("train_accuracy", "val_accuracy"))
-    min_points = 3
+    min_points = 1
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.no_learning(view) or facts.blew_up(view) or facts.dead(view):
+        if facts.no_learning(view) or blowups.blew_up(view) or blowups.dead(view):
             return []
         found = None
         if view.has("val_loss", 3) and view.has("train_loss", 3):
             found = self._loss_rise(view) or self._memorised(view)
-        if found is None and view.has("train_accuracy", 5) and view.has("val_accuracy", 5):
+        if found is None and facts.accuracies_judgeable(view):
             found = self._acc_gap(view)
         return [found] if found else []
 

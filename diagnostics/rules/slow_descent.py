@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics import facts
+from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, fmt, pct
 from diagnostics.types import Confidence, Finding, Severity
@@ -41,10 +41,10 @@ class SlowDescent(Rule):
     id = "slow-descent"
     title = "Loss falls too slowly"
     needs = (("train_loss",), ("val_loss",))
-    min_points = facts.MIN_POINTS
+    min_points = 4  # the seed's example has four points, each below the one before
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.blew_up(view) or facts.dead(view) or facts.warming_up(view):
+        if blowups.blew_up(view) or blowups.dead(view) or facts.warming_up(view):
             return []
         if facts.reward_run(view) or facts.metric_improved(view):
             return []

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import facts
+from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import Curve, accuracy_scale, edge_level, edge_mask
-from diagnostics.trend import trend
+from diagnostics.trend import noise, trend
 from diagnostics.types import Confidence, Finding, Severity
 
 #: Seed: train 70% / test 68% is underfitting, 95% / 93% is fine. "Poor" is below 80%.
@@ -64,15 +64,20 @@ class Underfitting(Rule):
     title = "Underfitting"
     needs = (("train_loss",), ("val_loss",), ("train_accuracy", "val_accuracy"),
              ("val_metric",), ("train_metric",))
-    min_points = 5
+    min_points = 1
+
+    def applicable(self, view: RunView) -> bool:
+        return any(view.has(r, 5) for r in ("train_loss", "val_loss", "val_metric",
+                                             "train_metric", "val_accuracy")) or (
+            facts.accuracies_judgeable(view, MIN_EVALS))
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.blew_up(view) or facts.dead(view) or facts.lr_too_low(view) is not None:
+        if blowups.blew_up(view) or blowups.dead(view) or facts.lr_too_low(view) is not None:
             return []
         why = facts.no_learning(view)
         if why is not None:
             return [self._no_learning(view, why)]
-        if view.has("train_accuracy", MIN_EVALS) and view.has("val_accuracy", MIN_EVALS):
+        if facts.accuracies_judgeable(view, MIN_EVALS):
             found = self._poor_and_close(view)
             if found:
                 return [found]
@@ -90,10 +95,26 @@ class Underfitting(Rule):
                     break
         chance = f"; the loss sits at ln {k}, the chance level of {k} classes" if k else ""
         conf = Confidence.HIGH if c.n_points >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
+        steady = self._steady(view)
+        tail = "; it fell in a steady straight line, the steps are too small" if steady else ""
         return self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
-            f"{why} (steps {int(c.start[0])}-{int(c.step[-1])}){chance}: nothing was learned",
-            role=role, title="No learning", confidence=conf)
+            f"{why} (steps {int(c.start[0])}-{int(c.step[-1])}){chance}: nothing was learned"
+            + tail, role=role, title="No learning", confidence=conf,
+            cause="lr-too-small" if steady else None)
+
+    @staticmethod
+    def _steady(view: RunView) -> bool:
+        """The flat loss still falls in a significant, noise-free straight line: the
+        signature of too small a step (the seed's 100 -> 99.9 -> 99.8), so raising the
+        learning rate comes first."""
+        flat = facts.flat_loss(view)
+        if flat is None:
+            return False
+        c = view.curve(flat[0])
+        t = trend(c.x, c.y)
+        return facts.steady_fall(c.y) or (
+            t.falling(view.cal.trend_z) and -t.change > 4 * noise(c.y))
 
     def _poor_and_close(self, view: RunView) -> Finding | None:
         if facts.warming_up(view) or facts.slow_loss(view) is not None:
@@ -114,6 +135,8 @@ class Underfitting(Rule):
 
     @staticmethod
     def _still_learning(tr: Curve, t_end: float) -> bool:
+        if len(tr) < MIN_EVALS:
+            return False  # a reported final pair, as in the seed: judge it as it stands
         late = edge_mask(tr, 0.5, head=False)
         x, y = tr.x[late], tr.y[late] / accuracy_scale(tr.y)
         gain = trend(x, y).change if late.sum() >= 3 else float(np.ptp(y))

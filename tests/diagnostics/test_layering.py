@@ -39,8 +39,8 @@ def test_no_file_io_or_print_in_diagnostics():
 
 def test_rules_are_documented_and_unique():
     ids = [r.id for r in ALL_RULES]
-    assert ids == ["nan-loss", "divergence", "oscillation", "slow-descent", "overfitting",
-                   "underfitting", "grad-explosion"]
+    assert ids == ["nan-loss", "divergence", "metric-mismatch", "overfitting", "oscillation",
+                   "underfitting", "slow-descent", "grad-explosion"]
     for rule in ALL_RULES:
         doc = explain(rule.id)
         for section in ("What it detects:", "Why it matters:", "Example:", "Remedies:"):
@@ -50,3 +50,17 @@ def test_rules_are_documented_and_unique():
 def test_modules_are_small():
     for path in ROOT.rglob("*.py"):
         assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_rules_never_import_each_other():
+    """Each rule file reads on its own, like a linter rule: shared facts live in
+    ``diagnostics.facts``, numeric primitives in ``signals`` and ``trend``."""
+    allowed = {"diagnostics", "diagnostics.facts", "diagnostics.blowups", "diagnostics.rules.base",
+               "diagnostics.signals", "diagnostics.trend", "diagnostics.types",
+               "diagnostics.summary"}
+    imports = re.compile(r"^\s*(?:from|import) (diagnostics[\w.]*)", re.M)
+    rules = [p for p in (ROOT / "rules").glob("*.py") if p.name not in ("__init__.py", "base.py")]
+    assert len(rules) == len(ALL_RULES)
+    for path in rules:
+        used = set(imports.findall(path.read_text()))
+        assert used <= allowed, (path.name, used - allowed)

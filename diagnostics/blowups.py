@@ -1,0 +1,147 @@
+"""Facts about blow-ups and non-finite values, shared by the rules (see ``facts``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from diagnostics.facts import EDGE, MAX_CLASSES, cached, metric, progress, reward_run
+from diagnostics.signals import as_fraction, edge_level
+from diagnostics.summary import NO_STEP, Segments
+from diagnostics.trend import trend
+from diagnostics.view import RunView
+
+#: Explosion: a value this many times the lowest level before it, and above where the
+#: curve started (a fast early descent is never an explosion).
+EXPLODE = 10.0
+
+#: A sustained blow-up ends at least this many times its start (seed: 100 -> 500).
+SUSTAINED = 2.0
+
+#: A spike has "recovered" when the curve ends within this factor of its pre-spike low.
+RECOVERED = 3.0
+
+
+# -- blow-ups -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlowUp:
+    role: str
+    kind: str  # "explosion" | "sustained"
+    peak: float
+    peak_step: int
+    base: float  # what the peak is measured against
+    end: float
+    recovered: bool
+
+
+def blow_up_of(view: RunView, role: str) -> BlowUp | None:
+    c = view.curve(role)
+    if len(c) < 2 or float(np.min(c.y)) <= 0:
+        return None  # ratios need a positive loss
+    first = float(c.y[0])
+    prior = np.minimum.accumulate(c.y)[:-1]
+    ratio = c.hi[1:] / prior
+    j = int(np.argmax(ratio)) + 1
+    end = edge_level(c, EDGE, head=False)
+    peak = float(c.hi[j])
+    if ratio[j - 1] >= EXPLODE and peak > first:
+        base = float(prior[j - 1])
+        # Recovered: back below where the run started, and within 3x of the low before
+        # the spike or with most of the spike undone on a log scale (a loss at 1e-4
+        # that spikes to 3 and settles at 1e-3 recovered; one at 2.3 that spikes to
+        # 5e7 and settles at 6, above its start, did not).
+        undone = math.log(peak / end) / math.log(peak / base) if end > 0 else 1.0
+        recovered = end < first and (end <= RECOVERED * base or undone >= 0.5)
+        return BlowUp(role, "explosion", peak, int(c.hi_step[j]), base, end, recovered)
+    start = max(first, edge_level(c, 0.05, head=True))
+    if len(c) >= 5 and end >= SUSTAINED * start:
+        k = int(np.argmax(c.hi))
+        return BlowUp(role, "sustained", float(c.hi[k]), int(c.hi_step[k]), start, end, False)
+    return None
+
+
+@cached
+def loss_blow_up(view: RunView) -> BlowUp | None:
+    """The training (else validation) loss exploded or climbed far above its start.
+
+    In an RL run the losses are not the objective: a loss blow-up counts only when the
+    reward did not improve (a DQN's loss grows 25x while its agent learns)."""
+    role = "train_loss" if view.has("train_loss", 3) else (
+        "val_loss" if view.has("val_loss", 3) else None)
+    if role is None:
+        return None
+    b = blow_up_of(view, role)
+    if b is None or not reward_run(view):
+        return b
+    m = metric(view)
+    if m is not None and progress(view, *m).gain > 4 * max(progress(view, *m).sigma, 1e-12):
+        return None
+    return b
+
+
+@cached
+def confidently_wrong(view: RunView) -> tuple[str, str, int, float, float] | None:
+    """(loss role, accuracy role, k, accuracy, loss) when a classifier stayed at chance
+    accuracy (1/k) with a loss 3x or more above the ln(k) it starts from: the weights
+    blew up before the log's first point (loggers that average the first steps)."""
+    for acc_role, loss_role in (("val_accuracy", "val_loss"), ("train_accuracy", "train_loss")):
+        if not (view.has(acc_role, 3) and view.has(loss_role, 3)):
+            continue
+        acc = as_fraction(view.curve(acc_role).y)
+        level = float(np.median(acc))
+        if not 0 < level <= 0.5:
+            continue
+        k = round(1 / level)
+        if not 2 <= k <= MAX_CLASSES or np.max(acc) > 1.5 / k or np.min(acc) < 0.5 / k:
+            continue
+        if trend(view.curve(acc_role).x, acc).significant(view.cal.trend_z):
+            continue  # an accuracy with a trend is learning (or unlearning), not at chance
+        loss = edge_level(view.curve(loss_role), 0.5, head=False)
+        if loss >= 3.0 * math.log(k):
+            return loss_role, acc_role, k, level, loss
+    return None
+
+
+@cached
+def blew_up(view: RunView) -> bool:
+    """The run diverged (a blow-up that did not recover, or confidently wrong): other
+    rules stay silent about its symptoms."""
+    b = loss_blow_up(view)
+    return (b is not None and not b.recovered) or confidently_wrong(view) is not None
+
+
+@cached
+def dead(view: RunView) -> bool:
+    """The loss ended non-finite: the weights hold NaN (``nan-loss`` reports it)."""
+    for role in ("train_loss", "val_loss"):
+        seg = view.summaries.get(role)
+        if seg is not None and len(seg) and seg.finite[-1] < seg.count[-1]:
+            return True
+    return False
+
+
+# -- non-finite values -------------------------------------------------------------------
+
+
+def first_bad(seg: Segments) -> tuple[int, int, float] | None:
+    """(segment index, step, value) of the first non-finite point, or None."""
+    bad = np.flatnonzero(seg.bad_step != NO_STEP)
+    if bad.size == 0:
+        return None
+    i = int(bad[0])
+    return i, int(seg.bad_step[i]), float(seg.bad_value[i])
+
+
+def recovered(seg: Segments, i: int) -> bool:
+    """Finite values after the first non-finite one outnumber the non-finite ones.
+
+    A real blow-up leaves NaN weights, and every later loss is NaN; finite values that
+    resume mean a bad batch (or a skipped mixed-precision step), not broken weights.
+    """
+    n_bad = int((seg.count - seg.finite).sum())
+    after = int(seg.finite[i + 1 :].sum())
+    return after >= max(1, n_bad)
