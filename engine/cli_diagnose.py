@@ -42,7 +42,8 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=[],
         metavar="ROLE=TAG",
-        help="map a tag to a role, e.g. --role val_loss=Loss/test (repeatable)",
+        help="map a tag to a role, e.g. --role val_loss=Loss/test, --role val_metric=val_RMSE, "
+        "--role train_loss=train/box_loss+train/obj_loss (a sum); repeatable",
     )
     parser.add_argument(
         "--watch", action="store_true", help="keep reading as logs grow; print what changed"

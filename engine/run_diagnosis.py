@@ -38,13 +38,14 @@ def config_from_text(text: str | None, *, source: str = "") -> dict[str, Any] | 
 
 
 def run_data(run_log: RunLog) -> RunData:
-    """Roles → series of one run, plus its config when known."""
+    """Roles → series of one run, plus its config and the tag of each role (a metric's
+    direction is read from its tag's name)."""
     series = {}
     for role, tag in run_log.roles.items():
         scalars = run_log.scalars.get(tag)
         if scalars is not None and len(scalars):
             series[role] = Series(scalars.steps, scalars.values)
-    return RunData(series, config=config_of(run_log), name=run_log.name)
+    return RunData(series, config=config_of(run_log), name=run_log.name, tags=run_log.roles)
 
 
 def diagnose_log(run_log: RunLog) -> Diagnosis:

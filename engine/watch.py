@@ -5,6 +5,8 @@ Each run under the watched paths is read by an :class:`~engine.tb.follow.LogFoll
 :class:`~diagnostics.live.LiveDiagnoser` fed only the new points, so each update
 costs O(new points). The diagnoser is rebuilt from the points kept so far only
 when the run's roles change (a new tag appeared) or a restarted run purged steps.
+A role filled by a sum of loss parts is summed as the parts arrive
+(:class:`~engine.tb.reader.PartSum`, the code that sums them in a one-shot load).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from diagnostics.live import LiveDiagnoser
 from diagnostics.types import Diagnosis
 from engine.run_diagnosis import config_from_text, display_name
 from engine.tb.follow import FollowUpdate, LogFollower
-from engine.tb.reader import CONFIG_TAG, Scalars
-from engine.tb.roles import infer_roles
+from engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from engine.tb.roles import infer_roles, sum_parts_of
 
 
 @dataclass(slots=True)
@@ -32,6 +34,7 @@ class WatchedRun:
     roles: dict[str, str] = field(default_factory=dict)
     config: dict | None = None
     live: LiveDiagnoser | None = None
+    sums: dict[str, PartSum] = field(default_factory=dict)  # composite tag -> its running sum
 
     @property
     def points(self) -> int:
@@ -57,12 +60,25 @@ class WatchedRun:
             self._rebuild()
             return
         for role, tag in self.roles.items():
-            if tag in tags:
-                self.live.feed(role, tags[tag].steps, tags[tag].values)
+            part_sum = self.sums.get(tag)
+            new = part_sum.update(tags) if part_sum is not None else tags.get(tag)
+            if new is not None and len(new):
+                self.live.feed(role, new.steps, new.values)
 
     def _rebuild(self) -> None:
-        self.live = LiveDiagnoser(config=self.config, name=self.name)
+        self.live = LiveDiagnoser(config=self.config, name=self.name, tags=self.roles)
+        self.sums = {}
         for role, tag in self.roles.items():
+            parts = sum_parts_of(tag, self.counts)
+            if parts is not None and tag not in self.counts:
+                part_sum = self.sums[tag] = PartSum(parts)
+                # The parts' chunks in arrival order, as if they had arrived just now.
+                for i in range(max(len(self.chunks.get(p, [])) for p in parts)):
+                    got = {p: self.chunks[p][i] for p in parts if i < len(self.chunks[p])}
+                    new = part_sum.update(got)
+                    if len(new):
+                        self.live.feed(role, new.steps, new.values)
+                continue
             for chunk in self.chunks.get(tag, []):
                 self.live.feed(role, chunk.steps, chunk.values)
 

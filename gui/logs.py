@@ -5,6 +5,11 @@ A :class:`FollowThread` per opened path polls an ``engine.tb.follow.LogFollower`
 off the GUI thread. Its updates go through a queue; :class:`LogSource` in the
 pump moves them into the model within the frame budget, so a directory still
 being written grows live: new points on the charts, new runs in the list.
+
+A role filled by a sum of loss parts (YOLO's box + obj + cls, see
+``engine.tb.roles``) is a series of its own in the run, named by the composite tag
+and summed as the parts arrive (:class:`engine.tb.reader.PartSum`: O(new points),
+the same sums as a one-shot load).
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from engine import config as config_module
 from engine import rundir
 from engine.tb.follow import FollowUpdate, LogFollower
-from engine.tb.reader import CONFIG_TAG
-from engine.tb.roles import infer_roles, role_candidates
+from engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from engine.tb.roles import infer_roles, role_candidates, sum_parts_of
 from gui.diagnosis import RunDiagnoser
 from gui.model import AppModel
 from gui.pump import Pump
@@ -108,6 +115,7 @@ class LogSource:
                 elif tag in purged:  # a restarted run: its new file replaces the tail
                     run.tags[tag].drop_from(purged[tag])
                 self.model.append_points(run_id, tag, scalars.steps, scalars.values)
+            self.controller.add_to_sums(run_id, tags, purged)
             self.dirty.add(run_id)
         for name, texts in update.texts.items():
             run = self.model.run(self.runs.get(name))
@@ -189,6 +197,7 @@ class LogController:
         self.sources: dict[Path, LogSource] = {}
         self.diagnosers: dict[str, RunDiagnoser] = {}
         self.overrides: dict[str, dict[str, str]] = {}  # run id -> role -> tag
+        self.sums: dict[str, dict[str, PartSum]] = {}  # run id -> composite tag -> its sum
 
     def open(self, path: str | Path) -> LogSource:
         """Start reading (and following) ``path``; raises FileNotFoundError when it is absent."""
@@ -207,19 +216,52 @@ class LogController:
         run = self.model.run(run_id)
         if run is None:
             return
-        counts = {tag: len(series) for tag, series in run.tags.items()}
+        sums = self.sums.setdefault(run_id, {})
+        counts = {tag: len(series) for tag, series in run.tags.items() if tag not in sums}
         roles = infer_roles(counts, overrides=self.overrides.get(run_id))
+        wanted = {tag for tag in roles.values()
+                  if tag not in counts and sum_parts_of(tag, counts) is not None}
+        for tag in set(sums) - wanted:  # a sum no role reads any more
+            del sums[tag]
+            run.tags.pop(tag, None)
+        for tag in wanted - set(sums):
+            self._start_sum(run_id, tag)
         self.model.set_roles(run_id, roles, uncertain=self.uncertain_roles(run_id))
+
+    def _start_sum(self, run_id: str, tag: str) -> None:
+        """A composite tag's series from its parts' points so far (then kept up by
+        ``add_to_sums``)."""
+        run = self.model.run(run_id)
+        parts = sum_parts_of(tag, run.tags)
+        part_sum = self.sums.setdefault(run_id, {})[tag] = PartSum(parts)
+        old = run.tags.get(tag)
+        if old is not None:
+            old.clear()  # a new generation: incremental readers of it start over
+        got = part_sum.update({p: _scalars(run.tags[p]) for p in parts})
+        if len(got) or old is not None:
+            self.model.append_points(run_id, tag, got.steps, got.values)
+
+    def add_to_sums(self, run_id: str, tags: dict[str, Scalars], purged: dict[str, int]) -> None:
+        """Extend the run's composite series by the sums the new points of their parts
+        completed; a sum whose part was purged (restarted run) is built again."""
+        for tag, part_sum in list(self.sums.get(run_id, {}).items()):
+            if any(p in purged for p in part_sum.parts):
+                self._start_sum(run_id, tag)
+                continue
+            new = {p: tags[p] for p in part_sum.parts if p in tags}
+            got = part_sum.update(new) if new else None
+            if got is not None and len(got):
+                self.model.append_points(run_id, tag, got.steps, got.values)
 
     def uncertain_roles(self, run_id: str) -> frozenset[str]:
         """Roles that more than one tag could fill, not settled by the user."""
-        run = self.model.run(run_id)
-        candidates = role_candidates(run.tags)
+        candidates = self.candidates(run_id)
         settled = self.overrides.get(run_id, {})
         return frozenset(r for r, tags in candidates.items() if len(tags) > 1 and r not in settled)
 
     def candidates(self, run_id: str) -> dict[str, list[str]]:
-        return role_candidates(self.model.run(run_id).tags)
+        sums = self.sums.get(run_id, {})
+        return role_candidates(t for t in self.model.run(run_id).tags if t not in sums)
 
     def set_overrides(self, run_id: str, overrides: dict[str, str]) -> None:
         """Apply the user's role choices (role -> tag; '' unmaps) and re-diagnose."""
@@ -243,3 +285,9 @@ class LogController:
     def wait_loaded(self, source: LogSource) -> bool:
         """True once the first pass over ``source`` is in the model."""
         return source.scans >= 1
+
+
+def _scalars(series) -> Scalars:
+    """A chart series as reader scalars (the charts keep no wall times)."""
+    steps, values = series.steps, series.values
+    return Scalars(steps.copy(), values.copy(), np.zeros(len(steps)))

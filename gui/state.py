@@ -27,7 +27,9 @@ ENGINE_TAG_ROLES = {
     "perf/samples_per_sec": "samples_per_sec",
     "perf/device_mem_mb": "device_mem_mb",
 }
-ROLES = tuple(ENGINE_TAG_ROLES.values())
+# The objective-metric roles (SPEC §3) have no tag of ours: foreign logs fill them.
+METRIC_ROLES = ("train_metric", "val_metric")
+ROLES = (*ENGINE_TAG_ROLES.values(), *METRIC_ROLES)
 
 # Run statuses. The engine's five (SPEC §1) plus the two before a run reports.
 STARTING = "starting"
@@ -134,13 +136,27 @@ class RunState:
 
     @property
     def points(self) -> int:
-        return sum(len(s) for s in self.tags.values())
+        """Points read; a sum of loss parts (``a+b``, built from its parts) adds none."""
+        return sum(len(s) for tag, s in self.tags.items() if not self._is_sum(tag))
+
+    def _is_sum(self, tag: str) -> bool:
+        parts = tag.split("+")
+        return len(parts) > 1 and all(p in self.tags for p in parts)
 
     def best(self, role: str) -> tuple[float, int] | None:
         series = self.series(role)
         if series is None:
             return None
-        return series.best(lower_is_better="loss" in role)
+        return series.best(lower_is_better=self.lower_is_better(role))
+
+    def lower_is_better(self, role: str) -> bool:
+        """Losses go down; a metric goes the way its tag's name says (``val_MAE`` down,
+        ``metrics/mAP_0.5`` up); accuracy and the rest go up."""
+        if role in METRIC_ROLES:
+            from diagnostics.metrics import higher_is_better  # not before the window shows
+
+            return higher_is_better(self.roles.get(role, "")) is False
+        return "loss" in role
 
     def final(self, role: str) -> float | None:
         series = self.series(role)

@@ -7,13 +7,16 @@ bytes become a warning naming the file and byte offset, and reading resumes at
 the next valid record. Nothing in a file's content makes it raise.
 
 :func:`load_run` reads every file of a run (see ``discovery.py``), merges them
-in step order with TensorBoard's purge on restart, and infers the roles.
+in step order with TensorBoard's purge on restart, and infers the roles. A role
+filled by a sum of loss parts (``roles.py``) gets its composite series, built by
+:class:`PartSum` - the same code that sums the parts of a run being followed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ import numpy as np
 from .columnar import decode
 from .discovery import RunSource, find_runs
 from .records import HEADER_BYTES, masked_crc32c, scan
-from .roles import infer_roles
+from .roles import infer_roles, sum_parts_of
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,91 @@ def qualified(prefix: str, tag: str) -> str:
     return f"{prefix}/{tag}" if prefix else tag
 
 
+class PartSum:
+    """The sum of a composite tag's parts, built as their points arrive.
+
+    A step is summed once every part has it; the sum is over the parts in the
+    composite's order, its wall time the latest of the parts'. Each part keeps its
+    first point of a step (a repeated step is ignored) and its points are expected in
+    step order: one later than the part's last step is taken, an earlier one dropped.
+    ``update`` costs O(new points) amortised: points wait only until every part has
+    passed their step. Reading a whole run is one ``update`` with every point, so a
+    followed run sums exactly as a loaded one.
+    """
+
+    __slots__ = ("_frontier", "_last", "_pending", "parts")
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        self.parts = tuple(parts)
+        self._last: dict[str, int | None] = dict.fromkeys(self.parts)
+        self._pending: dict[str, deque[Scalars]] = {p: deque() for p in self.parts}
+        self._frontier: int | None = None  # every step up to here is summed or never will be
+
+    def update(self, new: Mapping[str, Scalars]) -> Scalars:
+        """Take new points of any parts; return the summed points they completed."""
+        for part, s in new.items():
+            if part not in self._pending or not len(s):
+                continue
+            s = sort_by_step(s)
+            last = self._last[part]
+            keep = np.ones(len(s), bool)
+            keep[1:] = s.steps[1:] != s.steps[:-1]  # first point of a repeated step
+            if last is not None:
+                keep &= s.steps > last
+            if not keep.all():
+                s = Scalars(s.steps[keep], s.values[keep], s.wall_times[keep])
+            if len(s):
+                self._pending[part].append(s)
+                self._last[part] = int(s.steps[-1])
+        lasts = list(self._last.values())
+        if any(last is None for last in lasts):
+            return Scalars.empty()
+        frontier = min(lasts)
+        if frontier == self._frontier:
+            return Scalars.empty()  # every new point lies beyond a part's last step
+        self._frontier = frontier
+        ready = [self._take_until(part, frontier) for part in self.parts]
+        steps = ready[0].steps
+        for s in ready[1:]:
+            steps = np.intersect1d(steps, s.steps, assume_unique=True)
+        if not len(steps):
+            return Scalars.empty()
+        values = np.zeros(len(steps))
+        walls = np.full(len(steps), -np.inf)
+        for s in ready:
+            at = np.searchsorted(s.steps, steps)
+            values = values + s.values[at]
+            walls = np.maximum(walls, s.wall_times[at])
+        return Scalars(steps.astype(np.int64), values, walls)
+
+    def _take_until(self, part: str, step: int) -> Scalars:
+        """Remove and return the part's waiting points at or before ``step``."""
+        chunks = self._pending[part]
+        taken: list[Scalars] = []
+        while chunks and chunks[0].steps[-1] <= step:
+            taken.append(chunks.popleft())
+        if chunks and chunks[0].steps[0] <= step:
+            head, n = chunks[0], int(np.searchsorted(chunks[0].steps, step, side="right"))
+            taken.append(Scalars(head.steps[:n], head.values[:n], head.wall_times[:n]))
+            chunks[0] = Scalars(head.steps[n:], head.values[n:], head.wall_times[n:])
+        if not taken:
+            return Scalars.empty()
+        return _concat([(t.steps, t.values, t.wall_times) for t in taken])
+
+
+def sum_parts(parts: Mapping[str, Scalars]) -> Scalars:
+    """The summed series of whole parts (in the mapping's order), at the steps all share."""
+    return PartSum(tuple(parts)).update(parts)
+
+
+def add_sums(scalars: dict[str, Scalars], roles: Mapping[str, str]) -> None:
+    """Insert the series of every composite tag in ``roles`` (built from its parts)."""
+    for tag in roles.values():
+        parts = sum_parts_of(tag, scalars)
+        if parts is not None and tag not in scalars:
+            scalars[tag] = sum_parts({p: scalars[p] for p in parts})
+
+
 def load_run(source: RunSource, *, overrides: Mapping[str, str] | None = None) -> RunLog:
     """Read every file of ``source`` once; never raises on file contents."""
     per_tag: dict[str, list[Scalars]] = {}
@@ -230,6 +318,7 @@ def load_run(source: RunSource, *, overrides: Mapping[str, str] | None = None) -
     for w in warnings:
         log.debug("%s", w)  # callers report run_log.warnings themselves
     roles = infer_roles({tag: len(s) for tag, s in scalars.items()}, overrides=overrides)
+    add_sums(scalars, roles)  # `points` stays the count of points read
     return RunLog(source.name, scalars, texts, warnings, points, roles, source)
 
 

@@ -1,7 +1,10 @@
 """Which logged tag plays which role (train loss, validation loss, ...): the user decides.
 
 Roles the inference was unsure of (several candidate tags) are marked; each role
-offers its candidates first, then every other tag, and "(none)".
+offers its candidates first (a loss logged in parts offers their sum), then every
+other tag, and "(none)". A train or validation metric must be a tag whose name says
+which way is better (``val_MAE``, ``eval/mean_reward``); another is refused, in the
+dialog, with the words understood.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.tb.roles import check_metric_override
 from gui.state import ROLES, RunState
 
 NONE = "(none)"
@@ -35,7 +39,7 @@ class RoleOverrideDialog(QDialog):
         tags = sorted(run.tags)
         for role in ROLES:
             combo = QComboBox()
-            preferred = [t for t in candidates.get(role, []) if t in run.tags]
+            preferred = list(candidates.get(role, []))  # may hold a sum of parts
             combo.addItem(NONE)
             combo.addItems(preferred + [t for t in tags if t not in preferred])
             current = run.roles.get(role)
@@ -57,10 +61,26 @@ class RoleOverrideDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #C62828;")
+        self.error.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(note)
         layout.addLayout(form)
+        layout.addWidget(self.error)
         layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        """Close only when every metric role names a tag with a direction."""
+        try:
+            for role, tag in self.overrides().items():
+                check_metric_override(role, tag)
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
 
     def overrides(self) -> dict[str, str]:
         """role -> tag for every role ('' unmaps it)."""

@@ -1,6 +1,7 @@
-"""The live charts: loss, accuracy, learning rate, gradient norm, throughput.
+"""The live charts: loss, accuracy, objective metric, learning rate, gradient norm,
+throughput, memory.
 
-One ``GraphicsLayoutWidget`` holds the five plots with linked step axes. Each
+One ``GraphicsLayoutWidget`` holds the plots with linked step axes. Each
 visible run draws one :class:`CurveSet` per role it has; on every ``frame`` the
 panel refreshes each curve once (a no-op unless its data changed); a change of a
 plot's view (zoom, pan, resize) refreshes that plot's curves. The curves clip to the
@@ -38,6 +39,8 @@ class ChartSpec:
 CHARTS = (
     ChartSpec("loss", "Loss", ("train_loss", "val_loss"), "loss"),
     ChartSpec("accuracy", "Accuracy", ("train_accuracy", "val_accuracy"), "accuracy"),
+    # The objective metric (reward, mAP, MAE, ...): its axis reads as the tag's own unit.
+    ChartSpec("metric", "Metric", ("train_metric", "val_metric"), "metric"),
     ChartSpec("lr", "Learning rate", ("lr",), "lr"),
     ChartSpec("grad_norm", "Gradient norm", ("grad_norm",), "‖g‖₂"),
     ChartSpec("throughput", "Throughput", ("samples_per_sec",), "samples/s"),

@@ -125,6 +125,11 @@ def test_realruns_every_run_listed_with_its_diagnosis(qtbot, window):
     assert by_name["facial_v1_short"].diagnosis.status.value == "insufficient-data"
     assert "underfitting" in by_name["signlang_7152"].diagnosis.rules
     assert all(r.diagnosis is not None for r in runs)
-    assert all(r.series("train_loss") is not None or r.series("val_loss") is not None
+    # a loss, or (Stable-Baselines3 eval-only, a bare REINFORCE reward) an objective metric
+    assert all(any(r.series(role) is not None
+                   for role in ("train_loss", "val_loss", "train_metric", "val_metric"))
                for r in runs)
+    yolo = by_name["helmet_yolov5_exp2"]
+    assert yolo.roles["val_loss"] == "val/box_loss+val/cls_loss+val/obj_loss"
+    assert len(yolo.series("val_loss")) == 150
     assert source.warnings == []

@@ -49,13 +49,18 @@ def test_canonical_tags_map_to_their_roles():
         (["loss", "global_step/sec", "eval/loss", "eval/accuracy"],
          {"train_loss": "loss", "val_loss": "eval/loss", "val_accuracy": "eval/accuracy"}),
         (["loss_1", "loss_2"], {"train_loss": "loss_1"}),
-        # YOLOv5: components only, objectness chosen; first lr group
+        # YOLOv5: components only, so their sum; first lr group; mAP on validation
         (["train/box_loss", "train/obj_loss", "train/cls_loss", "val/box_loss",
           "val/obj_loss", "val/cls_loss", "x/lr0", "x/lr1", "x/lr2", "metrics/mAP_0.5"],
-         {"train_loss": "train/obj_loss", "val_loss": "val/obj_loss", "lr": "x/lr0"}),
+         {"train_loss": "train/box_loss+train/cls_loss+train/obj_loss",
+          "val_loss": "val/box_loss+val/cls_loss+val/obj_loss", "lr": "x/lr0",
+          "val_metric": "metrics/mAP_0.5"}),
+        # objective metrics, no loss
+        (["_train_MAE_epoch", "_val_SMAPE", "train_kl_weight", "train_epoch_average", "mAP"],
+         {"train_metric": "_train_MAE_epoch", "val_metric": "mAP"}),
         # things that are not roles
-        (["_train_MAE_epoch", "_val_SMAPE", "train_kl_weight", "train_epoch_average", "mAP",
-          "loss/train_vs_val"], {}),
+        (["train_kl_weight", "train_epoch_average", "loss/train_vs_val", "hp_metric", "epoch",
+          "rollout/ep_len_mean", "time/fps"], {}),
         (["val_accuracy", "validation_accuracy", "val_loss", "test_loss"],
          {"val_accuracy": "val_accuracy", "val_loss": "val_loss"}),
     ],
@@ -95,5 +100,9 @@ def test_parse_overrides():
 
 def test_role_candidates_best_first():
     got = role_candidates(["val/box_loss", "val/obj_loss", "Loss/test", "lr"])
-    assert got["val_loss"] == ["Loss/test", "val/obj_loss", "val/box_loss"]
+    assert got["val_loss"] == ["Loss/test", "val/box_loss", "val/obj_loss"]
     assert got["lr"] == ["lr"]
+    # parts without a total: their sum first
+    got = role_candidates(["val/box_loss", "val/obj_loss", "val/cls_loss"])
+    assert got["val_loss"] == ["val/box_loss+val/cls_loss+val/obj_loss", "val/box_loss",
+                               "val/cls_loss", "val/obj_loss"]
