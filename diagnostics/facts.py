@@ -102,11 +102,13 @@ def metric(view: RunView) -> tuple[str, bool] | None:
     return None
 
 
-def train_loss_role(view: RunView, n: int = 4) -> str | None:
-    """The loss whose shape says how training goes: the training loss, else validation."""
-    for role in ("train_loss", "val_loss"):
-        if usable(view, role, n):
-            return role
+def train_loss_role(view: RunView) -> str | None:
+    """The loss whose shape says how training goes: the training loss, else validation
+    (a curve of ``MIN_POINTS`` first; four points when no curve is that long)."""
+    for n in (MIN_POINTS, 4):
+        for role in ("train_loss", "val_loss"):
+            if usable(view, role, n):
+                return role
     return None
 
 
@@ -291,6 +293,10 @@ class SlowLoss:
     pace: float | None  # late/overall slope ratio of a steady descent; None: a plateau
 
 
+#: The most a curve of under ``MIN_POINTS`` may fall per point and still be "slow".
+SHORT_STEP = 0.01
+
+
 def steady_fall(y: np.ndarray) -> bool:
     """Four or more points, every one below the one before: a fall with no noise at all
     (the seed's 100 -> 99.9 -> 99.8 -> 99.7), significant however short."""
@@ -316,6 +322,8 @@ def slow_loss(view: RunView) -> SlowLoss | None:
     drop = (start - end) / start
     if drop >= view.cal.slow_drop or drop <= -view.cal.slow_drop:
         return None
+    if len(c) < MIN_POINTS and not (steady_fall(c.y) and drop / (len(c) - 1) < SHORT_STEP):
+        return None  # a few points say "slow" only when each step is tiny (the seed's 0.1%)
     t = trend(c.x, c.y)
     if (t.falling(view.cal.trend_z) or steady_fall(c.y)) and drop > 0:
         late = c.x >= c.x[len(c) // 2]
@@ -327,6 +335,8 @@ def slow_loss(view: RunView) -> SlowLoss | None:
             return SlowLoss(role, start, end, drop, pace)
         return None
     low = float(np.min(s))
+    if len(c) < 2 * MIN_POINTS:
+        return None  # a stagnation needs a long look; a few points cannot tell
     if not t.significant(view.cal.trend_z) and (start - low) / start < view.cal.slow_drop:
         return SlowLoss(role, start, end, drop, None)
     return None

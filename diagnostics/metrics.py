@@ -22,13 +22,16 @@ LOWER_WORDS = frozenset({
 REWARD_WORDS = frozenset({"reward", "rew", "return"})
 
 _SPLIT = re.compile(r"[a-z]+|[0-9]+")
+_ALNUM = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 
 
 def words(tag: str) -> set[str]:
     """Lower-case words of a tag, with and without camel-case splitting
-    (``metrics/mAP50(B)`` -> map, 50, b, m, ap; ``meanReward`` -> meanreward, mean, reward)."""
-    out = set(_SPLIT.findall(tag.lower()))
+    (``metrics/mAP50(B)`` -> map, 50, map50, b, m, ap; ``val_f1`` -> val, f, 1, f1)."""
+    low = tag.lower()
+    out = set(_SPLIT.findall(low))
+    out.update(_ALNUM.findall(low))  # f1, r2, top1: a name with its digit
     out.update(_SPLIT.findall(_CAMEL.sub(r"\1_\2", tag).lower()))
     return out
 

@@ -127,8 +127,6 @@ def test_roles_of_realistic_tag_sets(tags, expected):
     assert infer_roles(tags) == expected
 
 
-@pytest.mark.xfail(reason="diagnostics.metrics.words splits 'f1' into 'f', '1': no direction",
-                   strict=False)
 def test_f1_is_a_metric():
     assert infer_roles(["train/f1", "val_f1"]) == {"train_metric": "train/f1",
                                                    "val_metric": "val_f1"}
