@@ -37,6 +37,9 @@ LOSS_GAP = 2.5
 #: Validation accuracy within this of its best at the end still improves.
 ACC_STILL_BEST = 0.005
 
+#: The validation objective ends this far (relative) below its smoothed best.
+METRIC_DECLINE = 0.03
+
 #: Short runs: with this few evaluations a rise is weak evidence (info, low confidence).
 SHORT_EVALS = 8
 
@@ -81,6 +84,8 @@ class Overfitting(Rule):
             found = self._loss_rise(view) or self._memorised(view)
         if found is None and facts.accuracies_judgeable(view):
             found = self._acc_gap(view)
+        if found is None and view.has("train_loss", facts.MIN_POINTS):
+            found = self._objective_decline(view)
         return [found] if found else []
 
     def _loss_rise(self, view: RunView) -> Finding | None:
@@ -170,6 +175,37 @@ class Overfitting(Rule):
             f"validation loss ({fmt(best)}), while val_loss stopped improving over the second "
             "half: the model memorises the training data", role="val_loss",
             title="Overfitting (memorisation)", confidence=Confidence.MEDIUM)
+
+    def _objective_decline(self, view: RunView) -> Finding | None:
+        """The validation objective (a metric, else the accuracy) turned worse after its
+        best while the training loss kept improving: the seed's "test gets worse" read
+        on what the run is for (a detector's mAP, whose parts' losses sum to a flat
+        line while one of them rises)."""
+        role = "val_metric" if view.higher_is_better("val_metric") is not None else "val_accuracy"
+        if not view.has(role, 2 * facts.MIN_POINTS):
+            return None
+        c = view.curve(role)
+        sign = 1.0 if view.higher_is_better(role) else -1.0
+        s = sign * facts.smooth(c)
+        k = int(np.argmax(s))
+        best, end = float(s[k]), float(s[-1])
+        worse = best - end
+        if len(c) - 1 - k < PATIENCE or worse < view.cal.rise_sigmas * noise(c.y[k:]):
+            return None
+        if worse < METRIC_DECLINE * abs(best):
+            return None
+        step = int(c.step[k])
+        t = view.curve("train_loss")
+        t_at = float(np.interp(step, t.step, facts.smooth(t)))
+        t_end = edge_level(t, facts.EDGE, head=False)
+        if t_at <= 0 or t_at - t_end < MIN_TRAIN_GAIN * t_at:
+            return None
+        return self.finding(
+            view, Severity.WARNING, step, int(c.step[-1]),
+            f"{view.tag(role)} got worse after its best ({fmt(sign * best)} around step "
+            f"{step}) and ends at {fmt(sign * end)} ({pct(worse / abs(best))} worse; levels are "
+            f"smoothed) while train_loss still fell from {fmt(t_at)} to {fmt(t_end)}",
+            role=role, confidence=Confidence.MEDIUM, title="Overfitting (objective declines)")
 
     def _acc_gap(self, view: RunView) -> Finding | None:
         tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
