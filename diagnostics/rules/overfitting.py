@@ -14,8 +14,8 @@ from diagnostics.types import Confidence, Finding, Severity
 #: one or two bad evaluations are noise, the seed's "看到测试集上升就停" needs a trend).
 PATIENCE = 3
 
-#: The smoothed validation loss must end at least this far above its smoothed best
-#: (relative). A converged curve wanders ~1% around its floor.
+#: The smoothed validation loss (or objective) must end at least this far from its
+#: smoothed best (relative). A converged curve wanders ~1% around its best.
 MIN_RISE = 0.015
 
 #: ...and by at least this share of the descent that reached the best: a loss that fell
@@ -36,9 +36,6 @@ LOSS_GAP = 2.5
 
 #: Validation accuracy within this of its best at the end still improves.
 ACC_STILL_BEST = 0.005
-
-#: The validation objective ends this far (relative) below its smoothed best.
-METRIC_DECLINE = 0.03
 
 #: Short runs: with this few evaluations a rise is weak evidence (info, low confidence).
 SHORT_EVALS = 8
@@ -181,6 +178,8 @@ class Overfitting(Rule):
         best while the training loss kept improving: the seed's "test gets worse" read
         on what the run is for (a detector's mAP, whose parts' losses sum to a flat
         line while one of them rises)."""
+        if facts.reward_run(view):
+            return None  # an agent's evaluation reward is not a held-out set
         role = "val_metric" if view.higher_is_better("val_metric") is not None else "val_accuracy"
         if not view.has(role, 2 * facts.MIN_POINTS):
             return None
@@ -192,7 +191,7 @@ class Overfitting(Rule):
         worse = best - end
         if len(c) - 1 - k < PATIENCE or worse < view.cal.rise_sigmas * noise(c.y[k:]):
             return None
-        if worse < METRIC_DECLINE * abs(best):
+        if worse < MIN_RISE * abs(best):
             return None
         step = int(c.step[k])
         t = view.curve("train_loss")
