@@ -1,4 +1,4 @@
-"""Numeric helpers shared by the rules: smoothing, robust levels, slopes and noise.
+"""Numeric helpers shared by the rules: curves from summaries, robust levels, smoothing.
 
 All are vectorised numpy and scale-free where it matters (relative changes, robust
 statistics), so the same rule reads a cross-entropy of 2.3, an MSE of 83,000 and a
@@ -12,9 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from diagnostics.summary import Segments
-
-#: 1 / Phi^-1(3/4): turns a median absolute deviation into a normal sigma.
-MAD_TO_SIGMA = 1.4826
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,30 +101,6 @@ def start_level(c: Curve, frac: float) -> float:
     if len(c) == 0:
         return float("nan")
     return min(float(c.y[0]), edge_level(c, frac, head=True))
-
-
-def noise_sigma(y: np.ndarray) -> float:
-    """Point-to-point noise: MAD of first differences / sqrt(2), as a normal sigma.
-
-    Differences cancel a slow trend, so a falling curve's descent is not counted as
-    noise; 0.0 for fewer than three values.
-    """
-    if y.size < 3:
-        return 0.0
-    d = np.diff(y)
-    return float(MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
-
-
-def resistant_slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Tukey's resistant line slope: medians of the outer thirds. 0.0 if undefined."""
-    n = y.size
-    if n < 2:
-        return 0.0
-    k = max(1, n // 3)
-    dx = float(np.median(x[n - k :]) - np.median(x[:k]))
-    if dx <= 0:
-        return 0.0
-    return float((np.median(y[n - k :]) - np.median(y[:k])) / dx)
 
 
 def rolling_median(y: np.ndarray, window: int) -> np.ndarray:

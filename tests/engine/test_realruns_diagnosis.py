@@ -1,8 +1,8 @@
 """Diagnosis of ../shared/realruns (real logs from public repositories) through our reader.
 
-A regression guard: no run labelled healthy gets a warning or an error, the
-too-short run is ``insufficient-data``, and the agreements achieved so far (see
-``bench/diagnosis_quality.py``) hold. Known misses are listed, not asserted.
+A regression guard: no run labelled healthy gets a warning or an error, and every
+run outside ``KNOWN_MISSES`` gets the verdict of its label (as
+``bench/diagnosis_quality.py`` computes it). Known misses are listed, not asserted.
 """
 
 from __future__ import annotations
@@ -21,21 +21,26 @@ REALRUNS = Path(__file__).resolve().parents[2].parent / "shared" / "realruns"
 pytestmark = pytest.mark.skipif(not (REALRUNS / "labels.tsv").exists(),
                                 reason=f"{REALRUNS} is absent")
 
-#: run -> rules that must fire with a warning or error (the label's rule).
-AGREED = {
-    "helmet_yolov5_exp2": "overfitting",
-    "irdsi_lightning_v3": "overfitting",
-    "irdsi_tblogs_v0": "slow-descent",
-    "signlang_7152": "underfitting",
-    "sketchvlm_1768886380": "overfitting",
-    "tft_optuna_v0": "oscillation",
-    "tft_optuna_v1": "overfitting",
-    "vae_klbeta05": "overfitting",
-    "warcraft_optuna_v1": "underfitting",
+#: Runs whose verdict does not match the label today (``bench/diagnosis_quality.py``
+#: explains each); every other run's verdict is asserted.
+KNOWN_MISSES = {
+    "lstm_tf1_estimator",  # oscillating (low confidence): single-batch losses
+    "sketchvlm_1765986614",  # overfitting (mild, 8 evaluations)
+    "sketchvlm_1768886380",  # overfitting: 6 evaluations rising, a low-confidence note
+    "tft_optuna_v2",  # plateau-slow or early overfitting: validation flat from epoch 2
+    "daphnia_yolov8_det",  # one validation loss part rises while mAP still creeps up
+    "lander_pertopt_22312",  # plateau-slow or healthy but noisy (RL)
+    "atari_dqn1",  # too short to tell: 50k steps of Atari, reward still rising
+    "tfod_ssd_mobnet",  # overfitting from a single evaluation
 }
-# Known misses (not asserted): lstm_tf1_estimator (oscillating), signlang_17064 and
-# sketchvlm_1765986614 (overfitting), tft_optuna_v2 (plateau-slow) come out healthy;
-# irdsi_lightning_v3 also gets slow-descent (its train loss falls 11% in a straight line).
+
+#: The label family of the rule behind the verdict (as in the benchmark).
+FAMILY = {
+    "overfitting": "overfitting", "underfitting": "underfitting",
+    "slow-descent": "plateau-slow", "oscillation": "oscillating",
+    "divergence": "diverging", "nan-loss": "diverging", "metric-mismatch": "diverging",
+    "grad-explosion": "diverging",
+}
 
 
 def labels() -> dict[str, str]:
@@ -60,14 +65,20 @@ def test_healthy_runs_get_no_warning_or_error(run_id):
     assert not alarms(d), [f.evidence for f in d.findings]
 
 
-def test_too_short_run_is_insufficient_data():
-    short = [r for r, lab in labels().items() if lab == "too short to tell"]
-    assert short
-    for run_id in short:
-        assert diagnosis(run_id).status is Status.INSUFFICIENT_DATA
+def verdict(d) -> str:
+    if d.status is Status.INSUFFICIENT_DATA:
+        return "too short to tell"
+    return FAMILY[d.primary.rule] if d.primary else "healthy"
 
 
-@pytest.mark.parametrize("run_id, rule", sorted(AGREED.items()))
-def test_agreements_hold(run_id, rule):
-    assert labels()[run_id] != "healthy"
-    assert rule in alarms(diagnosis(run_id))
+@pytest.mark.parametrize("run_id", sorted(set(labels()) - KNOWN_MISSES)
+                         if (REALRUNS / "labels.tsv").exists() else [])
+def test_verdict_matches_the_label(run_id):
+    d = diagnosis(run_id)
+    assert verdict(d) == labels()[run_id], [(f.rule, f.severity, f.evidence) for f in d.findings]
+
+
+def test_no_healthy_run_gets_an_error_even_among_known_misses():
+    for run_id, label in labels().items():
+        if label == "healthy":
+            assert all(f.severity is not Severity.ERROR for f in diagnosis(run_id).findings)
