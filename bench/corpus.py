@@ -13,7 +13,19 @@ switch for the injection (NaN batches, scaled batches, a guard that skips NaN st
 - ``keras``: sibling folders ``train/`` and ``validation/`` holding ``epoch_loss`` and
   ``epoch_accuracy`` per epoch (step = epoch index), ``epoch_learning_rate``;
 - ``hf``: ``train/loss`` (mean over ``logging_steps``), ``train/grad_norm``,
-  ``train/learning_rate``, ``train/epoch``, ``eval/loss``, ``eval/accuracy``.
+  ``train/learning_rate``, ``train/epoch``, ``eval/loss``, ``eval/accuracy``;
+- ``as-logged``: the tags a hand-written loop logged itself, written verbatim (a
+  regression's ``val/MAE`` or ``val_RMSE``, a classifier's ``val/f1``, Stable-Baselines3's
+  ``rollout/ep_rew_mean`` and ``eval/mean_reward``).
+
+Issue 9's categories come from the trainings of ``tests/diagnostics/issue9_runs.py``
+(the same ones its tests assert on): long fast-converging healthy runs, a model
+collapsed to the majority class of imbalanced data (an .npz made from digits, written
+under ``OUT/_datasets/``), regressions whose loss degenerates while the error grows, a
+slowly falling loss beside a climbing objective metric, a reward that never moves,
+SGD's straight slow descent, our own default/lr 0.01/stopped-in-warmup runs, and a
+short run whose validation loss rises at its last evaluations (an ``info`` note only,
+so its label is ``healthy``).
 
 ``labels.tsv`` lists each case with the rules it must fire (``healthy`` for none) and
 what was injected. The labels come from the injection and were checked against the
@@ -258,23 +270,32 @@ def write_hf(run_dir: Path, m: Metrics, logging_steps: int = 10) -> None:
     w.close()
 
 
+def write_as_logged(run_dir: Path, m: Metrics) -> None:
+    """Every series under its own key as the tag (what a hand-written loop logged)."""
+    w = ScalarWriter(run_dir)
+    for tag, points in m.series.items():
+        for step, v in points:
+            w.add_scalar(tag, v, step)
+    w.close()
+
+
 WRITERS = {"canonical": write_canonical, "pytorch": write_pytorch, "lightning": write_lightning,
-           "keras": write_keras, "hf": write_hf}
+           "keras": write_keras, "hf": write_hf, "as-logged": write_as_logged}
 
 
 # ---------------------------------------------------------------- engine runs
 
 
-def engine_run(overrides: dict) -> tuple[Metrics, str]:
-    """Train with our engine in-process; its logs read back as ``Metrics`` + config TOML."""
+def engine_run(overrides: dict, stop_after_evals: int | None = None) -> tuple[Metrics, str]:
+    """Train with our engine in-process (CPU, one thread, as the tests of issue 9 do);
+    its logs read back as ``Metrics`` + config TOML. ``stop_after_evals``: press Stop
+    after that many evaluations."""
     from engine import config as cfg_mod
-    from engine.loop import run_training
-    from engine.tb.reader import load_path
+    from tests.diagnostics.issue9_runs import train_engine
 
-    cfg = cfg_mod.apply_patch(cfg_mod.RunConfig(), overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        run_training(cfg, Path(tmp), emit=lambda _e: None, should_stop=lambda: False)
-        (log,) = load_path(tmp)
+        run = train_engine(overrides, Path(tmp), stop_after_evals=stop_after_evals)
+        log, cfg = run.log, run.config
     keys = {"train_loss": "train/loss", "val_loss": "val/loss", "train_acc": "train/accuracy",
             "val_acc": "val/accuracy", "lr": "opt/lr", "grad_norm": "opt/grad_norm"}
     m = Metrics()
@@ -297,16 +318,101 @@ class Case:
     convention: str
     description: str
     engine: dict | None = None  # engine overrides, or
-    recipe: Recipe | None = None  # a hand-written loop
+    recipe: Recipe | None = None  # a hand-written loop, or
+    logged: str | None = None  # a hand-written loop of issue9_runs.HAND_RUNS (its own tags)
     writer_args: dict = field(default_factory=dict)
+    dataset: str | None = None  # an .npz of DATASETS, written first; sets data.dataset
+    stop_after_evals: int | None = None  # engine runs: Stop after that many evaluations
 
     @property
     def label(self) -> str:
         return ",".join(self.expected) if self.expected else HEALTHY
 
 
+def _datasets() -> dict:
+    """Name -> writer of an .npz dataset (issue 9), called with the file's path."""
+    from tests.diagnostics import issue9_runs as runs
+
+    return {
+        "digits-90pct-nonzero": lambda path: runs.imbalanced_digits_npz(path, 0.9),
+        "digits-80pct-nonzero": lambda path: runs.imbalanced_digits_npz(path, 0.8),
+        "digits-5-classes-850": runs.small_digits_npz,
+    }
+
+
+def issue9_cases() -> list[Case]:
+    """Issue 9's categories, trained as its tests train them (``issue9_runs``)."""
+    from tests.diagnostics import issue9_runs as runs
+
+    cpu = {"train.device": "cpu"}
+    npz = "npz:(set by build_case)"
+    return [
+        # 1. a fast early descent is not an explosion
+        Case("long-fast-converging-digits", (), "canonical",
+             "engine, AdamW 1e-3 wd 0.5, warmup 1%, 150 epochs (3,450 steps): the loss falls "
+             "10x within its first ~2% of points, validation keeps improving",
+             engine={**cpu, **runs.long_fast_overrides()}),
+        # 2. and 5. a model that predicts the majority class
+        Case("imbalanced90-collapsed-digits", ("underfitting",), "canonical",
+             "engine, digits as 'not a zero' (90%) vs 'zero', AdamW weight decay 100: the model "
+             "outputs the class prior; val accuracy = the majority share at every evaluation",
+             engine={**cpu, **runs.collapsed_overrides(npz)}, dataset="digits-90pct-nonzero"),
+        Case("imbalanced80-collapsed-bs32-digits", ("underfitting",), "canonical",
+             "engine, 80% majority class, batch 32, AdamW weight decay 100: predicts the majority "
+             "class; per-step loss swings +-20% and more around a flat level (no oscillation)",
+             engine={**cpu, **runs.collapsed_overrides(npz, batch_size=32)},
+             dataset="digits-80pct-nonzero"),
+        # 3. the loss improves while the objective gets worse
+        Case("regression-one-sided-loss", ("metric-mismatch",), "as-logged",
+             "hand loop, regression MLP on relu(pred - y): the loss falls to exactly 0 while "
+             "val/MAE grows ~2x and freezes",
+             logged="regression-one-sided-loss"),
+        Case("regression-wrong-sign-loss", ("metric-mismatch",), "as-logged",
+             "hand loop, regression MLP on -mse(3 tanh(out), y): the loss is negative and still "
+             "falling while val_RMSE grows 75% and freezes",
+             logged="regression-wrong-sign-loss"),
+        # 4. the objective metric
+        Case("noisy-labels-f1-climbs", (), "as-logged",
+             "hand loop, digits MLP, 70% of training labels redrawn at random every step, Adam "
+             "1e-4: the loss falls only ~7% while val/f1 (clean labels) climbs 0.28 -> 0.93",
+             logged="noisy-labels-f1-climbs"),
+        Case("bandit-broken-reward-sb3", ("underfitting",), "as-logged",
+             "hand loop, actor-critic bandit on digits whose reward is scored against another "
+             "image's label: SB3 tags, train/loss falls ~80%, rollout/ep_rew_mean never moves",
+             logged="bandit-broken-reward"),
+        # 6. a steady straight line in tiny steps
+        Case("sgd-lr1e-3-digits", ("slow-descent",), "canonical",
+             "engine, plain SGD lr 1e-3 (100x below the usual 0.1), constant, 6 epochs: the loss "
+             "falls in a straight line, ~1% in all",
+             engine={**cpu, **runs.SLOW_SGD_OVERRIDES}),
+        # 7. our own runs
+        Case("default-config-digits", (), "canonical",
+             "engine, the default config exactly (AdamW 1e-3, warmup-plateau-decay, 20 epochs)",
+             engine=dict(cpu)),
+        Case("adamw-lr0.01-digits", (), "canonical",
+             "engine, default config at lr 0.01 (a fix's child run): reaches ~97%, its gradient "
+             "norm is tiny once converged with normal batches above it",
+             engine={**cpu, **runs.LR_0_01_OVERRIDES}),
+        Case("default-stopped-in-warmup-digits", (), "canonical",
+             "engine, default config for 100 epochs, stopped after 2 evaluations (46 steps of a "
+             "115-step warmup)",
+             engine={**cpu, **runs.WARMUP_STOP[0]}, stop_after_evals=runs.WARMUP_STOP[1]),
+        # 8. short runs: an info note, no alarm
+        Case("short-overfit-5class-digits", (), "canonical",
+             "engine, MLP 1024x1024 on 150 digits of 5 classes, Adam 2e-3, 6 epochs: val loss "
+             "rises at each of its last 4 evaluations (accuracy gap <5 points); expected: "
+             "overfitting at info with low confidence, no alarm",
+             engine={**cpu, **runs.short_overfit_overrides(npz, 700 / 850)},
+             dataset="digits-5-classes-850"),
+    ]
+
+
 def cases() -> list[Case]:
     mnist = f"mnist:{mnist_dir()}"
+    return [*_base_cases(mnist), *issue9_cases()]
+
+
+def _base_cases(mnist: str) -> list[Case]:
     return [
         # -- learning rate far too high / far too low --------------------------------
         Case("adamw-lr50-digits", ("divergence",), "canonical",
@@ -390,7 +496,19 @@ def build_case(case: Case, out: Path) -> float:
     run_dir.mkdir(parents=True, exist_ok=True)
     config_text = None
     if case.engine is not None:
-        m, config_text = engine_run(case.engine)
+        overrides = dict(case.engine)
+        if case.dataset is not None:
+            path = out / "_datasets" / f"{case.dataset}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _datasets()[case.dataset](path)
+            overrides["data.dataset"] = f"npz:{path}"
+        m, config_text = engine_run(overrides, case.stop_after_evals)
+    elif case.logged is not None:
+        from tests.diagnostics.issue9_runs import HAND_RUNS
+
+        logged = HAND_RUNS[case.logged]()
+        m = Metrics({tag: list(zip(steps.tolist(), values.tolist(), strict=True))
+                     for tag, (steps, values) in logged.items()})
     else:
         assert case.recipe is not None
         m = hand_run(case.recipe)
