@@ -1,4 +1,5 @@
-"""Facts about blow-ups and non-finite values, shared by the rules (see ``facts``)."""
+"""Facts about broken runs - blow-ups, non-finite values, degenerate losses - shared by
+the rules (see ``facts``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diagnostics.facts import EDGE, MAX_CLASSES, cached, metric, progress, reward_run
-from diagnostics.signals import as_fraction, edge_level
+from diagnostics.facts import (
+    EDGE,
+    MAX_CLASSES,
+    cached,
+    metric,
+    progress,
+    reward_run,
+    usable,
+)
+from diagnostics.signals import as_fraction, edge_level, edge_mask
 from diagnostics.summary import NO_STEP, Segments
 from diagnostics.trend import trend
 from diagnostics.view import RunView
@@ -145,3 +154,30 @@ def recovered(seg: Segments, i: int) -> bool:
     n_bad = int((seg.count - seg.finite).sum())
     after = int(seg.finite[i + 1 :].sum())
     return after >= max(1, n_bad)
+
+
+# -- a broken loss ------------------------------------------------------------------------
+
+#: A loss is degenerate when this share of its last 10% of points is exactly 0.
+ZERO_SHARE = 0.5
+
+
+@cached
+def degenerate_loss(view: RunView) -> tuple[str, str] | None:
+    """(role, how) of a loss that fell to exactly 0, or went negative and keeps
+    falling: no real loss does either (RL losses are not losses to minimise)."""
+    if reward_run(view):
+        return None
+    for loss in ("train_loss", "val_loss"):
+        if not usable(view, loss):
+            continue
+        c = view.curve(loss)
+        tail = edge_mask(c, EDGE, head=False)
+        if (view.summaries[loss].exact and float(c.y[-1]) == 0.0
+                and float(np.mean(c.y[tail] == 0.0)) >= ZERO_SHARE):
+            return loss, "fell to exactly 0"
+        late = edge_mask(c, 0.5, head=False)
+        end = edge_level(c, EDGE, head=False)
+        if end < 0 and trend(c.x[late], c.y[late]).falling(view.cal.trend_z):
+            return loss, f"went negative and keeps falling (now {end:.4g})"
+    return None

@@ -35,6 +35,9 @@ EDGE = 0.1
 #: seed's slow-but-moving run changes 0.1% per step; a stuck run 0.01% in total.
 NO_LEARNING = 1e-3
 
+#: A first value this far (relative) above the head's median: the loss descended there.
+EARLY_DROP = 0.1
+
 #: A loss within this relative distance of ln(k) is at the chance level of a k-class
 #: cross-entropy (uniform predictions), e.g. ln 29 = 3.367.
 CHANCE_TOLERANCE = 2e-3
@@ -75,6 +78,12 @@ def usable(view: RunView, role: str, n: int = MIN_POINTS) -> bool:
 def shape_values(c: Curve) -> np.ndarray:
     """A curve's levels on the scale its shape is read on (log10 when it spans decades)."""
     return np.log10(c.y) if multi_decade(c.y) else c.y
+
+
+def late_level(c: Curve) -> float:
+    """Where a curve ends: the median of its last 10% of points, and of at least three
+    (one bad evaluation at the end is not where the curve is)."""
+    return edge_level(c, EDGE, head=False, min_points=3)
 
 
 def smooth(c: Curve) -> np.ndarray:
@@ -170,8 +179,13 @@ def constant_accuracy(view: RunView) -> tuple[str, float, float] | None:
         return None
     y = view.curve(role).y
     value, share = modal(y)
-    if share < CONSTANT_SHARE or y[-1] != value:
-        return None
+    if share < CONSTANT_SHARE or y[-1] != value or value >= 1.0:
+        return None  # (a perfect score repeats on a small validation set)
+    if usable(view, "train_accuracy", 5):
+        c = view.curve("train_accuracy")
+        late = c.x >= c.x[len(c) // 2]
+        if trend(c.x[late], c.y[late]).rising(view.cal.trend_z):
+            return None  # training accuracy still climbs: it learns (or memorises)
     return role, value, share
 
 
@@ -183,7 +197,12 @@ def flat_loss(view: RunView) -> tuple[str, float] | None:
             c = view.curve(role)
             start = edge_level(c, EDGE, head=True)
             end = edge_level(c, EDGE, head=False)
-            if start and np.isfinite(start) and abs(start - end) / abs(start) < NO_LEARNING:
+            if not start or not np.isfinite(start):
+                continue
+            # A descent finished within the first 10% (0.1 + 2.2 exp(-step/20) over 5,000
+            # steps) hides in the head's median: the first value shows it.
+            early = (float(c.y[0]) - start) / abs(start)
+            if abs(start - end) / abs(start) < NO_LEARNING and early < EARLY_DROP:
                 return role, (start - end) / abs(start)
     return None
 
@@ -224,7 +243,7 @@ def no_learning(view: RunView) -> str | None:
         role, change = flat
         return f"{role} changed by {change:.2%} over the run"
     const = constant_accuracy(view)
-    if const is not None and not train_learns(view):
+    if const is not None and not train_still_learns(view):
         _, value, share = const
         return (f"validation accuracy was exactly {value:.4g} at {share:.0%} of the "
                 "evaluations: the model predicts one class")
@@ -232,6 +251,17 @@ def no_learning(view: RunView) -> str | None:
     if stuck is not None and (reward_run(view) or not train_learns(view)):
         return stuck
     return None
+
+
+@cached
+def train_still_learns(view: RunView) -> bool:
+    """The training loss still falls significantly over the second half (a collapsed
+    model learns the class prior in its first epoch, then stays flat)."""
+    if not usable(view, "train_loss", 5):
+        return False
+    c = view.curve("train_loss")
+    late = c.x >= c.x[len(c) // 2]
+    return trend(c.x[late], c.y[late]).falling(view.cal.trend_z)
 
 
 @cached

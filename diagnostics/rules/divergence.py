@@ -131,7 +131,7 @@ class Divergence(Rule):
             s = sign * facts.smooth(c)
             k = int(np.argmax(s))
             before = float(np.min(s[: k + 1]))
-            best, end = float(s[k]), sign * edge_level(c, facts.EDGE, head=False)
+            best, end = float(s[k]), sign * facts.late_level(c)
             gained, lost = best - before, best - end
             if gained <= 0 or lost < COLLAPSE_SHARE * gained or k >= len(c) - 3:
                 continue

@@ -6,12 +6,9 @@ import numpy as np
 
 from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, edge_mask, fmt, pct
+from diagnostics.signals import edge_mask, fmt, pct
 from diagnostics.trend import noise, trend
 from diagnostics.types import Confidence, Finding, Severity
-
-#: A loss is degenerate when this share of its last 10% of points is exactly 0.
-ZERO_SHARE = 0.5
 
 #: The metric got clearly worse: by this share of its best level...
 WORSE_REL = 0.2
@@ -73,26 +70,16 @@ class MetricMismatch(Rule):
         mt = trend(mc.x[late], mc.y[late])
         if (mt.rising(z) if higher else mt.falling(z)):
             return None  # the objective still improves: the loss may be odd, not broken
-        for loss in ("train_loss", "val_loss"):
-            if not facts.usable(view, loss):
-                continue
-            c = view.curve(loss)
-            seg = view.summaries[loss]
-            tail = edge_mask(c, facts.EDGE, head=False)
-            zeros = (seg.exact and float(c.y[-1]) == 0.0
-                     and float(np.mean(c.y[tail] == 0.0)) >= ZERO_SHARE)
-            lt = trend(c.x[edge_mask(c, 0.5, head=False)], c.y[edge_mask(c, 0.5, head=False)])
-            end = edge_level(c, facts.EDGE, head=False)
-            negative = end < 0 and lt.falling(z)
-            if not (zeros or negative):
-                continue
-            how = ("fell to exactly 0" if zeros
-                   else f"went negative and keeps falling (now {fmt(end)})")
-            return self.finding(
-                view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
-                f"{loss} {how} while {view.tag(role)} stalls at {fmt(float(mc.y[-1]))}: "
-                "a loss cannot fall below its floor for real; it is degenerate", role=loss,
-                title="Loss degenerate")
+        found = blowups.degenerate_loss(view)
+        if found is None:
+            return None
+        loss, how = found
+        c = view.curve(loss)
+        return self.finding(
+            view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
+            f"{loss} {how} while {view.tag(role)} stalls at {fmt(float(mc.y[-1]))}: "
+            "a loss cannot fall below its floor for real; it is degenerate", role=loss,
+            title="Loss degenerate")
         return None
 
     def _diverge(self, view: RunView, role: str, higher: bool) -> Finding | None:
@@ -100,7 +87,7 @@ class MetricMismatch(Rule):
         sign = 1.0 if higher else -1.0
         s = sign * facts.smooth(mc)
         k = int(np.argmax(s))
-        best, end = float(s[k]), sign * edge_level(mc, facts.EDGE, head=False)
+        best, end = float(s[k]), sign * facts.late_level(mc)
         worse = best - end
         if k >= len(mc) - 3 or worse < WORSE_REL * abs(best) or worse < WORSE_SIGMAS * noise(mc.y):
             return None

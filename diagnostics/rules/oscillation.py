@@ -104,6 +104,8 @@ class Oscillation(Rule):
         how = f"{rel:.0%} of its level" if not log else f"a factor of {10**swing:.2g}"
         tag = view.tag(role)
         conf = Confidence.HIGH if window.sum() >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
+        if len(c) <= SHORT_CURVE // 1.5:
+            conf = Confidence.LOW  # eight evaluations or fewer: weak evidence
         return self.finding(
             view, Severity.WARNING, int(c.start[window][0]), int(c.step[window][-1]),
             f"{tag}{' (smoothed)' if smoothed else ''} swung between {fmt(float(raw.min()))} "

@@ -6,7 +6,7 @@ import numpy as np
 
 from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import accuracy_scale, as_fraction, edge_level, edge_mask, fmt, pct
+from diagnostics.signals import accuracy_scale, as_fraction, edge_level, fmt, pct
 from diagnostics.trend import multi_decade, noise, trend
 from diagnostics.types import Confidence, Finding, Severity
 
@@ -29,10 +29,8 @@ MIN_TRAIN_GAIN = 0.02
 #: Seed: train 99% / test 75% is overfitting, 95% / 93% is fine: a gap of 10 points.
 ACC_GAP = 0.10
 
-#: Memorisation: the training loss ends this many times below the best validation
-#: loss ever reached, and keeps falling while validation does not (a per-class
-#: cross-entropy gap of 2.5x is far outside what regularisation explains).
-LOSS_GAP = 2.5
+#: A training cross-entropy below this fits the training set (p(correct) > 0.99).
+FIT_LOSS = 0.01
 
 #: Validation accuracy within this of its best at the end still improves.
 ACC_STILL_BEST = 0.005
@@ -45,15 +43,16 @@ class Overfitting(Rule):
     """Training keeps improving while validation gets worse, or a wide gap.
 
     What it detects:
-        A validation loss whose smoothed curve has risen at least 1.5% (and by more
-        than 3 sigmas of its own noise) above its smoothed best, for at least 3
-        evaluations, while the training loss still fell by 2% or more; a final
-        train/validation accuracy gap of 10 points or more; or a training loss that
-        keeps falling to 2.5x below the best validation loss while validation no
-        longer improves (memorisation). With only 3-8 evaluations, a validation loss
-        rising at each of the last ones while training falls is a low-confidence
-        note. A model that learns nothing, or whose loss blew up, is not
-        overfitting.
+        A validation loss whose smoothed curve has risen at least 1.5% above its
+        smoothed best (by more than 3 sigmas of its own noise, or in a significant
+        upward trend since the best), for at least 3 evaluations, while the training
+        loss still fell by 2% or more; a final train/validation accuracy gap of 10
+        points or more (a training cross-entropy under 0.01 counts as ~100%
+        training accuracy when none is logged); or a validation objective (a metric,
+        else the accuracy) that turns 1.5% worse than its best while training
+        improves. With only 3-8 evaluations, a validation loss rising at each of the
+        last ones while training falls is a low-confidence note. A model that learns
+        nothing, or whose loss blew up, is not overfitting.
 
     Why it matters:
         The model memorises the training data instead of learning the task ("死记硬背");
@@ -78,7 +77,9 @@ class Overfitting(Rule):
             return []
         found = None
         if view.has("val_loss", 3) and view.has("train_loss", 3):
-            found = self._loss_rise(view) or self._memorised(view)
+            found = self._loss_rise(view)
+        if found is None and view.has("train_loss", facts.MIN_POINTS):
+            found = self._memorised(view)
         if found is None and facts.accuracies_judgeable(view):
             found = self._acc_gap(view)
         if found is None and view.has("train_loss", facts.MIN_POINTS):
@@ -93,14 +94,19 @@ class Overfitting(Rule):
                 return short
         smooth = facts.smooth(v)
         best_i = int(np.argmin(smooth))
-        best, end = float(smooth[best_i]), float(smooth[-1])
+        best, end = float(smooth[best_i]), facts.late_level(v)
         n, w = len(v), max(3, len(v) // 10) | 1
         if n - 1 - best_i < PATIENCE or best <= 0:
             return None
         rise = end - best
         sigma = noise(v.y[max(0, min(best_i - w // 2, n // 2)):])
-        if rise < MIN_RISE * best or rise < view.cal.rise_sigmas * sigma:
+        if rise < MIN_RISE * best:
             return None
+        after = v.x >= v.x[best_i]
+        rising = after.sum() >= 2 * facts.MIN_POINTS and trend(
+            v.x[after], v.y[after]).rising(view.cal.trend_z)
+        if rise < view.cal.rise_sigmas * sigma and not rising:
+            return None  # neither far out of the noise nor a significant upward trend
         if self._rise_share(v.y, smooth, best_i) < MIN_RISE_VS_PROGRESS:
             return None
         lo = max(0, best_i - w // 2)
@@ -117,6 +123,8 @@ class Overfitting(Rule):
                 note = (f"; validation accuracy is still at its best ({fmt(float(acc[-1]))}): "
                         "the loss overfits (over-confident predictions) before the accuracy does")
         conf = Confidence.HIGH if n >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
+        if n <= SHORT_EVALS:
+            conf = Confidence.LOW  # a rise over a few evaluations is weak evidence
         return self.finding(
             view, Severity.WARNING, best_step, int(v.step[-1]),
             f"val_loss rose from its best level {fmt(best)} (around step {best_step}) to "
@@ -143,8 +151,9 @@ class Overfitting(Rule):
         if not np.all(np.diff(tail) > 0):
             return None
         first = int(v.step[-(k + 1)])
-        t_at = float(np.interp(first, t.step, t.y))
-        t_end = float(t.y[-1])
+        smooth = facts.smooth(t)
+        t_at = float(np.interp(first, t.step, smooth))
+        t_end = float(smooth[-1])
         if not t_end < t_at:
             return None
         return self.finding(
@@ -155,22 +164,21 @@ class Overfitting(Rule):
             title="Validation loss rising (early)", confidence=Confidence.LOW)
 
     def _memorised(self, view: RunView) -> Finding | None:
-        v, t = view.curve("val_loss"), view.curve("train_loss")
-        if len(v) < facts.MIN_POINTS or float(np.min(v.y)) <= 0 or float(np.min(t.y)) <= 0:
+        """No training accuracy is logged, but a training cross-entropy under 0.01 says
+        it: the training set is fit (p(correct) > 0.99 on average), so a validation
+        accuracy 10 points or more below 100% is the seed's accuracy gap."""
+        if view.has("train_accuracy") or not view.has("val_accuracy", facts.MIN_POINTS):
             return None
-        best = float(np.min(facts.smooth(v)))
+        t, va = view.curve("train_loss"), view.curve("val_accuracy")
         t_end = edge_level(t, facts.EDGE, head=False)
-        if best < LOSS_GAP * t_end:
-            return None
-        z = view.cal.trend_z
-        vl, tl = edge_mask(v, 0.5, head=False), edge_mask(t, 0.5, head=False)
-        if trend(v.x[vl], v.y[vl]).falling(z) or not trend(t.x[tl], t.y[tl]).falling(z):
+        v_end = edge_level(va, facts.EDGE, head=False) / accuracy_scale(va.y)
+        if not 0 <= t_end < FIT_LOSS or 1.0 - v_end < ACC_GAP:
             return None
         return self.finding(
-            view, Severity.WARNING, int(v.start[vl][0]), int(v.step[-1]),
-            f"train_loss kept falling to {fmt(t_end)}, {best / t_end:.1f}x below the best "
-            f"validation loss ({fmt(best)}), while val_loss stopped improving over the second "
-            "half: the model memorises the training data", role="val_loss",
+            view, Severity.WARNING, int(va.start[0]), int(va.step[-1]),
+            f"train_loss ended at {fmt(t_end)} (the training set is fit: ~100% accuracy) while "
+            f"validation accuracy ends at {v_end:.1%}, a gap of {(1 - v_end) * 100:.0f} points "
+            "(10 or more is overfitting)", role="val_accuracy",
             title="Overfitting (memorisation)", confidence=Confidence.MEDIUM)
 
     def _objective_decline(self, view: RunView) -> Finding | None:
@@ -178,8 +186,8 @@ class Overfitting(Rule):
         best while the training loss kept improving: the seed's "test gets worse" read
         on what the run is for (a detector's mAP, whose parts' losses sum to a flat
         line while one of them rises)."""
-        if facts.reward_run(view):
-            return None  # an agent's evaluation reward is not a held-out set
+        if facts.reward_run(view) or blowups.degenerate_loss(view) is not None:
+            return None  # an agent's reward is no held-out set; a broken loss is mismatch
         role = "val_metric" if view.higher_is_better("val_metric") is not None else "val_accuracy"
         if not view.has(role, 2 * facts.MIN_POINTS):
             return None
@@ -187,13 +195,18 @@ class Overfitting(Rule):
         sign = 1.0 if view.higher_is_better(role) else -1.0
         s = sign * facts.smooth(c)
         k = int(np.argmax(s))
-        best, end = float(s[k]), float(s[-1])
+        best, end = float(s[k]), sign * facts.late_level(c)
         worse = best - end
         if len(c) - 1 - k < PATIENCE or worse < view.cal.rise_sigmas * noise(c.y[k:]):
             return None
         if worse < MIN_RISE * abs(best):
             return None
         step = int(c.step[k])
+        if view.has("val_loss", 3):
+            v = view.curve("val_loss")
+            after = v.step >= step
+            if after.sum() >= 3 and trend(v.x[after], v.y[after]).falling(view.cal.trend_z):
+                return None  # validation loss still improves: the metric disagrees with it
         t = view.curve("train_loss")
         t_at = float(np.interp(step, t.step, facts.smooth(t)))
         t_end = edge_level(t, facts.EDGE, head=False)
