@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.calibration import DEFAULT, Calibration
-from diagnostics.facts import MIN_POINTS, reported_pair
+from diagnostics.facts import MIN_POINTS
+from diagnostics.learning import reported_pair
 from diagnostics.registry import ALL_RULES
 from diagnostics.rules.base import Rule
 from diagnostics.summary import Segments, summarize

@@ -6,7 +6,7 @@ import numpy as np
 
 from diagnostics.blowups import first_bad, recovered
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, fmt, trailing_median
+from diagnostics.signals import edge_level, edge_mask, fmt, trailing_median
 from diagnostics.trend import noise
 from diagnostics.types import Confidence, Finding, Severity
 
@@ -19,6 +19,10 @@ WINDOW = 25
 
 #: Share of the points whose median is the run's early gradient scale (the floor).
 EARLY = 0.1
+
+#: A spike this many times the largest gradient norm of the run's first 10% (when large
+#: gradients are normal) is an explosion even when clipping kept the loss calm.
+FAR_ABOVE_START = 5.0
 
 #: Points of the training loss compared around a spike, and the share of the run's
 #: progress (start minus the level before the spike) that a reaction undoes.
@@ -88,6 +92,7 @@ class GradExplosion(Rule):
         # The curve's own scale: a converged model's gradients are tiny, and a normal
         # batch is then "40x" its running median; a spike must also pass the gradient
         # norms of the run's start, when the model was far from any minimum.
+        early = float(np.max(c.hi[edge_mask(c, EARLY, head=True)]))
         ratio[c.hi < edge_level(c, EARLY, head=True)] = 0.0
         spikes = np.flatnonzero(ratio >= SPIKE_FACTOR)
         if spikes.size == 0:
@@ -99,9 +104,17 @@ class GradExplosion(Rule):
                 f"{ratio[j]:.0f}x its running median of {fmt(float(base[j]))} "
                 f"({spikes.size} spike{'s' if spikes.size != 1 else ''} of 10x or more)")
         text += f"; {reaction}" if reaction else "; the loss did not react"
+        peak = float(c.hi[j])
+        if reaction:
+            conf = Confidence.HIGH
+        elif peak >= FAR_ABOVE_START * early:
+            conf = Confidence.MEDIUM
+            text += f", but it is {peak / early:.0f}x the largest gradient of the run's start"
+        else:
+            conf = Confidence.LOW
         return [self.finding(
             view, Severity.WARNING, int(c.hi_step[first]), int(c.hi_step[spikes[-1]]), text,
-            role="grad_norm", confidence=Confidence.HIGH if reaction else Confidence.LOW)]
+            role="grad_norm", confidence=conf)]
 
 
 def loss_reaction(view: RunView, step: int) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import blowups, facts
+from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, edge_mask, fmt
 from diagnostics.trend import multi_decade, trend
@@ -61,7 +61,7 @@ class Oscillation(Rule):
     min_points = facts.MIN_POINTS
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.no_learning(view) or blowups.blew_up(view) or blowups.dead(view):
+        if learning.no_learning(view) or blowups.blew_up(view) or blowups.dead(view):
             return []
         for role, smoothed in self._candidates(view):
             found = self._check(view, role, smoothed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import blowups, facts
+from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import accuracy_scale, as_fraction, edge_level, fmt, pct
 from diagnostics.trend import multi_decade, noise, trend
@@ -73,14 +73,14 @@ class Overfitting(Rule):
     min_points = 1
 
     def check(self, view: RunView) -> list[Finding]:
-        if facts.no_learning(view) or blowups.blew_up(view) or blowups.dead(view):
+        if learning.no_learning(view) or blowups.blew_up(view) or blowups.dead(view):
             return []
         found = None
         if view.has("val_loss", 3) and view.has("train_loss", 3):
             found = self._loss_rise(view)
         if found is None and view.has("train_loss", facts.MIN_POINTS):
             found = self._memorised(view)
-        if found is None and facts.accuracies_judgeable(view):
+        if found is None and learning.accuracies_judgeable(view):
             found = self._acc_gap(view)
         if found is None and view.has("train_loss", facts.MIN_POINTS):
             found = self._objective_decline(view)
@@ -224,7 +224,7 @@ class Overfitting(Rule):
         t_end = edge_level(tr, facts.EDGE, head=False) / accuracy_scale(tr.y)
         v_end = edge_level(va, facts.EDGE, head=False) / accuracy_scale(va.y)
         gap = t_end - v_end
-        if gap < ACC_GAP - 1e-9 or facts.constant_accuracy(view) is not None:
+        if gap < ACC_GAP - 1e-9 or learning.constant_accuracy(view) is not None:
             return None
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),

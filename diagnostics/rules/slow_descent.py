@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics import blowups, facts
+from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, fmt, pct
 from diagnostics.types import Confidence, Finding, Severity
@@ -51,11 +51,11 @@ class SlowDescent(Rule):
         why = facts.lr_too_low(view)
         if why is not None:
             return self._lr_too_low(view, why)
-        if facts.no_learning(view) or facts.constant_accuracy(view):
+        if learning.no_learning(view) or learning.constant_accuracy(view):
             return []
         s = facts.slow_loss(view)
-        if s is None:
-            return []
+        if s is None or (s.pace is None and learning.poor_and_close(view) is not None):
+            return []  # a plateau with poor, close accuracies is underfitting's finding
         c = view.curve(s.role)
         steps = int(c.step[-1] - c.start[0])
         conf = Confidence.HIGH if len(c) >= 2 * facts.MIN_POINTS else Confidence.MEDIUM

@@ -3,30 +3,11 @@ close."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from diagnostics import blowups, facts
+from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import Curve, accuracy_scale, edge_level, edge_mask
+from diagnostics.signals import edge_level
 from diagnostics.trend import noise, trend
 from diagnostics.types import Confidence, Finding, Severity
-
-#: Seed: train 70% / test 68% is underfitting, 95% / 93% is fine. "Poor" is below 80%.
-POOR_ACCURACY = 0.80
-
-#: ...and "close" is a gap under 10 points either way (10 or more is overfitting,
-#: seed 99% / 75%).
-CLOSE_GAP = 0.10
-
-#: Evaluations needed before "poor" is a verdict rather than an early snapshot.
-MIN_EVALS = 5
-
-#: A train accuracy still gaining this much over its second half is still learning...
-STILL_LEARNING = 0.01
-
-#: ...unless even this many more runs of the same length, at the second half's pace,
-#: would leave it poor: "训练更久" (train longer, epochs x2) cannot rescue it.
-EXTRA_RUNS = 2.0
 
 
 class Underfitting(Rule):
@@ -69,19 +50,16 @@ class Underfitting(Rule):
     def applicable(self, view: RunView) -> bool:
         return any(view.has(r, 5) for r in ("train_loss", "val_loss", "val_metric",
                                              "train_metric", "val_accuracy")) or (
-            facts.accuracies_judgeable(view, MIN_EVALS))
+            learning.accuracies_judgeable(view, learning.MIN_EVALS))
 
     def check(self, view: RunView) -> list[Finding]:
         if blowups.blew_up(view) or blowups.dead(view) or facts.lr_too_low(view) is not None:
             return []
-        why = facts.no_learning(view)
+        why = learning.no_learning(view)
         if why is not None:
             return [self._no_learning(view, why)]
-        if facts.accuracies_judgeable(view, MIN_EVALS):
-            found = self._poor_and_close(view)
-            if found:
-                return [found]
-        return []
+        found = self._poor_and_close(view)
+        return [found] if found else []
 
     def _no_learning(self, view: RunView, why: str) -> Finding:
         role = next(r for r in ("val_metric", "train_metric", "val_loss", "train_loss",
@@ -117,29 +95,18 @@ class Underfitting(Rule):
             t.falling(view.cal.trend_z) and -t.change > 4 * noise(c.y))
 
     def _poor_and_close(self, view: RunView) -> Finding | None:
-        if facts.warming_up(view) or facts.slow_loss(view) is not None:
+        slow = facts.slow_loss(view)
+        if slow is not None and slow.pace is not None:
+            return None  # still falling in a straight line: slow-descent's finding
+        pair = learning.poor_and_close(view)
+        if pair is None:
             return None
+        t_end, v_end = pair
         tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
-        t_end = edge_level(tr, facts.EDGE, head=False) / accuracy_scale(tr.y)
-        v_end = edge_level(va, facts.EDGE, head=False) / accuracy_scale(va.y)
-        if t_end >= POOR_ACCURACY or v_end >= POOR_ACCURACY or abs(t_end - v_end) >= CLOSE_GAP:
-            return None
-        if self._still_learning(tr, t_end):
-            return None
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),
             int(max(tr.step[-1], va.step[-1])),
             f"train accuracy {t_end:.1%} and validation accuracy {v_end:.1%} at the end: "
-            f"both poor (under {POOR_ACCURACY:.0%}) and close ({abs(t_end - v_end) * 100:.1f} "
-            "points apart); training accuracy has stopped improving", role="train_accuracy")
-
-    @staticmethod
-    def _still_learning(tr: Curve, t_end: float) -> bool:
-        if len(tr) < MIN_EVALS:
-            return False  # a reported final pair, as in the seed: judge it as it stands
-        late = edge_mask(tr, 0.5, head=False)
-        x, y = tr.x[late], tr.y[late] / accuracy_scale(tr.y)
-        gain = trend(x, y).change if late.sum() >= 3 else float(np.ptp(y))
-        # The second half is half the run: one more run of the same length gains 2x.
-        reachable = t_end + gain * 2 * EXTRA_RUNS
-        return gain >= STILL_LEARNING and reachable >= POOR_ACCURACY
+            f"both poor (under 80%) and close ({abs(t_end - v_end) * 100:.1f} points apart)"
+            + ("; training accuracy has stopped improving" if len(tr) > 1 else ""),
+            role="train_accuracy")
