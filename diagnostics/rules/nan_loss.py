@@ -59,7 +59,8 @@ class NanLoss(Rule):
     What it detects:
         The first non-finite value of the train or validation loss, and a non-finite
         gradient norm beside a finite loss (HuggingFace Trainer hides NaN step losses
-        behind a window average but still logs the NaN gradient norm).
+        behind a window average but still logs the NaN gradient norm). An error when
+        the run died; a warning when finite values resumed (bad batches skipped).
 
     Why it matters:
         Once the weights hold NaN, every later step is wasted: the run is dead.
@@ -120,7 +121,10 @@ class NanLoss(Rule):
                 f"point{'s' if n_bad != 1 else ''} of {seg.n_points})")
         evidence = f"{head}; {why}: {_CAUSE_TEXT[cause]}"
         last_bad = int(seg.end[np.flatnonzero(seg.count > seg.finite)[-1]])
-        return self.finding(view, Severity.ERROR, step, last_bad, evidence, role=role,
+        # A run that resumed with finite values is alive: the bad batches need fixing,
+        # but nothing blew up.
+        severity = Severity.WARNING if cause == "data" else Severity.ERROR
+        return self.finding(view, severity, step, last_bad, evidence, role=role,
                             cause=cause)
 
     @staticmethod

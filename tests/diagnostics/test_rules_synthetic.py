@@ -101,6 +101,7 @@ def test_isolated_nans_are_a_data_problem():
     f = d.findings[0]
     assert f.cause == "data" and f.remedies[0].id == "check-data" and f.step_start == 200
     assert "3 non-finite points" in f.evidence
+    assert f.severity is Severity.WARNING  # the run resumed: alive, but its data is bad
 
 
 def test_sudden_nan_after_a_falling_loss():
