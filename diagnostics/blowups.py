@@ -22,6 +22,12 @@ from diagnostics.summary import NO_STEP, Segments
 from diagnostics.trend import trend
 from diagnostics.view import RunView
 
+#: Confidently wrong: an untrained k-class classifier predicts uniformly, so its
+#: cross-entropy starts at ln(k). Accuracy within this relative slack of 1/k is chance,
+#: and a loss this many times ln(k) has climbed far above where it started.
+CHANCE_ACC_SLACK = 0.5
+CHANCE_LOSS_FACTOR = 3.0
+
 #: Explosion: a value this many times the lowest level before it, and above where the
 #: curve started (a fast early descent is never an explosion).
 EXPLODE = 10.0
@@ -105,12 +111,14 @@ def confidently_wrong(view: RunView) -> tuple[str, str, int, float, float] | Non
         if not 0 < level <= 0.5:
             continue
         k = round(1 / level)
-        if not 2 <= k <= MAX_CLASSES or np.max(acc) > 1.5 / k or np.min(acc) < 0.5 / k:
+        slack = CHANCE_ACC_SLACK
+        if not 2 <= k <= MAX_CLASSES or not (1 - slack) / k <= acc.min() <= acc.max() <= (
+                1 + slack) / k:
             continue
         if trend(view.curve(acc_role).x, acc).significant(view.cal.trend_z):
             continue  # an accuracy with a trend is learning (or unlearning), not at chance
         loss = edge_level(view.curve(loss_role), 0.5, head=False)
-        if loss >= 3.0 * math.log(k):
+        if loss >= CHANCE_LOSS_FACTOR * math.log(k):
             return loss_role, acc_role, k, level, loss
     return None
 

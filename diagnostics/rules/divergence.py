@@ -42,7 +42,8 @@ class Divergence(Rule):
 
     Example:
         The seed's learning rate of 1.0: 100 -> 50 -> 200 -> 10 -> 500 -> NaN
-        ("爆炸了!"): 500 is 5x the start. Our engine at lr 50 (AdamW, digits):
+        ("爆炸了!"): 10 -> 500 is 50x the lowest level before it, above the start
+        of 100. Our engine at lr 50 (AdamW, digits):
         2.29 -> 5.2e7 at step 2.
 
     Remedies:
