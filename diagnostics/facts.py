@@ -17,7 +17,7 @@ import numpy as np
 from diagnostics.learning_rate import lr_far_too_low
 from diagnostics.metrics import is_reward
 from diagnostics.signals import Curve, edge_level, rolling_median, smooth_window
-from diagnostics.trend import multi_decade, noise, trend
+from diagnostics.trend import noise, trend
 from diagnostics.types import METRIC_ROLES
 from diagnostics.view import RunView
 
@@ -51,7 +51,6 @@ SCORE_AT_ZERO = 0.05
 REWARD_MOVED = 0.01
 
 
-
 def cached(fn: Callable[[RunView], T]) -> Callable[[RunView], T]:
     """Compute a fact once per run view."""
 
@@ -68,11 +67,6 @@ def cached(fn: Callable[[RunView], T]) -> Callable[[RunView], T]:
 
 def usable(view: RunView, role: str, n: int = MIN_POINTS) -> bool:
     return view.has(role, n)
-
-
-def shape_values(c: Curve) -> np.ndarray:
-    """A curve's levels on the scale its shape is read on (log10 when it spans decades)."""
-    return np.log10(c.y) if multi_decade(c.y) else c.y
 
 
 def late_level(c: Curve) -> float:
