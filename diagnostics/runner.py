@@ -57,8 +57,8 @@ def diagnose_summaries(
         ran.append(rule.id)
         judged = judged or (rule.judges and enough_to_judge(view, rule))
         findings.extend(rule.check(view))
-    # Ties (same severity and step) follow the registry's order: the loss-level verdict
-    # with its inferred cause (nan-loss) before the gradient-level symptom beside it.
+    # Worst first: severity, then confidence, then the registry's order (the most
+    # specific explanation of a curve first), then the step.
     findings.sort(key=lambda f: (f.severity.rank, f.confidence.rank, _ORDER.get(f.rule, 99),
                                  f.step_start))
     if any(f.alarm for f in findings):
