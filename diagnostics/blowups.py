@@ -60,10 +60,13 @@ def blow_up_of(view: RunView, role: str) -> BlowUp | None:
     first = float(c.y[0])
     prior = np.minimum.accumulate(c.y)[:-1]
     ratio = c.hi[1:] / prior
-    j = int(np.argmax(ratio)) + 1
     end = edge_level(c, EDGE, head=False)
-    peak = float(c.hi[j])
-    if ratio[j - 1] >= EXPLODE and peak > first:
+    # An explosion: 10x the lowest level before it, and far above where the run started
+    # (a per-step loss at 2e-5 whose one bad batch reads 0.97, 1.4x its start, is noise).
+    hits = np.flatnonzero((ratio >= EXPLODE) & (c.hi[1:] >= SUSTAINED * first))
+    if hits.size:
+        j = int(hits[np.argmax(c.hi[1:][hits])]) + 1
+        peak = float(c.hi[j])
         base = float(prior[j - 1])
         # Recovered: back below where the run started, and within 3x of the low before
         # the spike or with most of the spike undone on a log scale (a loss at 1e-4
@@ -84,7 +87,8 @@ def loss_blow_up(view: RunView) -> BlowUp | None:
     """The training (else validation) loss exploded or climbed far above its start.
 
     In an RL run the losses are not the objective: a loss blow-up counts only when the
-    reward did not improve (a DQN's loss grows 25x while its agent learns)."""
+    reward got worse too (a DQN's loss grows 25x while its agent learns; a SAC critic's
+    loss reaching 1e9 while the reward sinks is divergence)."""
     role = "train_loss" if view.has("train_loss", 3) else (
         "val_loss" if view.has("val_loss", 3) else None)
     if role is None:
@@ -93,9 +97,11 @@ def loss_blow_up(view: RunView) -> BlowUp | None:
     if b is None or not reward_run(view):
         return b
     m = metric(view)
-    if m is not None and progress(view, *m).gain > 4 * max(progress(view, *m).sigma, 1e-12):
-        return None
-    return b
+    if m is None:
+        return b
+    p = progress(view, *m)
+    worse = p.gain < 0 and (p.z <= -view.cal.trend_z or -p.gain > 4 * p.sigma)
+    return b if worse else None
 
 
 @cached

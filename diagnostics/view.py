@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from diagnostics.calibration import DEFAULT, Calibration
 from diagnostics.metrics import higher_is_better
 from diagnostics.signals import Curve, curve
@@ -46,11 +48,32 @@ class RunView:
         return None
 
     def has(self, role: str, min_points: int = 1) -> bool:
+        """The role has ``min_points`` finite points of real data (placeholders aside)."""
         seg = self.summaries.get(role)
-        return seg is not None and seg.n_finite >= min_points
+        if seg is None or seg.n_finite < min_points or self._placeholder(role):
+            return False
+        return self.curve(role).n_points >= min_points
 
     def curve(self, role: str) -> Curve:
+        """The finite curve of a role. A loss logged as exactly 0 before its first real
+        value is a placeholder (YOLOv8 writes validation losses of 0 until validation
+        first runs) and is left out: no loss is 0 at initialisation."""
         c = self._curves.get(role)
         if c is None:
-            c = self._curves[role] = curve(self.summaries[role])
+            c = curve(self.summaries[role])
+            if role.endswith("_loss") and len(c) and c.y[0] == 0.0 and np.any(c.y != 0.0):
+                c = c.after(int(np.argmax(c.y != 0.0)))
+            self._curves[role] = c
         return c
+
+    def _placeholder(self, role: str) -> bool:
+        """Every value is exactly 0: a validation that has not run yet (its losses, and
+        its metrics while those losses are placeholders too)."""
+        seg = self.summaries[role]
+        finite = seg.finite > 0
+        if not np.all(seg.lo[finite] == 0.0) or not np.all(seg.hi[finite] == 0.0):
+            return False
+        if role.endswith("_loss"):
+            return True
+        loss = role.replace("_metric", "_loss").replace("_accuracy", "_loss")
+        return role != loss and (loss not in self.summaries or self._placeholder(loss))

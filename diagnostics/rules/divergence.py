@@ -17,6 +17,8 @@ from diagnostics.types import Confidence, Finding, Severity
 COLLAPSE_SHARE = 0.5
 #: ...by at least this many sigmas of the curve's own point-to-point noise.
 COLLAPSE_SIGMAS = 4.0
+#: ...of a gain of at least this share of the level it started from.
+COLLAPSE_MIN_GAIN = 0.25
 #: A loss that fell and came back up by this share of its progress (training loss).
 REBOUND_SHARE = 0.5
 
@@ -26,15 +28,14 @@ class Divergence(Rule):
 
     What it detects:
         A training loss (validation when none is logged) with a value 10x or more
-        above the lowest level before it and above where it started (an explosion;
+        above the lowest level before it and 2x above where it started (an explosion;
         a fast early descent never qualifies), a loss that ends at 2x or more its
         start, a loss that fell and then climbed back by half of what it had
         gained, a classifier whose accuracy never left chance (1/k) while its loss
         sits 3x above ln(k), or an objective metric (a reward, a score) that was
         learned and then lost again by half or more. An explosion the curve fully
         recovers from is a note, not an error. In reinforcement learning the losses
-        are not the objective: their blow-up counts only when the reward did not
-        improve.
+        are not the objective: their blow-up counts only when the reward got worse.
 
     Why it matters:
         A diverging run is not learning any more; it usually ends in NaN. The step
@@ -136,8 +137,10 @@ class Divergence(Rule):
             gained, lost = best - before, best - end
             if gained <= 0 or lost < COLLAPSE_SHARE * gained or k >= len(c) - 3:
                 continue
-            if lost < COLLAPSE_SIGMAS * noise(c.y):
-                continue
+            if min(gained, lost) < COLLAPSE_SIGMAS * noise(c.y):
+                continue  # what was "learned" (or lost) must stand out of the noise
+            if before and gained < COLLAPSE_MIN_GAIN * abs(before):
+                continue  # a reward that wandered off a random policy's level learned nothing
             tag = view.tag(role)
             return [self.finding(
                 view, Severity.ERROR, int(c.step[k]), int(c.step[-1]),
