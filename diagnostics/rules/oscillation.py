@@ -76,7 +76,8 @@ class Oscillation(Rule):
             out += [("val_loss", False), ("train_loss", True)]
         elif view.higher_is_better("train_metric") is not None:
             out.append(("train_metric", False))
-        return [(r, s) for r, s in out if view.has(r, facts.MIN_POINTS)]
+        # A smoothed trend needs a longer curve than a series of evaluations does.
+        return [(r, s) for r, s in out if view.has(r, (2 if s else 1) * facts.MIN_POINTS)]
 
     def _check(self, view: RunView, role: str, smoothed: bool) -> Finding | None:
         c = view.curve(role)
