@@ -214,7 +214,8 @@ def warming_up(view: RunView) -> bool:
     """The learning rate is still ramping up: too early to call a slow or poor run."""
     if usable(view, "lr", 3):
         y = view.curve("lr").y
-        return bool(y[-1] >= np.max(y) and y[-1] > y[0])
+        recent = y[max(0, y.size - 1 - max(1, y.size // 20))]
+        return bool(y[-1] >= np.max(y) and y[-1] > recent)  # still climbing to its peak
     return False
 
 
