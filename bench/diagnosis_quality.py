@@ -296,12 +296,12 @@ def realruns_report(root: Path) -> str:
         print(f"  {ok} {r.run_id:26s} {r.repo[:30]:30s} {r.label:17s} {o.verdict:17s} "
               f"{lv_text:17s} {o.findings}")
 
-    print(f"\n  agreement with DEFAULT: {agree / n:.2f} ({agree}/{n})")
+    print(f"\n  agreement with DEFAULT: {agree / n:.3f} ({agree}/{n})")
     in_sample = best_point(labels, table, distances, range(n))
     best = agreement(labels, table[in_sample])
-    print(f"  best grid point on all runs (in-sample, optimistic): {best / n:.2f} ({best}/{n}) "
+    print(f"  best grid point on all runs (in-sample, optimistic): {best / n:.3f} ({best}/{n}) "
           f"at {describe(points[in_sample])}")
-    print(f"  leave-one-repository-out agreement: {loro / n:.2f} ({loro}/{n})")
+    print(f"  leave-one-repository-out agreement: {loro / n:.3f} ({loro}/{n})")
     distinct = len({tuple(row) for row in table})
     print(f"  distinct verdict tables over the {len(points)} grid points: {distinct}"
           + (" (the calibration changes no verdict)" if distinct == 1 else ""))
@@ -325,12 +325,12 @@ def realruns_report(root: Path) -> str:
         return "met" if ok else "NOT MET"
 
     print(f"  goal: leave-one-repository-out agreement >= {GOAL_LORO:.2f}: "
-          f"{goal(n > 0 and loro / n >= GOAL_LORO)} ({loro / n:.2f})")
+          f"{goal(n > 0 and loro / n >= GOAL_LORO)} ({loro / n:.3f})")
     print(f"  goal: no healthy run with an error: {goal(not errored)} ({len(errored)}/{nh})")
     print(f"  goal: at most 1 in 20 healthy runs with a warning: "
           f"{goal(nh > 0 and len(warned) / nh <= GOAL_HEALTHY_WARNING)} ({len(warned)}/{nh})")
-    return (f"realruns: agreement {agree / n:.2f} ({agree}/{n}), "
-            f"leave-one-repository-out {loro / n:.2f}, "
+    return (f"realruns: agreement {agree / n:.3f} ({agree}/{n}), "
+            f"leave-one-repository-out {loro / n:.3f}, "
             f"healthy with error {len(errored)}/{nh}, with warning {len(warned)}/{nh}")
 
 
