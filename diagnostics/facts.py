@@ -205,7 +205,6 @@ def metric_stuck(view: RunView) -> str | None:
             "the end, no trend")
 
 
-
 # -- the schedule ---------------------------------------------------------------------------
 
 

@@ -98,9 +98,6 @@ def poor_and_close(view: RunView) -> tuple[float, float] | None:
     return t_end, v_end
 
 
-
-
-
 @cached
 def train_learns(view: RunView) -> bool:
     """The training loss fell clearly (by 10% or more, out of its noise)."""
@@ -108,6 +105,17 @@ def train_learns(view: RunView) -> bool:
         return False
     p = progress(view, "train_loss", False)
     return p.rel >= 0.1 and p.gain > 3 * p.sigma
+
+
+@cached
+def train_still_learns(view: RunView) -> bool:
+    """The training loss still falls significantly over the second half (a collapsed
+    model learns the class prior in its first epoch, then stays flat)."""
+    if not usable(view, "train_loss", 5):
+        return False
+    c = view.curve("train_loss")
+    late = c.x >= c.x[len(c) // 2]
+    return trend(c.x[late], c.y[late]).falling(view.cal.trend_z)
 
 
 @cached
@@ -126,14 +134,3 @@ def no_learning(view: RunView) -> str | None:
     if stuck is not None and (reward_run(view) or not train_learns(view)):
         return stuck
     return None
-
-
-@cached
-def train_still_learns(view: RunView) -> bool:
-    """The training loss still falls significantly over the second half (a collapsed
-    model learns the class prior in its first epoch, then stays flat)."""
-    if not usable(view, "train_loss", 5):
-        return False
-    c = view.curve("train_loss")
-    late = c.x >= c.x[len(c) // 2]
-    return trend(c.x[late], c.y[late]).falling(view.cal.trend_z)
