@@ -28,8 +28,8 @@ from diagnostics.view import RunView
 CHANCE_ACC_SLACK = 0.5
 CHANCE_LOSS_FACTOR = 3.0
 
-#: Explosion: a value this many times the lowest level before it, and above where the
-#: curve started (a fast early descent is never an explosion).
+#: Explosion: a value this many times the lowest level before it, and SUSTAINED x above
+#: where the curve started (a fast early descent is never an explosion).
 EXPLODE = 10.0
 
 #: A sustained blow-up ends at least this many times its start (seed: 100 -> 500).
