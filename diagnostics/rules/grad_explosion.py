@@ -107,7 +107,7 @@ class GradExplosion(Rule):
         peak = float(c.hi[j])
         if reaction:
             conf = Confidence.HIGH
-        elif peak >= FAR_ABOVE_START * early:
+        elif early > 0 and peak >= FAR_ABOVE_START * early:
             conf = Confidence.MEDIUM
             text += f", but it is {peak / early:.0f}x the largest gradient of the run's start"
         else:

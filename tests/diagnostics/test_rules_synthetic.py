@@ -211,3 +211,14 @@ def test_findings_sorted_by_severity_then_step():
     d = run(train_loss=loss, grad_norm=g)
     ranks = [(f.severity.rank, f.step_start) for f in d.findings]
     assert ranks == sorted(ranks)
+
+
+def test_grad_spike_above_an_all_zero_start_is_judged_without_error():
+    # Regression: a run whose first gradient norms are exactly 0 (frozen layers, a
+    # warmup at lr 0) made the "x the largest early gradient" ratio divide by zero.
+    grad = np.zeros(200)
+    grad[150] = 5.0
+    grad[60:] += 0.1
+    d = run(train_loss=decay(200), grad_norm=grad)
+    f = next(f for f in d.findings if f.rule == "grad-explosion")
+    assert "5" in f.evidence and f.severity is Severity.INFO  # the loss did not react
