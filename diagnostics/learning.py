@@ -4,15 +4,19 @@ and close (the seed's 70% / 68%)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from diagnostics.facts import (
     EDGE,
     cached,
     flat_loss,
+    late_level,
     loss_judges,
     metric,
     metric_stuck,
     progress,
     reward_run,
+    smooth,
     usable,
     warming_up,
 )
@@ -79,8 +83,9 @@ def accuracies_judgeable(view: RunView, n: int = 5) -> bool:
 @cached
 def poor_and_close(view: RunView) -> tuple[float, float] | None:
     """(train, validation) final accuracies, 0-1, when both are under 80% and within 10
-    points of each other, the learning rate has finished warming up and training
-    accuracy has stopped improving; else None."""
+    points of each other, the learning rate has finished warming up, training accuracy
+    has stopped improving, and validation accuracy was never 10 points better (a run
+    that fell from 83% to 51% is unstable, not too small); else None."""
     if not accuracies_judgeable(view, MIN_EVALS) or warming_up(view):
         return None
     tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
@@ -88,6 +93,9 @@ def poor_and_close(view: RunView) -> tuple[float, float] | None:
     v_end = edge_level(va, EDGE, head=False) / accuracy_scale(va.y)
     if t_end >= POOR_ACCURACY or v_end >= POOR_ACCURACY or abs(t_end - v_end) >= CLOSE_GAP:
         return None
+    best = float(np.max(smooth(va)))
+    if (best - late_level(va)) / accuracy_scale(va.y) >= CLOSE_GAP:
+        return None  # it was 10 points better before: unstable (too large a step), not small
     if len(tr) >= MIN_EVALS:
         late = edge_mask(tr, 0.5, head=False)
         x, y = tr.x[late], tr.y[late] / accuracy_scale(tr.y)
