@@ -385,6 +385,15 @@ def issue9_cases() -> list[Case]:
              "engine, plain SGD lr 1e-3 (100x below the usual 0.1), constant, 6 epochs: the loss "
              "falls in a straight line, ~1% in all",
              engine={**cpu, **runs.SLOW_SGD_OVERRIDES}),
+        # too large a step: swings that undo what was learned
+        Case("momentum-lr0.5-constant-digits", ("oscillation",), "canonical",
+             "engine, momentum SGD lr 0.5 (5x the usual 0.1), constant, 15 epochs: validation "
+             "loss swings 0.6-1.9 and accuracy falls from 83% to ~55%",
+             engine={**cpu, **runs.UNSTABLE_MOMENTUM_OVERRIDES}),
+        Case("adamw-lr0.02-bs8-digits", ("oscillation",), "canonical",
+             "engine, AdamW lr 0.02 (20x the usual), batch 8, constant, 15 epochs: validation "
+             "loss swings 0.18-1.5 with no net progress",
+             engine={**cpu, **runs.UNSTABLE_ADAMW_OVERRIDES}),
         # 7. our own runs
         Case("default-config-digits", (), "canonical",
              "engine, the default config exactly (AdamW 1e-3, warmup-plateau-decay, 20 epochs)",

@@ -143,6 +143,11 @@ def collapsed_80_bs32(issue9_dir):
 
 
 @pytest.fixture(scope="session")
+def unstable_momentum_run(issue9_dir):
+    return runs.train_engine(runs.UNSTABLE_MOMENTUM_OVERRIDES, issue9_dir / "momentum-lr0.5")
+
+
+@pytest.fixture(scope="session")
 def slow_sgd_run(issue9_dir):
     return runs.train_engine(runs.SLOW_SGD_OVERRIDES, issue9_dir / "sgd-lr1e-3")
 
@@ -329,6 +334,15 @@ def test_minibatch_noise_around_a_plateau_is_not_oscillation(collapsed_80_bs32):
     assert np.isclose(run.values("val/accuracy"), val_share, rtol=0, atol=1e-6).mean() >= 0.8
     assert_verdict(diagnose_log(run.log), {"slow-descent", "underfitting"},
                    absent=("oscillation",))
+
+
+def test_too_large_a_step_that_loses_what_it_learned_is_oscillation_not_underfitting(
+        unstable_momentum_run):
+    run = unstable_momentum_run
+    val, acc = run.values("val/loss"), run.values("val/accuracy")
+    assert acc.max() >= 0.8 and np.median(acc[-3:]) <= acc.max() - 0.15  # learned, then lost
+    assert np.abs(np.diff(val)).max() >= 0.5 * np.median(val)  # the validation loss swings
+    assert_verdict(diagnose_log(run.log), "oscillation", absent=("underfitting",))
 
 
 # ---------------------------------------------------------------- 6. straight, tiny steps
