@@ -7,7 +7,7 @@ import numpy as np
 from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, edge_mask, fmt
-from diagnostics.trend import multi_decade, trend
+from diagnostics.trend import change_point, multi_decade, trend
 from diagnostics.types import Confidence, Finding, Severity
 
 #: Curves this short are judged whole; longer ones on their second half (the first
@@ -19,6 +19,10 @@ SHORT_CURVE = 12
 #: references); the seed's picture swings between 2.0 and 0.5 having gained nothing.
 SWING_VS_PROGRESS = 0.5
 
+#: ...unless the swings grew: step-to-step moves this many times larger (median) after
+#: the curve's change of volatility than before it.
+GROWTH = 3.0
+
 
 def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(swing, net): the interquartile range of ``y`` around its Theil-Sen line, and
@@ -29,6 +33,20 @@ def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(q3 - q1), t.change
 
 
+def swings_grew(y: np.ndarray) -> float:
+    """How many times larger the step-to-step moves became after the curve's change of
+    volatility (0.0 unless at least ``GROWTH``x): a healthy curve's moves shrink as it
+    converges; an unstable one's grow (a loss that spiked and never settled again)."""
+    moves = np.abs(np.diff(y))
+    k, shift = change_point(moves, min_size=facts.MIN_POINTS)
+    if k == 0 or shift <= 0:
+        return 0.0
+    before, after = float(np.median(moves[:k])), float(np.median(moves[k:]))
+    if before <= 0:
+        return 0.0
+    return after / before if after >= GROWTH * before else 0.0
+
+
 class Oscillation(Rule):
     """The curve's trend jumps up and down without getting anywhere.
 
@@ -37,10 +55,11 @@ class Oscillation(Rule):
         evaluation), or the smoothed trend of the training loss, whose later half
         has no significant net progress while it swings, around its own trend, by
         at least 10% of its level and by at least half of the progress the run made
-        from its start. Mini-batch noise of a per-step loss is not a swing: the
-        training loss is judged on its rolling median. A loss that spans decades is
-        read on a log scale. A model that learns nothing is not oscillating:
-        ``underfitting`` reports it.
+        from its start, or by swings that grew (an evaluation curve's step-to-step
+        moves three times larger after a change point than before it). Mini-batch
+        noise of a per-step loss is not a swing: the training loss is judged on its
+        rolling median. A loss that spans decades is read on a log scale. A model
+        that learns nothing is not oscillating: ``underfitting`` reports it.
 
     Why it matters:
         The optimizer overshoots the minimum on every step: the learning rate is too
@@ -98,7 +117,8 @@ class Oscillation(Rule):
         sign = 1.0 if higher else -1.0
         start = edge_level(c, 0.05, head=True)
         progress = sign * (level - (np.log10(start) if log else start))
-        if progress > 0 and swing < SWING_VS_PROGRESS * progress:
+        grew = 0.0 if smoothed else swings_grew(y)  # a rolling median's moves are not swings
+        if progress > 0 and swing < SWING_VS_PROGRESS * progress and not grew:
             return None  # noise around a descent that has already gone far
         raw = c.y[window]
         where = (f"steps {int(c.start[window][0])}-{int(c.step[window][-1])}")
@@ -112,4 +132,6 @@ class Oscillation(Rule):
             f"{tag}{' (smoothed)' if smoothed else ''} swung between {fmt(float(raw.min()))} "
             f"and {fmt(float(raw.max()))} over {where} (typical swing {how}) with no net "
             f"progress; from its start ({fmt(start)}) it gained "
-            f"{max(progress, 0.0) / swing:.1f} swings", role=role, confidence=conf)
+            f"{max(progress, 0.0) / swing:.1f} swings"
+            + (f"; its step-to-step swings grew {grew:.0f}x" if grew else ""),
+            role=role, confidence=conf)
