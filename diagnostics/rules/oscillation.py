@@ -19,7 +19,7 @@ SHORT_CURVE = 12
 #: references); the seed's picture swings between 2.0 and 0.5 having gained nothing.
 SWING_VS_PROGRESS = 0.5
 
-#: ...unless the swings grew: step-to-step moves this many times larger (median) after
+#: ...unless the swings grew: step-to-step moves this many times larger (mean) after
 #: the curve's change of volatility than before it.
 GROWTH = 3.0
 
@@ -34,14 +34,14 @@ def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def swings_grew(y: np.ndarray) -> float:
-    """How many times larger the step-to-step moves became after the curve's change of
-    volatility (0.0 unless at least ``GROWTH``x): a healthy curve's moves shrink as it
+    """How many times larger the step-to-step moves became (on average) after the
+    curve's change of volatility (0.0 unless at least ``GROWTH``x): a healthy curve's moves shrink as it
     converges; an unstable one's grow (a loss that spiked and never settled again)."""
-    moves = np.abs(np.diff(y))
+    moves = np.abs(np.diff(y))[y.size // 4:]  # past the early descent's large moves
     k, shift = change_point(moves, min_size=facts.MIN_POINTS)
     if k == 0 or shift <= 0:
         return 0.0
-    before, after = float(np.median(moves[:k])), float(np.median(moves[k:]))
+    before, after = float(np.mean(moves[:k])), float(np.mean(moves[k:]))
     if before <= 0:
         return 0.0
     return after / before if after >= GROWTH * before else 0.0

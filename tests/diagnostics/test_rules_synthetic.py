@@ -222,3 +222,16 @@ def test_grad_spike_above_an_all_zero_start_is_judged_without_error():
     d = run(train_loss=decay(200), grad_norm=grad)
     f = next(f for f in d.findings if f.rule == "grad-explosion")
     assert "5" in f.evidence and f.severity is Severity.INFO  # the loss did not react
+
+
+def test_validation_swings_that_grow_after_a_long_descent_are_oscillation():
+    # Falls 10x smoothly, then jumps by +-40% between evaluations: the swings are small
+    # next to the progress made, but they grew (a loss that never settles again).
+    rng = np.random.default_rng(3)
+    smooth = 0.1 + 0.9 * np.exp(-np.arange(60) / 8.0)
+    val = np.r_[smooth[:40], 0.1 * (1 + 0.4 * rng.choice([-1.0, 1.0], 20))]
+    d = run(train_loss=decay(600), val_loss=epochs(val, every=10))
+    assert d.primary is not None and d.primary.rule == "oscillation"
+    assert "swings grew" in d.primary.evidence
+    # The same descent that stays settled is healthy.
+    assert run(train_loss=decay(600), val_loss=epochs(smooth, every=10)).status is Status.HEALTHY
