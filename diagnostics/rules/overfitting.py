@@ -6,7 +6,7 @@ import numpy as np
 
 from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import accuracy_scale, as_fraction, edge_level, fmt, pct
+from diagnostics.signals import accuracy_scale, as_fraction, edge_level, edge_mask, fmt, pct
 from diagnostics.trend import multi_decade, noise, trend
 from diagnostics.types import Confidence, Finding, Severity
 
@@ -28,6 +28,10 @@ MIN_TRAIN_GAIN = 0.02
 
 #: Seed: train 99% / test 75% is overfitting, 95% / 93% is fine: a gap of 10 points.
 ACC_GAP = 0.10
+
+#: Half the seed's gap: with validation stalled and training still improving, a gap
+#: of this many points is overfitting at an earlier stage.
+STALLED_GAP = 0.05
 
 #: A training cross-entropy below this fits the training set (p(correct) > 0.99).
 FIT_LOSS = 0.01
@@ -224,11 +228,35 @@ class Overfitting(Rule):
         t_end = edge_level(tr, facts.EDGE, head=False) / accuracy_scale(tr.y)
         v_end = edge_level(va, facts.EDGE, head=False) / accuracy_scale(va.y)
         gap = t_end - v_end
-        if gap < ACC_GAP - 1e-9 or learning.constant_accuracy(view) is not None:
+        if learning.constant_accuracy(view) is not None:
             return None
+        if gap < ACC_GAP - 1e-9:
+            return self._stalled_gap(view, t_end, v_end) if gap >= STALLED_GAP else None
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),
             int(max(tr.step[-1], va.step[-1])),
             f"train accuracy {t_end:.1%} vs validation accuracy {v_end:.1%} at the end: a gap "
             f"of {gap * 100:.1f} points (10 or more is overfitting)", role="val_accuracy",
             title="Overfitting (accuracy gap)")
+
+    def _stalled_gap(self, view: RunView, t_end: float, v_end: float) -> Finding | None:
+        """A gap of 5-10 points while validation has stopped improving (its loss no
+        longer falls over the second half and ends above its best) and training still
+        does: the seed's overfitting signature at an earlier stage."""
+        if not (view.has("val_loss", 2 * facts.MIN_POINTS) and view.has("train_loss", 12)):
+            return None
+        z = view.cal.trend_z
+        v, t = view.curve("val_loss"), view.curve("train_loss")
+        vl, tl = edge_mask(v, 0.5, head=False), edge_mask(t, 0.5, head=False)
+        if trend(v.x[vl], v.y[vl]).falling(z) or not trend(t.x[tl], t.y[tl]).falling(z):
+            return None
+        best = float(np.min(facts.smooth(v)))
+        if facts.late_level(v) <= best * (1 + MIN_RISE):
+            return None
+        return self.finding(
+            view, Severity.WARNING, int(v.start[vl][0]), int(v.step[-1]),
+            f"train accuracy {t_end:.1%} vs validation accuracy {v_end:.1%}: a gap of "
+            f"{(t_end - v_end) * 100:.1f} points while val_loss stopped improving over the "
+            f"second half (ends at {fmt(facts.late_level(v))}, best {fmt(best)}) and "
+            "train_loss still falls", role="val_accuracy", title="Overfitting (gap, validation "
+            "stalled)", confidence=Confidence.MEDIUM)

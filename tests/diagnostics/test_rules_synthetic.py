@@ -235,3 +235,25 @@ def test_validation_swings_that_grow_after_a_long_descent_are_oscillation():
     assert "swings grew" in d.primary.evidence
     # The same descent that stays settled is healthy.
     assert run(train_loss=decay(600), val_loss=epochs(smooth, every=10)).status is Status.HEALTHY
+
+
+def test_a_gap_of_five_to_ten_points_with_validation_stalled_is_overfitting():
+    # Training keeps improving; validation stopped at epoch 15 and drifts up a little;
+    # accuracies end 96% vs 88%: under the seed's 10 points, but validation has stalled.
+    rng = np.random.default_rng(7)
+    n = 50
+    t = np.arange(n)
+    train = 2.0 * np.exp(-t / 12) + 0.05 + 0.01 * rng.standard_normal(n)
+    val = np.where(t < 15, 2.0 * np.exp(-t / 8) + 0.5, 0.5 + 2.0 * np.exp(-15 / 8)
+                   + 0.002 * (t - 15)) + 0.03 * rng.standard_normal(n)
+    tr_acc = 0.96 - 0.5 * np.exp(-t / 8)
+    va_acc = np.where(t < 15, 0.88 - 0.5 * np.exp(-t / 8), 0.88) + 0.005 * rng.standard_normal(n)
+    d = run(train_loss=epochs(train), val_loss=epochs(val), train_accuracy=epochs(tr_acc),
+            val_accuracy=epochs(va_acc))
+    assert d.primary is not None and d.primary.rule == "overfitting"
+    assert "stopped improving" in d.primary.evidence
+    # The same gap while validation still improves is not (yet) overfitting.
+    val_falling = 2.0 * np.exp(-t / 20) + 0.3 + 0.01 * rng.standard_normal(n)
+    d = run(train_loss=epochs(train), val_loss=epochs(val_falling),
+            train_accuracy=epochs(tr_acc), val_accuracy=epochs(va_acc))
+    assert "overfitting" not in d.rules

@@ -25,7 +25,6 @@ pytestmark = pytest.mark.skipif(not (REALRUNS / "labels.tsv").exists(),
 #: explains each); every other run's verdict is asserted.
 KNOWN_MISSES = {
     "lstm_tf1_estimator",  # oscillating (low confidence): single-batch losses
-    "signlang_17064",  # overfitting: validation flat while training falls, a 9-point gap
     "sketchvlm_1765986614",  # overfitting (mild, 8 evaluations)
     "sketchvlm_1768886380",  # overfitting: 6 evaluations rising, a low-confidence note
     "tft_optuna_v2",  # plateau-slow or early overfitting: validation flat from epoch 2
