@@ -35,8 +35,9 @@ def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def swings_grew(y: np.ndarray) -> float:
     """How many times larger the step-to-step moves became (on average) after the
-    curve's change of volatility (0.0 unless at least ``GROWTH``x): a healthy curve's moves shrink as it
-    converges; an unstable one's grow (a loss that spiked and never settled again)."""
+    curve's change of volatility (0.0 unless at least ``GROWTH``x): a healthy curve's
+    moves shrink as it converges; an unstable one's grow (a loss that spiked and never
+    settled again)."""
     moves = np.abs(np.diff(y))[y.size // 4:]  # past the early descent's large moves
     k, shift = change_point(moves, min_size=facts.MIN_POINTS)
     if k == 0 or shift <= 0:
