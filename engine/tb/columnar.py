@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .records import byte_view
-from .wire import decode_event
+from .wire import decode_event, decode_tag
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Decoded:
     texts: list[tuple[int, str, str]] = field(default_factory=list)  # (step, tag, text)
     bad: list[int] = field(default_factory=list)  # record indices that did not decode
     points: int = 0
+    odd_tags: set[str] = field(default_factory=set)  # tags escaped as not valid UTF-8
 
 
 def _varints(a: np.ndarray, pos: np.ndarray, limit: np.ndarray):
@@ -130,6 +131,7 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         slots += 1
 
     scalars: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    odd: set[str] = set()
     if v_rec:
         vrec = np.concatenate(v_rec) if slots > 1 else v_rec[0]
         tp = np.concatenate(v_tp) if slots > 1 else v_tp[0]
@@ -137,7 +139,7 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         vals = np.concatenate(v_val) if slots > 1 else v_val[0]
         k = _keep(~fallback[vrec])
         vrec, tp, tl, vals = vrec[k], tp[k], tl[k], vals[k]
-        for name, recs, vv in _group_tags(buf, tp, tl, vrec, vals, fallback):
+        for name, recs, vv in _group_tags(buf, tp, tl, vrec, vals, fallback, odd):
             ok = ~fallback[recs]  # a hash collision moved some records to the exact path
             if not ok.all():
                 recs, vv = recs[ok], vv[ok]
@@ -148,7 +150,7 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     for i in np.flatnonzero(fallback).tolist():
         s = int(starts[i])
         try:
-            w, st, svals, tvals = decode_event(buf, s, s + int(lengths[i]))
+            w, st, svals, tvals = decode_event(buf, s, s + int(lengths[i]), odd)
         except Exception:  # malformed payload: reported by index, never raised
             bad.append(i)
             continue
@@ -172,10 +174,10 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
             recs, vals = recs[order], vals[order]
         out[name] = (step[recs], vals, wall[recs])
         points += len(recs)
-    return Decoded(out, texts, bad, points)
+    return Decoded(out, texts, bad, points, odd)
 
 
-def _group_tags(buf, tp, tl, vrec, vals, fallback):
+def _group_tags(buf, tp, tl, vrec, vals, fallback, odd):
     """Yield ``(tag, records, values)`` per distinct tag.
 
     The tag bytes are read eight at a time; tags up to 8 bytes are their own
@@ -225,7 +227,7 @@ def _group_tags(buf, tp, tl, vrec, vals, fallback):
             rec_groups, val_groups = [recs], [vv]
         for rep, r, v in zip(reps.tolist(), rec_groups, val_groups, strict=True):
             p0 = int(pos[rep])
-            yield bytes(a[p0 : p0 + length]).decode("utf-8", "replace"), r, v
+            yield decode_tag(bytes(a[p0 : p0 + length]), odd), r, v
 
 
 def _codes(keys: np.ndarray):

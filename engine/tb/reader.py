@@ -88,6 +88,7 @@ class EventFileReader:
         self.in_damage = False  # looking for the next valid record at `offset`
         self.pending = False  # the bytes after `offset` may be an unfinished record
         self._inode: tuple[int, int] | None = None
+        self._warned_tags = False  # tags that are not valid UTF-8: warned once per file
 
     def read(self, *, final: bool = False) -> FileChunk:
         """Everything appended since the last read.
@@ -150,6 +151,13 @@ class EventFileReader:
                 f"{self.path}: {d.kind} at byte {where}, {rest}, {kept} records kept before it"
             )
         dec = decode(buf, sc.starts, sc.lengths)
+        if dec.odd_tags and not self._warned_tags:
+            self._warned_tags = True
+            shown = ", ".join(repr(t) for t in sorted(dec.odd_tags)[:3])
+            warnings.append(
+                f"{self.path}: tags that are not valid UTF-8 are kept apart with \\x escapes "
+                f"({shown}{', ...' if len(dec.odd_tags) > 3 else ''})"
+            )
         for i in dec.bad:
             where = self.offset + int(sc.starts[i]) - HEADER_BYTES
             warnings.append(f"{self.path}: undecodable record at byte {where}, skipped")

@@ -141,11 +141,12 @@ def fields(buf: bytes, pos: int, end: int):
         pos = stop
 
 
-def decode_event(buf: bytes, pos: int, end: int):
+def decode_event(buf: bytes, pos: int, end: int, odd: set[str] | None = None):
     """Decode one Event: ``(wall_time, step, scalars, texts)``.
 
     ``scalars`` is a list of ``(tag, value)``; ``texts`` of ``(tag, text)``.
-    Raises :class:`WireError` on malformed bytes.
+    Tags that are not valid UTF-8 are escaped and added to ``odd`` (see
+    :func:`decode_tag`). Raises :class:`WireError` on malformed bytes.
     """
     wall, step = float("nan"), 0
     scalars: list[tuple[str, float]] = []
@@ -158,11 +159,27 @@ def decode_event(buf: bytes, pos: int, end: int):
         elif number == 5 and wire_type == LEN:
             for vnum, vtype, _, vstart, vstop in fields(buf, start, stop):
                 if vnum == 1 and vtype == LEN:
-                    _decode_value(buf, vstart, vstop, scalars, texts)
+                    _decode_value(buf, vstart, vstop, scalars, texts, odd)
     return wall, step, scalars, texts
 
 
-def _decode_value(buf, pos, end, scalars, texts) -> None:
+def decode_tag(raw: bytes, odd: set[str] | None = None) -> str:
+    """A tag as text; bytes that are not UTF-8 stay distinct as ``\\xNN`` escapes.
+
+    Two tags that differ only in invalid bytes (``loss\\xff``, ``loss\\xfe``) must not
+    become one series, as ``errors="replace"`` would make them. The escaped names
+    are added to ``odd`` (for a warning).
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        tag = raw.decode("utf-8", "backslashreplace")
+        if odd is not None:
+            odd.add(tag)
+        return tag
+
+
+def _decode_value(buf, pos, end, scalars, texts, odd=None) -> None:
     tag = node_name = ""
     simple = None
     tensor = None
@@ -170,9 +187,9 @@ def _decode_value(buf, pos, end, scalars, texts) -> None:
     data_class = 0
     for number, wire_type, _value, start, stop in fields(buf, pos, end):
         if number == 1 and wire_type == LEN:
-            tag = bytes(buf[start:stop]).decode("utf-8", "replace")
+            tag = decode_tag(bytes(buf[start:stop]), odd)
         elif number == 7 and wire_type == LEN:
-            node_name = bytes(buf[start:stop]).decode("utf-8", "replace")
+            node_name = decode_tag(bytes(buf[start:stop]), odd)
         elif number == 2 and wire_type == I32:
             simple = _F32.unpack_from(buf, start)[0]
         elif number == 8 and wire_type == LEN:
