@@ -35,8 +35,26 @@ def chart_pngs(charts, folder: str | Path, stem: str) -> dict[str, Path]:
     return out
 
 
+# A text cell starting with one of these is read by spreadsheets as a formula (CSV
+# injection); OWASP's escape is a leading single quote, which shows the text as it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """A text cell safe to open in a spreadsheet: ``=cmd|' /C calc'!A0`` → ``'=cmd…``.
+
+    For text columns only: numbers (``-0.5`` in the value column) are written as they are.
+    """
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def scalars_csv(model: AppModel, run_ids: list[str], path: str | Path) -> int:
-    """Every point of every tag of the runs, long format: run, tag, role, step, value."""
+    """Every point of every tag of the runs, long format: run, tag, role, step, value.
+
+    Run, tag and role are text (escaped against formulas, :func:`text_cell`); step
+    and value are numbers, written unchanged.
+    """
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -44,11 +62,12 @@ def scalars_csv(model: AppModel, run_ids: list[str], path: str | Path) -> int:
         for run_id in run_ids:
             run = model.run(run_id)
             role_of = {tag: role for role, tag in run.roles.items()}
+            name = text_cell(run.name)
             for tag, series in run.tags.items():
                 steps, values = series.steps, series.values
-                role = role_of.get(tag, "")
+                tag_text, role = text_cell(tag), text_cell(role_of.get(tag, ""))
                 for step, value in zip(steps.tolist(), values.tolist(), strict=True):
-                    writer.writerow([run.name, tag, role, step, repr(value)])
+                    writer.writerow([name, tag_text, role, step, repr(value)])
                 rows += len(steps)
     return rows
 
