@@ -97,21 +97,29 @@ class LogFollower:
                 state.size = size
                 chunk = state.reader.read()
                 warnings.extend(chunk.warnings)
-                for tag, s in chunk.scalars.items():
-                    if not len(s):
+                for raw_tag, s in chunk.scalars.items():
+                    if not len(s):  # (a restart always keeps the points after it)
                         continue
-                    tag = qualified(state.prefix, tag)
+                    tag = qualified(state.prefix, raw_tag)
                     s = sort_by_step(s)
                     last, prev_file = run.last_step.get(tag), run.last_file.get(tag)
-                    restart = last is not None and prev_file != path and int(s.steps[0]) <= last
-                    if restart:
-                        purged.setdefault(name, {})[tag] = int(s.steps[0])
+                    purge_from = chunk.purged.get(raw_tag)  # the file's own counter restarted
+                    if (
+                        last is not None and prev_file != path
+                        and int(s.steps[0]) <= last
+                    ):  # a restarted run: a new file going back in steps
+                        first = int(s.steps[0])
+                        purge_from = first if purge_from is None else min(purge_from, first)
+                    if purge_from is not None:
+                        run_purged = purged.setdefault(name, {})
+                        run_purged[tag] = min(run_purged.get(tag, purge_from), purge_from)
                     top = int(s.steps[-1])
-                    run.last_step[tag] = top if last is None or restart else max(last, top)
+                    restart = last is None or purge_from is not None
+                    run.last_step[tag] = top if restart else max(last, top)
                     run.last_file[tag] = path
                     got = points.setdefault(name, {})
                     if tag in got:
-                        got[tag] = _append(got[tag], s, int(s.steps[0]) if restart else None)
+                        got[tag] = _append(got[tag], s, purge_from)
                     else:
                         got[tag] = s
                 for tag, text in chunk.texts.items():

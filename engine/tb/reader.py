@@ -52,12 +52,19 @@ class Scalars:
 
 @dataclass(frozen=True, slots=True)
 class FileChunk:
-    """What one read of one file produced (tags as written in the file)."""
+    """What one read of one file produced (tags as written in the file).
+
+    ``scalars`` are in file order with step restarts applied (see
+    :func:`purge_restarts`), so each tag's steps never go down. ``purged[tag] = step``:
+    the step counter restarted, so the points of ``tag`` that earlier reads of this
+    file returned at or after ``step`` are replaced by these.
+    """
 
     scalars: dict[str, Scalars]
     texts: dict[str, str]
     warnings: list[str]
     points: int
+    purged: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,7 @@ class EventFileReader:
         self.pending = False  # the bytes after `offset` may be an unfinished record
         self._inode: tuple[int, int] | None = None
         self._warned_tags = False  # tags that are not valid UTF-8: warned once per file
+        self._last_step: dict[str, int] = {}  # tag -> step of the last point returned
 
     def read(self, *, final: bool = False) -> FileChunk:
         """Everything appended since the last read.
@@ -109,6 +117,7 @@ class EventFileReader:
                     "read again from the start"
                 )
                 self.offset, self.records, self.in_damage = 0, 0, False
+                self._last_step = {}
             self._inode = inode
             with open(self.path, "rb") as f:
                 want = CHUNK_BYTES
@@ -136,8 +145,29 @@ class EventFileReader:
                 )
         except OSError as e:
             warnings.append(f"{self.path}: cannot read ({e.strerror or e})")
-        scalars = {tag: _concat(p) for tag, p in parts.items()}
-        return FileChunk(scalars, texts, warnings, points)
+        scalars: dict[str, Scalars] = {}
+        purged: dict[str, int] = {}
+        restarts: list[tuple[str, int, int]] = []
+        for tag, p in parts.items():
+            s = _concat(p)
+            last = self._last_step.get(tag)
+            kept, restart, purge_from = purge_restarts(s, last)
+            if restart is not None:
+                restarts.append((tag, *restart))
+            if purge_from is not None:
+                purged[tag] = purge_from
+            if len(kept):
+                self._last_step[tag] = int(kept.steps[-1])
+            scalars[tag] = kept
+        if restarts:
+            tag, step, before = restarts[0]
+            more = f" and {len(restarts) - 1} more tag(s)" if len(restarts) > 1 else ""
+            warnings.append(
+                f"{self.path}: step counter restarts ({tag!r} goes back to step {step} "
+                f"after {before}{more}); the later points replace the earlier ones "
+                "from that step on, as in TensorBoard"
+            )
+        return FileChunk(scalars, texts, warnings, points, purged)
 
     def _take(self, buf, sc, parts, texts, warnings) -> int:
         for d in sc.damages:
@@ -183,6 +213,45 @@ def _concat(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Scalars:
     if len(pieces) == 1:
         return Scalars(*pieces[0])
     return Scalars(*(np.concatenate([p[i] for p in pieces]) for i in range(3)))
+
+
+_NO_STEP = np.iinfo(np.int64).max
+
+
+def purge_restarts(
+    s: Scalars, last: int | None = None
+) -> tuple[Scalars, tuple[int, int] | None, int | None]:
+    """Apply the restarts of a step counter to one tag's points in file order.
+
+    As TensorBoard purges: a point whose step is lower than the one before it is a
+    restart, and the points before it from its step on are dropped. ``last``: the
+    step of the last point of this tag already returned (earlier reads of the
+    file). Returns ``(kept, restart, purge_from)``: the kept points (steps never go
+    down), ``(step, step before)`` of the first restart (None when none), and the
+    step from which the points already returned are replaced (None when none are).
+    """
+    steps = s.steps
+    n = len(steps)
+    if n == 0:
+        return s, None, None
+    down = steps[1:] < steps[:-1]
+    first_down = last is not None and int(steps[0]) < last
+    if not first_down and not down.any():
+        return s, None, None
+    desc = np.empty(n, bool)
+    desc[0] = first_down
+    desc[1:] = down
+    i = int(np.argmax(desc))
+    restart = (int(steps[i]), last if i == 0 else int(steps[i - 1]))
+    at = np.where(desc, steps, _NO_STEP)
+    low = np.minimum.accumulate(at[::-1])[::-1]  # low[k]: lowest restart at or after k
+    later = np.empty(n, np.int64)
+    later[:-1], later[-1] = low[1:], _NO_STEP
+    keep = steps < later
+    if not keep.all():
+        s = Scalars(steps[keep], s.values[keep], s.wall_times[keep])
+    purge_from = int(low[0]) if last is not None and last >= int(low[0]) else None
+    return s, restart, purge_from
 
 
 def sort_by_step(s: Scalars) -> Scalars:
