@@ -13,7 +13,7 @@ from diagnostics.report import document_json, run_json, text_block
 from diagnostics.types import Diagnosis, Severity
 from engine.cli import EXIT_FINDINGS, EXIT_OK, UserError
 from engine.run_diagnosis import diagnose_log, display_name
-from engine.tb.discovery import find_runs
+from engine.tb.discovery import RunSource, find_runs
 from engine.tb.reader import RunLog, load_run
 from engine.tb.roles import parse_overrides
 from engine.watch import Watcher
@@ -57,9 +57,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     for path in args.paths:
-        if not os.path.exists(path):
-            raise UserError(f"{path}: no such file or directory")
-        if not os.access(path, os.R_OK):
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file or directory") from None
+        except OSError as exc:  # unreachable (permissions): diagnose_paths says why
+            if args.watch:
+                raise UserError(f"{path}: {exc.strerror or exc}") from None
+        if args.watch and not os.access(path, os.R_OK):
             raise UserError(f"{path}: permission denied")
     if args.watch:
         return watch(args.paths, overrides, as_json=args.json, fail_on=args.fail_on)
@@ -77,11 +82,24 @@ def run(args: argparse.Namespace) -> int:
 def diagnose_paths(
     paths: list[str], overrides: dict[str, str]
 ) -> tuple[list[tuple[str, RunLog, Diagnosis]], list[str]]:
+    """Every run under the paths, diagnosed, and the warnings: a path, folder or file
+    that cannot be read is a warning naming it and the reason (the rest is still
+    diagnosed); none readable at all is bad input, with the reasons."""
     results = []
     warnings: list[str] = []
     for path in paths:
-        sources = find_runs(path)
-        if not sources:
+        before = len(warnings)
+        try:
+            found: list[str] = []
+            sources = find_runs(path, warnings=found)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file or directory") from None
+        except OSError as exc:  # the path itself cannot be examined
+            warnings.append(f"{path}: cannot examine it ({exc.strerror or exc})")
+            continue
+        warnings.extend(found)
+        sources = [s for s in sources if _readable(s, warnings)]
+        if not sources and len(warnings) == before:
             warnings.append(f"{path}: no TensorBoard event files found")
         for source in sources:
             run_log = load_run(source, overrides=overrides)
@@ -90,8 +108,22 @@ def diagnose_paths(
                 (display_name(path, source.name, len(paths)), run_log, diagnose_log(run_log))
             )
     if not results:
-        raise UserError(f"no TensorBoard event files found under {', '.join(paths)}")
+        why = f" ({'; '.join(warnings)})" if warnings else ""
+        raise UserError(f"no TensorBoard event files found under {', '.join(paths)}{why}")
     return results, warnings
+
+
+def _readable(source: RunSource, warnings: list[str]) -> bool:
+    """False, with a warning, for a file given by itself that cannot be opened (in a
+    tree of runs, the reader says which file it could not read, and reads the rest)."""
+    if source.name != "." or len(source.files) != 1 or source.root != source.files[0]:
+        return True
+    try:
+        with open(source.root, "rb"):
+            return True
+    except OSError as exc:
+        warnings.append(f"{source.root}: cannot read it ({exc.strerror or exc})")
+        return False
 
 
 def print_text(results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str]) -> None:

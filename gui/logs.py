@@ -207,10 +207,19 @@ class LogController:
         self.sums: dict[str, dict[str, PartSum]] = {}  # run id -> composite tag -> its sum
 
     def open(self, path: str | Path) -> LogSource:
-        """Start reading (and following) ``path``; raises FileNotFoundError when it is absent."""
+        """Start reading (and following) ``path``; raises FileNotFoundError when it is absent
+        or cannot be opened (the message says why)."""
         path = Path(path).expanduser().resolve()
-        if not path.exists():
-            raise FileNotFoundError(f"no such file or folder: {path}")
+        try:
+            if path.is_dir():
+                with os.scandir(path):
+                    pass
+            elif not path.exists():
+                raise FileNotFoundError(f"no such file or folder: {path}")
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # permissions: say so, as the window does for a missing path
+            raise FileNotFoundError(f"{path}: cannot open it ({exc.strerror or exc})") from None
         if path in self.sources:
             return self.sources[path]
         source = LogSource(self, path)

@@ -17,9 +17,11 @@ opened, ``.`` when that path is the run itself.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,42 +65,62 @@ def file_order(name: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(name))
 
 
-def _event_files(folder: Path, names: list[str]) -> tuple[Path, ...]:
+def _event_files(folder: Path, names: list[str], problems: list[str]) -> tuple[Path, ...]:
+    """The event files among ``names``; those that cannot be examined go to ``problems``
+    (one line per folder and reason: a folder that can be listed but not entered)."""
     out = []
+    failed: dict[str, int] = {}
     for name in sorted(names, key=file_order):
         if is_event_file(name):
             path = folder / name
             try:
-                if path.is_file():
+                if stat.S_ISREG(os.stat(path).st_mode):
                     out.append(path)
-            except OSError:
+            except FileNotFoundError:  # removed since the folder was listed
                 continue
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                failed[reason] = failed.get(reason, 0) + 1
+    for reason, count in failed.items():
+        what = "cannot enter it" if reason == os.strerror(errno.EACCES) else "cannot examine"
+        problems.append(f"{folder}: {what} ({reason}); {count} event file(s) skipped")
     return tuple(out)
 
 
-def find_runs(path: str | os.PathLike) -> list[RunSource]:
+def find_runs(path: str | os.PathLike, *, warnings: list[str] | None = None) -> list[RunSource]:
     """The runs under ``path``: one event file, a run folder, or a tree of runs.
 
-    Raises ``FileNotFoundError`` when ``path`` does not exist; unreadable
-    subfolders are skipped (logged).
+    Raises ``FileNotFoundError`` when ``path`` does not exist, and the ``OSError``
+    (``PermissionError``...) when it cannot be examined. Folders that cannot be
+    listed or entered below it are skipped, each with a line naming the folder and
+    the reason: appended to ``warnings`` when given, else logged.
     """
     top = Path(path)
-    if not top.exists():
-        raise FileNotFoundError(f"no such file or folder: {top}")
-    if top.is_file():
+    try:
+        mode = os.stat(top).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file or folder: {top}") from None
+    problems: list[str] = []
+    if stat.S_ISREG(mode):
         prefix = top.parent.name if is_role_folder(top.parent.name) else ""
         return [RunSource(".", top, (FileGroup(prefix, (top,)),))]
-
-    found: dict[Path, tuple[Path, ...]] = {}
+    if not stat.S_ISDIR(mode):  # a device, a pipe, a socket
+        problems.append(f"{top}: not a file or a folder; skipped")
 
     def on_error(err: OSError) -> None:
-        log.warning("skipping %s: %s", err.filename, err.strerror)
+        problems.append(f"{err.filename}: cannot list it ({err.strerror or err}); skipped")
 
-    for folder, dirs, names in os.walk(top, onerror=on_error):
+    found: dict[Path, tuple[Path, ...]] = {}
+    for folder, dirs, names in os.walk(top, onerror=on_error) if not problems else ():
         dirs.sort()
-        files = _event_files(Path(folder), names)
+        files = _event_files(Path(folder), names, problems)
         if files:
             found[Path(folder)] = files
+    if warnings is not None:
+        warnings.extend(problems)
+    else:
+        for problem in problems:
+            log.warning("%s", problem)
 
     runs: dict[Path, list[FileGroup]] = {}
     for folder, files in found.items():

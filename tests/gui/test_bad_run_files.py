@@ -86,3 +86,22 @@ def test_a_bad_parent_field_is_ignored_but_the_rest_is_kept(qtbot, window, tmp_p
     assert b.fix is not None and b.fix.parent == a.id
     assert b.fix.rule == "oscillation" and b.fix.remedy == "lower-lr" and b.fix.patch == {}
     assert any("patch" in m and "parent.json" in m for m in messages), messages
+
+
+def test_a_folder_that_cannot_be_listed_is_refused_with_the_reason(window, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    locked = tmp_path / "locked"
+    write_run(locked, {"train/loss": healthy(10)})
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(os.fspath(path)) == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(FileNotFoundError, match=r"locked: cannot open it \(Permission denied\)"):
+        window.logs.open(locked)
+    assert not window.logs.sources
