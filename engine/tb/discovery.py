@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 #: Folders whose event files belong to their parent's run (Keras, TF1 Estimator).
 ROLE_FOLDERS = frozenset({"train", "validation", "eval", "val", "test"})
 _DIGITS = re.compile(r"(\d+)")
+_logged: set[str] = set()  # problems already logged (when no warnings list is passed)
 
 
 def is_role_folder(name: str) -> bool:
@@ -119,8 +120,11 @@ def find_runs(path: str | os.PathLike, *, warnings: list[str] | None = None) -> 
     if warnings is not None:
         warnings.extend(problems)
     else:
-        for problem in problems:
-            log.warning("%s", problem)
+        for problem in problems:  # once each: followers walk the tree every few seconds
+            if problem not in _logged:
+                if len(_logged) < 10_000:
+                    _logged.add(problem)
+                log.warning("%s", problem)
 
     runs: dict[Path, list[FileGroup]] = {}
     for folder, files in found.items():

@@ -102,12 +102,15 @@ def test_find_runs_names_each_folder_and_reason(faults):
     ]
 
 
-def test_find_runs_logs_them_when_no_list_is_given(faults, caplog):
+def test_find_runs_logs_them_once_when_no_list_is_given(faults, caplog):
     caplog.set_level("WARNING", logger="engine.tb.discovery")
     assert [r.name for r in find_runs(faults["logs"])] == ["good"]
     logged = [r.getMessage() for r in caplog.records]
     assert any(str(faults["locked"]) in m and DENIED in m for m in logged)
     assert any(str(faults["noexec"]) in m and DENIED in m for m in logged)
+    caplog.clear()
+    find_runs(faults["logs"])  # a follower's next rescan: not again
+    assert not caplog.records
 
 
 def test_json_warnings_name_the_folders(faults, capsys):
