@@ -72,7 +72,12 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         return Decoded({})
     # Zero padding: every position the fast path gathers lies within 300 bytes
     # past a record's end (a varint, a tag of < 128 bytes), so no clipping is needed.
-    buf = buf + bytes(_PAD)
+    # Only up to the last record's footer: a buffer that ends in a long damaged
+    # stretch (zeros left by a crash) is not copied whole.
+    limit = min(int((starts + lengths).max()) + 4, len(buf))
+    padded = bytearray(limit + _PAD)
+    padded[:limit] = memoryview(buf)[:limit]
+    buf = padded
     a = np.frombuffer(buf, np.uint8)
     at = a.__getitem__
 

@@ -138,6 +138,7 @@ class EventFileReader:
                     want = CHUNK_BYTES
                     if len(buf) < want or sc.consumed == 0:
                         break
+                    del buf, sc  # one chunk in memory at a time
             if final and self.offset < size and not self.in_damage:
                 warnings.append(
                     f"{self.path}: truncated record at byte {self.offset}, "

@@ -257,17 +257,7 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     if n < HEADER_BYTES:
         return Scan(_EMPTY, _EMPTY, 0, pending=synced, in_damage=not synced)
     v32 = byte_view(buf, "<u4")
-    cand = _zero_quads(buf, n - HEADER_BYTES + 1)
-    low = v32[cand]
-    stored = v32[cand + 8]
-    small = low < 0x10000
-    ok = _header_crc16().take(low & np.uint32(0xFFFF)) == stored
-    if not small.all():
-        big = np.flatnonzero(~small)
-        ok[big] = _header_crc(low[big]) == stored[big]
-    lens = low.astype(np.int64)
-    hdr, hlen = cand[ok], lens[ok]
-    del cand, lens, low, stored, ok
+    hdr, hlen = _valid_headers(buf, v32, n - HEADER_BYTES + 1)
     ends = hdr + FRAME_BYTES + hlen
     complete = ends <= n
     pending_hdr = hdr[~complete]
@@ -313,19 +303,61 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     return Scan(sel_starts, sel_len, resume, damages, True, True)
 
 
-def _zero_quads(buf: bytes, count: int) -> np.ndarray:
-    """Positions ``p < count`` whose bytes ``p+4 .. p+7`` are zero, ascending.
+#: Header candidates are found this many positions at a time: the work arrays of a
+#: block (~25 bytes per position where every position is a candidate, as in a run
+#: of zeros) stay a few MiB whatever the size of the buffer.
+SCAN_BLOCK = 1 << 18
+
+
+def _valid_headers(buf: bytes, v32: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``p < count`` holding a valid record header, and their lengths.
+
+    Works block by block so that memory is bounded by the block and the number
+    of valid headers (at most one per 16 bytes), not by the candidates: in a
+    stretch of zeros every position is one.
+    """
+    if count <= 0:
+        return _EMPTY, _EMPTY
+    a = np.frombuffer(buf, np.uint8)
+    table = _header_crc16()
+    hdrs: list[np.ndarray] = []
+    lens: list[np.ndarray] = []
+    for lo in range(0, count, SCAN_BLOCK):
+        hi = min(lo + SCAN_BLOCK, count)
+        cand = _zero_quads(a, lo, hi)
+        if not len(cand):
+            continue
+        low = v32[cand]
+        stored = v32[cand + 8]
+        ok = table.take(low & np.uint32(0xFFFF)) == stored
+        big = np.flatnonzero(low >= 0x10000)
+        if len(big):
+            ok[big] = _header_crc(low[big]) == stored[big]
+        if ok.any():
+            hdrs.append(cand[ok])
+            lens.append(low[ok].astype(np.int64))
+    if not hdrs:
+        return _EMPTY, _EMPTY
+    if len(hdrs) == 1:
+        return hdrs[0], lens[0]
+    return np.concatenate(hdrs), np.concatenate(lens)
+
+
+def _zero_quads(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Positions ``lo <= p < hi`` whose bytes ``p+4 .. p+7`` are zero, ascending.
 
     These are the candidate record headers (the length's high half is zero:
     records under 4 GiB).
     """
-    if count <= 0:
-        return np.zeros(0, np.int64)
-    zero = np.frombuffer(buf, np.uint8) == 0
-    hit = zero[4 : 4 + count] & zero[5 : 5 + count]
-    hit &= zero[6 : 6 + count]
-    hit &= zero[7 : 7 + count]
-    return np.flatnonzero(hit)
+    count = hi - lo
+    zero = a[lo + 4 : hi + 7] == 0
+    hit = zero[:count] & zero[1 : 1 + count]
+    hit &= zero[2 : 2 + count]
+    hit &= zero[3 : 3 + count]
+    cand = np.flatnonzero(hit)
+    if lo:
+        cand += lo
+    return cand
 
 
 def _classify(buf: bytes, pos: int, v32: np.ndarray) -> str:
