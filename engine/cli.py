@@ -2,13 +2,15 @@
 
 Exit codes: 0 done; 1 findings at or above ``--fail-on`` (or a run that failed
 or diverged); 2 bad input, with a one-line reason on stderr — never a traceback
-for a user error.
+for a user error; 130 interrupted (Ctrl-C, anywhere), with one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -59,7 +61,38 @@ def run_gui(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Called from code (tests): leave the caller's Ctrl-C handler as it was. As the
+    # program, once interrupted keep ignoring Ctrl-C until the interpreter has exited.
+    restore = argv is not None
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C anywhere (start-up, imports, reading, the final summary): one line, 130.
+        interrupted(argv[0] if argv else "gui")
+        return EXIT_INTERRUPTED
+    finally:
+        if restore and previous is not None and signal.getsignal(signal.SIGINT) is not previous:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(command: str, detail: str = "") -> None:
+    """Say once that we were interrupted; a further Ctrl-C while we leave changes nothing."""
+    ignore_sigint()
+    with contextlib.suppress(OSError, ValueError):  # stdout may be a closed pipe
+        sys.stdout.flush()
+    suffix = f" {detail}" if detail else ""
+    print(f"traindoc {command}: interrupted{suffix}", file=sys.stderr, flush=True)
+
+
+def ignore_sigint() -> None:
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] == "gui":
         return run_gui(argv[1:])
     parser = build_parser()

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from engine import config as config_module
-from engine.cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
+from engine import rundir
+from engine.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UserError,
+    ignore_sigint,
+    interrupted,
+)
 from engine.events import DIVERGED, Evaluated, Failed, Finished, Metrics, Started
 from engine.launcher import RunHandle
 
@@ -67,25 +76,20 @@ def load_config(
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides, args.device)
     handle = RunHandle(config, args.logdir)
-    try:
-        run_dir = handle.start()
-    except OSError as exc:
-        raise UserError(f"--logdir {args.logdir}: cannot create a run folder ({exc})") from None
     progress = Progress(enabled=not args.quiet)
     try:
+        try:
+            run_dir = handle.start()
+        except OSError as exc:
+            why = rundir.disk_error_text(exc) if rundir.is_disk_error(exc) else str(exc)
+            raise UserError(f"--logdir {args.logdir}: cannot create a run folder ({why})") from None
         while handle.final is None:
             for event in handle.poll():
                 progress.handle(event)
             if handle.final is None:
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
-        progress.note("stopping (Ctrl-C)…")
-        handle.stop()
-        for event in handle.wait(timeout=5.0):
-            progress.handle(event)
-        progress.close()
-        print_summary(handle, run_dir)
-        return EXIT_INTERRUPTED
+        return stop_interrupted(handle, progress)
     finally:
         handle.close()
     progress.close()
@@ -100,6 +104,35 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(final, Finished) and final.status == DIVERGED:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def stop_interrupted(handle: RunHandle, progress: Progress) -> int:
+    """Ctrl-C: stop the run (a second Ctrl-C meanwhile changes nothing) and exit 130.
+
+    Before the run started (no ``Started`` event), nothing is worth keeping: the run
+    folder goes and one line says so. Otherwise the run is stopped cleanly, its logs
+    flushed, and the summary printed as for any other ending.
+    """
+    ignore_sigint()
+    run_dir = handle.run_dir
+    if run_dir is None:  # start() itself was interrupted (and cleaned up after itself)
+        interrupted("train", "before the run started")
+        return EXIT_INTERRUPTED
+    if progress.started:
+        progress.note("stopping (Ctrl-C)…")
+    handle.stop()
+    events = handle.poll(max_items=1_000_000)
+    if not progress.started and not any(isinstance(event, Started) for event in events):
+        handle.close()
+        progress.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        interrupted("train", "before the run started")
+        return EXIT_INTERRUPTED
+    for event in events + handle.wait(timeout=5.0):
+        progress.handle(event)
+    progress.close()
+    print_summary(handle, run_dir)
+    return EXIT_INTERRUPTED
 
 
 class Progress:
@@ -173,6 +206,8 @@ def print_summary(handle: RunHandle, run_dir: Path) -> None:
         print("summary: " + ", ".join(parts))
     print(f"logs: {run_dir}")
     print_diagnosis(run_dir)
+    for warning in handle.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if handle.sequence.missing:
         print(f"warning: {len(handle.sequence.missing)} events lost", file=sys.stderr)
 

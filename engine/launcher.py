@@ -9,10 +9,13 @@ without a final event is reported as ``Failed`` with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue as queue_module
+import shutil
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +32,7 @@ from engine.events import (
     Finished,
     SequenceChecker,
 )
+from engine.worker import PARENT_PID_ENV
 from engine.worker import main as worker_main
 
 # How long poll() keeps draining the queue of a dead child before declaring it gone.
@@ -61,13 +65,21 @@ class RunHandle:
         self._process: Any = None
         self._dead_since: float | None = None
         self._backlog: deque[Event] = deque()  # drained by stop(), returned by poll()
+        self.warnings: list[str] = []  # e.g. a status.json that could not be written
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> Path:
-        self.run_dir = rundir.make_run_dir(self.logdir, self.config.name)
-        config_module.save(self.config, self.run_dir / rundir.CONFIG_FILE)
-        rundir.write_status(self.run_dir, "starting")
+        """Make the run folder and spawn the child; an ``OSError`` (a full disk, no
+        permission) leaves no run folder behind."""
+        run_dir = rundir.make_run_dir(self.logdir, self.config.name)
+        try:
+            config_module.save(self.config, run_dir / rundir.CONFIG_FILE)
+            rundir.write_status(run_dir, "starting", strict=True)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        self.run_dir = run_dir
         self._queue = self._ctx.Queue()
         self._stop_event = self._ctx.Event()
         self._process = self._ctx.Process(
@@ -81,7 +93,11 @@ class RunHandle:
             name=f"traindoc-{self.config.name}",
             daemon=True,
         )
-        self._process.start()
+        # The child learns our PID before it imports anything heavy, so it notices our
+        # death even while it is starting (engine.worker.Supervisor).
+        os.environ[PARENT_PID_ENV] = str(os.getpid())
+        with _sigint_ignored_by_child():
+            self._process.start()
         return self.run_dir
 
     @property
@@ -208,5 +224,24 @@ class RunHandle:
         if self.run_dir is not None:
             written = (rundir.read_status(self.run_dir) or {}).get("status")
             if written not in TERMINAL_STATUSES:  # keep what the child itself concluded
-                rundir.write_status(self.run_dir, FAILED, reason, exitcode=code)
+                problem = rundir.write_status(self.run_dir, FAILED, reason, exitcode=code)
+                if problem:
+                    self.warnings.append(problem)
         return event
+
+
+@contextlib.contextmanager
+def _sigint_ignored_by_child():
+    """Spawn with SIGINT ignored, a disposition the child keeps across exec: a Ctrl-C
+    while it is still starting (before ``run_in_worker`` installs its own handlers)
+    must not print a KeyboardInterrupt traceback from the child. The parent ignores
+    Ctrl-C only for the few milliseconds of the fork."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler not set from Python; leave ours
+            signal.signal(signal.SIGINT, previous)

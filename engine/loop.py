@@ -13,6 +13,7 @@ the optimizer does with a zero gradient that step (weight decay, momentum).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -393,26 +394,30 @@ def run_training(
             if should_stop():
                 status, reason = STOPPED, "stopped by user"
                 break
-    finally:
-        writer.flush()
-        writer.close()
+    except BaseException as exc:
+        if isinstance(exc, OSError) and rundir.is_disk_error(exc) and exc.filename is None:
+            exc.filename = str(writer.path)  # name the event file the disk refused
+        with contextlib.suppress(OSError):  # the error in flight is the one to report
+            writer.close()
+        raise
+    writer.flush()
+    writer.close()
 
     # ---------------------------------------------------------------- wrap up
     if best_state is not None:
         model.load_state_dict(best_state)
         reason += f"; restored the best weights (epoch {stopper.best_epoch + 1})"
-    torch.save(
-        {
-            "format": 1,
-            "model": model.state_dict(),
-            "config": dumps(config),
-            "step": step,
-            "epochs_done": epochs_done,
-            "best_val_loss": stopper.best_loss,
-            "best_epoch": stopper.best_epoch,
-        },
-        run_dir / rundir.CHECKPOINT_FILE,
-    )
+    checkpoint = {
+        "format": 1,
+        "model": model.state_dict(),
+        "config": dumps(config),
+        "step": step,
+        "epochs_done": epochs_done,
+        "best_val_loss": stopper.best_loss,
+        "best_epoch": stopper.best_epoch,
+    }
+    # A temporary file, fsynced, then renamed: a full disk never leaves a torn checkpoint.
+    rundir.atomic_write(run_dir / rundir.CHECKPOINT_FILE, lambda f: torch.save(checkpoint, f))
     summary = {
         "best_val_loss": stopper.best_loss,
         "best_epoch": stopper.best_epoch + 1,
