@@ -19,6 +19,9 @@ from typing import Any
 
 import tomli_w
 
+from engine import config_limits as limits
+from engine.config_limits import ConfigError, check, choice, int_range, number_range, show
+
 BUNDLED_DATASETS = ("digits", "spirals", "blobs")
 FILE_DATASETS = ("mnist", "cifar10", "npz", "csv")
 ARCHS = ("mlp", "cnn", "resnet")
@@ -26,10 +29,6 @@ ACTIVATIONS = ("relu", "gelu")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "warmup-plateau-decay", "cosine", "step")
 AMP_MODES = ("auto", "off")
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message names the key, the value and what is allowed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +164,11 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
         if section not in SECTIONS or key not in _field_names(SECTIONS[section]):
             raise ConfigError(_unknown_key(dotted))
         default = getattr(SECTIONS[section](), key)
-        value = _coerce(dotted, raw, tuple if isinstance(default, tuple) else type(default))
+        kind = tuple if isinstance(default, tuple) else type(default)
+        try:
+            value = _coerce(dotted, raw, kind)
+        except (OverflowError, RecursionError):  # 10**400 for a float key; a deep list
+            raise ConfigError(f"{dotted} = {show(raw)}: out of range") from None
         sections[section] = replace(sections[section], **{key: value})
     new = RunConfig(**top, **sections)
     validate(new)
@@ -179,10 +182,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. optim.lr=0.01")
     raw = raw.strip()
+    limits.check_text(raw, f"--set {show(key)}")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word such as adamw or mnist:/data
+    except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits
+        reason = str(exc).partition(":")[0] or type(exc).__name__
+        raise ConfigError(f"{key} = {show(raw)}: cannot read the value ({reason})") from None
     return key, value
 
 
@@ -194,7 +201,8 @@ def _unknown_key(dotted: str) -> str:
     keys = all_keys()
     close = [k for k in keys if k.split(".")[-1] == dotted.split(".")[-1]]
     hint = f"; did you mean {close[0]}?" if close else ""
-    return f"{dotted}: unknown key{hint} (allowed: {', '.join(keys)})"
+    name = dotted if len(dotted) <= limits.MAX_SHOWN else show(dotted)
+    return f"{name}: unknown key{hint} (allowed: {', '.join(keys)})"
 
 
 def _coerce(key: str, value: Any, kind: type) -> Any:
@@ -203,10 +211,10 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise ConfigError(f"{key} = {value!r}: expected true or false")
+        raise ConfigError(f"{key} = {show(value)}: expected true or false")
     if kind is int:
         if isinstance(value, bool):
-            raise ConfigError(f"{key} = {value!r}: expected an integer")
+            raise ConfigError(f"{key} = {show(value)}: expected an integer")
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -216,10 +224,10 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
                 return int(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{key} = {value!r}: expected an integer")
+        raise ConfigError(f"{key} = {show(value)}: expected an integer")
     if kind is float:
         if isinstance(value, bool):
-            raise ConfigError(f"{key} = {value!r}: expected a number")
+            raise ConfigError(f"{key} = {show(value)}: expected a number")
         if isinstance(value, int | float):
             return float(value)
         if isinstance(value, str):
@@ -227,7 +235,7 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
                 return float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{key} = {value!r}: expected a number")
+        raise ConfigError(f"{key} = {show(value)}: expected a number")
     if kind is tuple:
         if isinstance(value, int) and not isinstance(value, bool):
             value = [value]
@@ -238,11 +246,11 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
                 return tuple(_coerce(key, v, int) for v in value)
             except ConfigError:
                 pass
-        raise ConfigError(f"{key} = {value!r}: expected a list of integers, e.g. [256, 256]")
+        raise ConfigError(f"{key} = {show(value)}: expected a list of integers, e.g. [256, 256]")
     if kind is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{key} = {value!r}: expected a string")
+        raise ConfigError(f"{key} = {show(value)}: expected a string")
     raise AssertionError(f"unhandled config type {kind} for {key}")
 
 
@@ -250,96 +258,67 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
 
 
 def validate(config: RunConfig) -> None:
-    """Raise :class:`ConfigError` on the first invalid value."""
-    _check(bool(config.name.strip()), "name", config.name, "a non-empty run name")
-    _check(
-        all(c.isalnum() or c in "-_." for c in config.name),
-        "name",
-        config.name,
-        "letters, digits, '-', '_' and '.' (it names a folder)",
-    )
-    _check(config.seed >= 0, "seed", config.seed, "an integer ≥ 0")
+    """Raise :class:`ConfigError` on the first invalid value (limits: ``config_limits``)."""
+    name = config.name
+    check(bool(name.strip()), "name", name, "a non-empty run name")
+    check(len(name) <= limits.MAX_NAME_LENGTH, "name", name,
+          f"at most {limits.MAX_NAME_LENGTH} characters (it names a folder)")
+    check(all(c.isalnum() or c in "-_." for c in name) and name.strip(".") != "", "name", name,
+          "letters, digits, '-', '_' and '.' (it names a folder)")
+    int_range("seed", config.seed, 0, limits.MAX_SEED)
     _validate_dataset(config.data.dataset)
     d, m, o, s, t = config.data, config.model, config.optim, config.schedule, config.train
-    _check(1 <= d.batch_size <= 65536, "data.batch_size", d.batch_size, "an integer 1..65536")
-    _check(0.0 < d.val_fraction < 1.0, "data.val_fraction", d.val_fraction, "a number in (0, 1)")
-    _choice("model.arch", m.arch, ARCHS)
-    _check(
-        len(m.hidden) >= 1 and all(1 <= h <= 65536 for h in m.hidden),
-        "model.hidden",
-        list(m.hidden),
-        "a non-empty list of widths 1..65536",
-    )
-    _check(0.0 <= m.dropout < 1.0, "model.dropout", m.dropout, "a number in [0, 1)")
-    _choice("model.activation", m.activation, ACTIVATIONS)
-    _choice("optim.name", o.name, OPTIMIZERS)
-    _check(_positive(o.lr), "optim.lr", o.lr, "a finite number > 0")
-    _check(0.0 <= o.momentum < 1.0, "optim.momentum", o.momentum, "a number in [0, 1)")
-    _check(
-        math.isfinite(o.weight_decay) and o.weight_decay >= 0,
-        "optim.weight_decay",
-        o.weight_decay,
-        "a finite number ≥ 0",
-    )
-    _choice("schedule.kind", s.kind, SCHEDULES)
-    _check(0.0 <= s.warmup < 1.0, "schedule.warmup", s.warmup, "a fraction in [0, 1)")
-    _check(0.0 <= s.decay <= 1.0, "schedule.decay", s.decay, "a fraction in [0, 1]")
-    _check(
-        s.warmup + s.decay <= 1.0,
-        "schedule.decay",
-        s.decay,
-        f"at most 1 - schedule.warmup = {1 - s.warmup:g} (warmup and decay share the run)",
-    )
-    _check(
-        0.0 <= s.final_lr_ratio <= 1.0,
-        "schedule.final_lr_ratio",
-        s.final_lr_ratio,
-        "a number in [0, 1]",
-    )
-    _check(1 <= t.epochs <= 100000, "train.epochs", t.epochs, "an integer 1..100000")
-    _check(1 <= t.grad_accum <= 4096, "train.grad_accum", t.grad_accum, "an integer 1..4096")
-    _check(
-        math.isfinite(t.clip_grad_norm) and t.clip_grad_norm >= 0,
-        "train.clip_grad_norm",
-        t.clip_grad_norm,
-        "a finite number ≥ 0 (0 = off)",
-    )
-    _choice("train.amp", t.amp, AMP_MODES)
-    _check(1 <= t.patience <= 100000, "train.patience", t.patience, "an integer ≥ 1")
-    _check(_valid_device(t.device), "train.device", t.device, "auto, cpu, cuda or cuda:N")
+    int_range("data.batch_size", d.batch_size, 1, limits.MAX_BATCH_SIZE)
+    number_range("data.val_fraction", d.val_fraction, 0, 1, low_open=True, high_open=True)
+    choice("model.arch", m.arch, ARCHS)
+    check(1 <= len(m.hidden) <= limits.MAX_LAYERS, "model.hidden", list(m.hidden),
+          f"a non-empty list of at most {limits.MAX_LAYERS} widths")
+    check(all(1 <= h <= limits.MAX_WIDTH for h in m.hidden), "model.hidden", list(m.hidden),
+          f"widths 1..{limits.MAX_WIDTH}")
+    limits.check_config_budget(m.arch, m.hidden, d.dataset)
+    number_range("model.dropout", m.dropout, 0, 1, high_open=True)
+    choice("model.activation", m.activation, ACTIVATIONS)
+    choice("optim.name", o.name, OPTIMIZERS)
+    check(math.isfinite(o.lr) and o.lr > 0, "optim.lr", o.lr, "a finite number > 0")
+    check(o.lr <= limits.MAX_LR, "optim.lr", o.lr, f"a number > 0 and ≤ {limits.MAX_LR:g}")
+    number_range("optim.momentum", o.momentum, 0, 1, high_open=True)
+    number_range("optim.weight_decay", o.weight_decay, 0, limits.MAX_WEIGHT_DECAY)
+    choice("schedule.kind", s.kind, SCHEDULES)
+    number_range("schedule.warmup", s.warmup, 0, 1, high_open=True, note=" (a fraction of steps)")
+    number_range("schedule.decay", s.decay, 0, 1, note=" (a fraction of steps)")
+    check(s.warmup + s.decay <= 1.0, "schedule.decay", s.decay,
+          f"at most 1 - schedule.warmup = {1 - s.warmup:g} (warmup and decay share the run)")
+    number_range("schedule.final_lr_ratio", s.final_lr_ratio, 0, 1)
+    int_range("train.epochs", t.epochs, 1, limits.MAX_EPOCHS)
+    int_range("train.grad_accum", t.grad_accum, 1, limits.MAX_GRAD_ACCUM)
+    number_range("train.clip_grad_norm", t.clip_grad_norm, 0, limits.MAX_CLIP_GRAD_NORM,
+                 note=" (0 = off)")
+    choice("train.amp", t.amp, AMP_MODES)
+    int_range("train.patience", t.patience, 1, limits.MAX_PATIENCE)
+    check(_valid_device(t.device), "train.device", t.device,
+          f"auto, cpu, cuda or cuda:N with N 0..{limits.MAX_CUDA_INDEX}")
 
 
 def _validate_dataset(spec: str) -> None:
     allowed = "digits, spirals, blobs, mnist:DIR, cifar10:DIR, npz:FILE or csv:FILE"
     if spec in BUNDLED_DATASETS:
         return
+    check(len(spec) <= limits.MAX_DATASET_SPEC_LENGTH and "\0" not in spec, "data.dataset", spec,
+          f"a path of at most {limits.MAX_DATASET_SPEC_LENGTH} characters, without NUL")
     kind, sep, path = spec.partition(":")
     if kind in FILE_DATASETS and sep and path.strip():
         return
     if kind in FILE_DATASETS:
-        raise ConfigError(f"data.dataset = {spec!r}: {kind} needs a path, e.g. {kind}:/data")
-    raise ConfigError(f"data.dataset = {spec!r}: expected {allowed}")
+        raise ConfigError(f"data.dataset = {show(spec)}: {kind} needs a path, e.g. {kind}:/data")
+    raise ConfigError(f"data.dataset = {show(spec)}: expected {allowed}")
 
 
 def _valid_device(device: str) -> bool:
     if device in ("auto", "cpu", "cuda"):
         return True
     prefix, _, index = device.partition(":")
-    return prefix == "cuda" and index.isdigit()
-
-
-def _positive(value: float) -> bool:
-    return math.isfinite(value) and value > 0
-
-
-def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key} = {value!r}: expected {allowed}")
-
-
-def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key} = {value!r}: expected one of {', '.join(allowed)}")
+    return (prefix == "cuda" and 1 <= len(index) <= 4 and index.isascii() and index.isdigit()
+            and int(index) <= limits.MAX_CUDA_INDEX)
 
 
 # ---------------------------------------------------------------- TOML
@@ -350,22 +329,36 @@ def dumps(config: RunConfig) -> str:
 
 
 def loads(text: str, *, source: str = "config") -> RunConfig:
+    limits.check_text(text, source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits; deep nesting
+        reason = str(exc).partition(":")[0] or type(exc).__name__
+        raise ConfigError(f"{source}: not a usable TOML file ({reason})") from None
     return from_dict(data)
 
 
 def load(path: str | Path) -> RunConfig:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():  # a folder; a FIFO would block the read
+            raise ConfigError(f"{path}: not a config file (a TOML file is expected)")
+        with path.open("rb") as file:
+            data = file.read(limits.MAX_CONFIG_BYTES + 1)
+        limits.check_size(len(data), str(path))  # before decoding: the cut may split a char
+        text = data.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    return loads(text, source=str(path))
+    try:
+        return loads(text, source=str(path))
+    except ConfigError as exc:
+        message = str(exc)  # name the file, once
+        prefix = "" if message.startswith(f"{path}:") else f"{path}: "
+        raise ConfigError(prefix + message) from None
 
 
 def save(config: RunConfig, path: str | Path) -> None:

@@ -1,0 +1,219 @@
+"""The range of every config value (SPEC §6) and the guards on config text.
+
+Every limit is a named constant here, so that other modules (the GUI form, the
+remedies in ``diagnostics.remedies``) can mirror them. :func:`engine.config.validate`
+applies them; :func:`check_model_budget` is also for the training process, which
+knows a file dataset's input shape only once it has loaded it.
+
+Model size: a model may have at most :data:`MAX_PARAMETERS` trainable parameters
+(one billion: 4 GB of fp32 weights, about 16 GB with gradients and AdamW state).
+At validation time the count is exact for the bundled datasets and a lower
+bound for file datasets (whose input size and class count are unknown until
+they are read): the hidden layers' own weights, which alone can pass the budget
+(``hidden = [65536, 65536]`` is 4.3e9).
+
+Config text: at most :data:`MAX_CONFIG_BYTES` and :data:`MAX_NESTING` levels of
+``[`` / ``{``, checked by a cheap scan *before* the TOML parser (which recurses
+per level and would otherwise raise a RecursionError).
+
+Like :mod:`engine.config`, this module imports neither torch nor Qt.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeding accept 0..2^32-1
+MAX_NAME_LENGTH = 100  # a folder name, with a timestamp suffix added
+MAX_DATASET_SPEC_LENGTH = 4096  # PATH_MAX
+MAX_BATCH_SIZE = 65536
+MAX_LAYERS = 64
+MAX_WIDTH = 65536  # mirrored by diagnostics.remedies.MAX_WIDTH
+MAX_PARAMETERS = 1_000_000_000
+MAX_EPOCHS = 100_000  # mirrored by diagnostics.remedies.MAX_EPOCHS
+MAX_GRAD_ACCUM = 4096
+MAX_PATIENCE = 100_000
+MAX_LR = 1000.0
+MAX_WEIGHT_DECAY = 100.0
+MAX_CLIP_GRAD_NORM = 1e6
+MAX_CUDA_INDEX = 1023
+MAX_NESTING = 32  # a valid config needs 2 (a list inside an inline table)
+MAX_CONFIG_BYTES = 1_000_000
+MAX_SHOWN = 60  # characters of a value quoted in a message
+MAX_MESSAGE = 2000  # characters of a message
+
+RESNET_BLOCKS = 1  # engine.models.RESNET_BLOCKS (a test keeps them equal)
+
+#: (input shape, number of classes) per dataset kind; for file datasets a lower
+#: bound of both (the channels of an image format are known, its size is not).
+KNOWN_INPUTS: dict[str, tuple[tuple[int, ...], int]] = {
+    "digits": ((1, 8, 8), 10),
+    "spirals": ((2,), 3),
+    "blobs": ((2,), 4),
+    "mnist": ((1, 1, 1), 1),
+    "cifar10": ((3, 32, 32), 1),
+    "npz": ((1,), 1),
+    "csv": ((1,), 1),
+}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key, the value and what is allowed.
+
+    The message is always one line: control characters (a newline in a key or a
+    path) are escaped, and an overlong message is cut.
+    """
+
+    def __init__(self, message: str) -> None:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+        if len(text) > MAX_MESSAGE:
+            text = text[: MAX_MESSAGE - 1] + "…"
+        super().__init__(text)
+
+
+def show(value: Any) -> str:
+    """``repr(value)``, shortened to about :data:`MAX_SHOWN` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"{'-' if value < 0 else ''}<an integer of about {_digits(value)} digits>"
+    if isinstance(value, list | tuple) and len(value) > 8:
+        inner = ", ".join(show(v) for v in value[:4])
+        return f"[{inner}, … ({len(value)} items)]"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__}>"
+    if len(text) > MAX_SHOWN:
+        return f"{text[: MAX_SHOWN - 10]}… ({len(text)} characters)"
+    return text
+
+
+def _digits(value: int) -> int:
+    return int(abs(value).bit_length() * math.log10(2)) + 1
+
+
+def check(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {show(value)}: expected {allowed}")
+
+
+def choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {show(value)}: expected one of {', '.join(allowed)}")
+
+
+def int_range(key: str, value: int, low: int, high: int) -> None:
+    check(low <= value <= high, key, value, f"an integer {low}..{high}")
+
+
+def number_range(key: str, value: float, low: float, high: float, *, low_open: bool = False,
+                 high_open: bool = False, note: str = "") -> None:
+    ok = math.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    allowed = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    check(ok, key, value, allowed + note)
+
+
+# ---------------------------------------------------------------- model size
+
+
+def parameter_count(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, ...],
+                    num_classes: int) -> int:
+    """Trainable parameters of the model :func:`engine.models.build_model` builds."""
+    hidden = tuple(hidden)
+    if arch in ("cnn", "resnet") and len(input_shape) != 3:
+        input_shape = (1, 1, 1)  # rejected later (conv nets need images); count a lower bound
+    if arch == "mlp":
+        width, total = math.prod(input_shape), 0
+        for h in hidden:
+            total += width * h + h
+            width = h
+        return total + width * num_classes + num_classes
+    channels, height, width_px = input_shape
+    if arch == "cnn":
+        total = 0
+        for h in hidden:
+            total += 9 * channels * h + 2 * h
+            channels = h
+        return total + channels * num_classes + num_classes
+    widths = (hidden[0], 2 * hidden[0], 4 * hidden[0]) if len(hidden) == 1 else hidden
+    total = 9 * channels * widths[0] + 2 * widths[0]
+    cin = widths[0]
+    for i, w in enumerate(widths):
+        for j in range(RESNET_BLOCKS):
+            stride = 2 if i > 0 and j == 0 and height >= 4 and width_px >= 4 else 1
+            if stride == 2:
+                height, width_px = (height + 1) // 2, (width_px + 1) // 2
+            total += 9 * cin * w + 2 * w + 9 * w * w + 2 * w
+            if stride != 1 or cin != w:
+                total += cin * w + 2 * w
+            cin = w
+    return total + cin * num_classes + num_classes
+
+
+def check_model_budget(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, ...],
+                       num_classes: int, *, exact: bool = True) -> None:
+    """Raise :class:`ConfigError` when the model would pass :data:`MAX_PARAMETERS`."""
+    count = parameter_count(arch, hidden, input_shape, num_classes)
+    if count > MAX_PARAMETERS:
+        what = f"{count:,} parameters" if exact else f"at least {count:,} parameters"
+        raise ConfigError(
+            f"model.hidden = {show(list(hidden))}: the {arch} would have {what} on this data; "
+            f"expected at most {MAX_PARAMETERS:,} (use fewer or narrower layers)"
+        )
+
+
+def check_config_budget(arch: str, hidden: tuple[int, ...], dataset: str) -> None:
+    """The budget at validation time: exact for bundled data, a lower bound for files."""
+    kind = dataset.partition(":")[0]
+    shape, classes = KNOWN_INPUTS.get(kind, ((1,), 1))
+    check_model_budget(arch, hidden, shape, classes, exact=kind in ("digits", "spirals", "blobs"))
+
+
+# ---------------------------------------------------------------- config text
+
+_NESTING_TOKENS = re.compile(r"\"\"\"|'''|\\[\s\S]|[\"'#\[\]{}\n]")
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` outside strings and comments, in one pass.
+
+    An approximation for malformed text (the parser then rejects it); exact for
+    valid TOML, where a table header ``[a]`` or ``[[a]]`` counts 1 or 2.
+    """
+    depth = deepest = 0
+    state = ""  # "", '"', "'", '"""', "'''" or "#"
+    for match in _NESTING_TOKENS.finditer(text):
+        token = match.group()
+        if state == "#":
+            state = "" if token == "\n" else state
+        elif state:
+            if state[0] == "'" and token[0] == "\\":
+                token = token[1]  # no escapes in a literal string
+            closes = token[0] == state[0] and len(token) >= len(state)
+            if closes or (token == "\n" and len(state) == 1):
+                state = ""
+        elif token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth = max(0, depth - 1)
+        elif token[0] in "\"'#":
+            state = token
+    return deepest
+
+
+def check_text(text: str, source: str) -> None:
+    """Refuse config text too long or too deeply nested to parse safely."""
+    check_size(len(text), source)
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise ConfigError(f"{source}: values nested {depth:,} deep; expected at most "
+                          f"{MAX_NESTING} levels of [ ] and {{ }}")
+
+
+def check_size(size: int, source: str) -> None:
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: too long for a config; expected at most "
+                          f"{MAX_CONFIG_BYTES:,} characters")
