@@ -4,7 +4,9 @@ Each run under the watched paths is read by an :class:`~engine.tb.follow.LogFoll
 (only the bytes appended since the last poll) and diagnosed by a
 :class:`~diagnostics.live.LiveDiagnoser` fed only the new points, so each update
 costs O(new points). The diagnoser is rebuilt from the points kept so far only
-when the run's roles change (a new tag appeared) or a restarted run purged steps.
+when the run's roles change (a new tag appeared) or a restarted run purged steps,
+and the whole run is started over when the follower reports it reset (a file of
+it replaced, rewritten or removed).
 A role filled by a sum of loss parts is summed as the parts arrive
 (:class:`~engine.tb.reader.PartSum`, the code that sums them in a one-shot load).
 """
@@ -104,10 +106,12 @@ class Watcher:
         for path, follower in self.followers:
             update: FollowUpdate = follower.poll()
             warnings.extend(update.warnings)
-            for run in set(update.points) | set(update.texts):
+            for run in set(update.points) | set(update.texts) | set(update.reset):
                 name = display_name(path, run, len(self.followers))
                 state = self.runs.get(name)
-                if state is None:
+                if state is None or run in update.reset:
+                    # A replaced or rewritten file: the run as read again, from nothing
+                    # (a finding that no longer holds disappears with the old points).
                     state = self.runs[name] = WatchedRun(name, self.overrides)
                 state.add(
                     update.points.get(run, {}),

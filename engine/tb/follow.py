@@ -2,9 +2,15 @@
 
 :class:`LogFollower` keeps one :class:`~engine.tb.reader.EventFileReader` per
 event file. Each :meth:`~LogFollower.poll` reads only the bytes appended since
-the previous poll (a file whose size did not change costs one ``stat``), and
+the previous poll (a file that did not change costs one ``stat``), and
 reports the runs and files that appeared. The folder tree is walked again at
 most every ``rescan_secs``.
+
+A file is known by its identity (device, inode, size, mtime), not its path. When
+one is replaced (renamed over, truncated and rewritten, rewritten at the same
+size, its folder deleted and recreated) or removed, its run is read again from
+the start and reported in ``FollowUpdate.reset``: consumers drop everything they
+had of that run and take the update's points as the whole run.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .discovery import RunSource, find_runs
-from .reader import EventFileReader, Scalars, qualified, sort_by_step
+from .reader import EventFileReader, FileChunk, Scalars, qualified, sort_by_step
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,10 @@ class FollowUpdate:
     ``points[run][tag]``: the new points, in step order per file read.
     ``purged[run][tag] = step``: a restarted run (a new file going back in steps);
     drop the points already delivered at or after ``step`` before appending.
+    ``reset``: runs whose files were replaced, rewritten or removed: drop everything
+    delivered of them before (points, texts, sums, diagnosis); ``points`` and
+    ``texts`` then hold each such run as read again from the start (nothing when
+    no file of it is left).
     """
 
     new_runs: tuple[str, ...] = ()
@@ -38,20 +48,23 @@ class FollowUpdate:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     purged: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
 
     @property
     def n_points(self) -> int:
         return sum(len(s) for tags in self.points.values() for s in tags.values())
 
     def __bool__(self) -> bool:
-        return bool(self.new_runs or self.new_files or self.points or self.texts or self.warnings)
+        return bool(
+            self.new_runs or self.new_files or self.points or self.texts or self.warnings
+            or self.reset
+        )
 
 
 @dataclass(slots=True)
 class _FileState:
     reader: EventFileReader
     prefix: str
-    size: int = -1
 
 
 @dataclass(slots=True)
@@ -79,61 +92,108 @@ class LogFollower:
         warnings: list[str] = []
         new_runs: list[str] = []
         new_files: list[Path] = []
+        resets: set[str] = set()
         now = time.monotonic()
         if now >= self._next_rescan:
             self._next_rescan = now + self.rescan_secs
-            self._discover(new_runs, new_files, warnings)
-        points: dict[str, dict[str, Scalars]] = {}
-        texts: dict[str, dict[str, str]] = {}
-        purged: dict[str, dict[str, int]] = {}
+            self._discover(new_runs, new_files, warnings, resets)
+        got = _Collected(points={}, texts={}, purged={})
         for name, run in self._runs.items():
+            if name in resets:
+                continue
             for path, state in run.files.items():
                 try:
-                    size = os.stat(path).st_size
+                    st = os.stat(path)
                 except OSError:
+                    continue  # gone: the next walk of the tree drops it
+                if state.reader.is_current(st):
                     continue
-                if size == state.size:
-                    continue
-                state.size = size
                 chunk = state.reader.read()
+                if chunk.reset:
+                    warnings.append(
+                        f"{path}: file replaced or rewritten; run {name!r} read again "
+                        "from the start"
+                    )
+                    resets.add(name)
+                    break
                 warnings.extend(chunk.warnings)
-                for raw_tag, s in chunk.scalars.items():
-                    if not len(s):  # (a restart always keeps the points after it)
-                        continue
-                    tag = qualified(state.prefix, raw_tag)
-                    s = sort_by_step(s)
-                    last, prev_file = run.last_step.get(tag), run.last_file.get(tag)
-                    purge_from = chunk.purged.get(raw_tag)  # the file's own counter restarted
-                    if (
-                        last is not None and prev_file != path
-                        and int(s.steps[0]) <= last
-                    ):  # a restarted run: a new file going back in steps
-                        first = int(s.steps[0])
-                        purge_from = first if purge_from is None else min(purge_from, first)
-                    if purge_from is not None:
-                        run_purged = purged.setdefault(name, {})
-                        run_purged[tag] = min(run_purged.get(tag, purge_from), purge_from)
-                    top = int(s.steps[-1])
-                    restart = last is None or purge_from is not None
-                    run.last_step[tag] = top if restart else max(last, top)
-                    run.last_file[tag] = path
-                    got = points.setdefault(name, {})
-                    if tag in got:
-                        got[tag] = _append(got[tag], s, purge_from)
-                    else:
-                        got[tag] = s
-                for tag, text in chunk.texts.items():
-                    texts.setdefault(name, {})[qualified(state.prefix, tag)] = text
+                self._take(name, run, path, state, chunk, got)
+        for name in sorted(resets):
+            self._reread(name, got, warnings)
         return FollowUpdate(
-            tuple(new_runs), tuple(new_files), points, texts, purged, tuple(warnings)
+            tuple(new_runs), tuple(new_files), got.points, got.texts, got.purged,
+            tuple(warnings), tuple(sorted(resets)),
         )
 
-    def _discover(self, new_runs: list[str], new_files: list[Path], warnings: list[str]) -> None:
+    def _reread(self, name: str, got: _Collected, warnings: list[str]) -> None:
+        """Forget what was delivered of run ``name`` and read all its files again."""
+        run = self._runs[name]
+        for collected in (got.points, got.texts, got.purged):
+            collected.pop(name, None)
+        run.last_step.clear()
+        run.last_file.clear()
+        order = {path: i for i, path in enumerate(run.source.files)}
+        paths = sorted(run.files, key=lambda p: order.get(p, len(order)))
+        run.files = {p: _FileState(EventFileReader(p), run.files[p].prefix) for p in paths}
+        for path, state in run.files.items():
+            chunk = state.reader.read()
+            warnings.extend(chunk.warnings)
+            self._take(name, run, path, state, chunk, got)
+
+    @staticmethod
+    def _take(
+        name: str, run: _RunState, path: Path, state: _FileState, chunk: FileChunk,
+        got: _Collected,
+    ) -> None:
+        """Add one read of one file to the update."""
+        points, texts, purged = got.points, got.texts, got.purged
+        for raw_tag, s in chunk.scalars.items():
+            if not len(s):  # (a restart always keeps the points after it)
+                continue
+            tag = qualified(state.prefix, raw_tag)
+            s = sort_by_step(s)
+            last, prev_file = run.last_step.get(tag), run.last_file.get(tag)
+            purge_from = chunk.purged.get(raw_tag)  # the file's own counter restarted
+            if last is not None and prev_file != path and int(s.steps[0]) <= last:
+                first = int(s.steps[0])  # a restarted run: a new file going back in steps
+                purge_from = first if purge_from is None else min(purge_from, first)
+            if purge_from is not None:
+                run_purged = purged.setdefault(name, {})
+                run_purged[tag] = min(run_purged.get(tag, purge_from), purge_from)
+            top = int(s.steps[-1])
+            restart = last is None or purge_from is not None
+            run.last_step[tag] = top if restart else max(last, top)
+            run.last_file[tag] = path
+            run_points = points.setdefault(name, {})
+            if tag in run_points:
+                run_points[tag] = _append(run_points[tag], s, purge_from)
+            else:
+                run_points[tag] = s
+        for tag, text in chunk.texts.items():
+            texts.setdefault(name, {})[qualified(state.prefix, tag)] = text
+
+    def _discover(
+        self, new_runs: list[str], new_files: list[Path], warnings: list[str], resets: set[str]
+    ) -> None:
         try:
             sources = find_runs(self.path)
         except OSError as e:
             warnings.append(f"{self.path}: {e.strerror or e}")
             return
+        found = {source.name: source for source in sources}
+        for name, run in self._runs.items():  # files deleted (or their folder)
+            source = found.get(name)
+            present = set(source.files) if source is not None else set()
+            gone = [path for path in run.files if path not in present]
+            if gone:
+                for path in gone:
+                    del run.files[path]
+                warnings.append(
+                    f"{gone[0]}: file removed; run {name!r} read again without it"
+                    if source is not None
+                    else f"{run.source.root}: run {name!r} removed; its points are dropped"
+                )
+                resets.add(name)
         for source in sources:
             run = self._runs.get(source.name)
             if run is None:
@@ -145,6 +205,13 @@ class LogFollower:
                     if path not in run.files:
                         run.files[path] = _FileState(EventFileReader(path), group.prefix)
                         new_files.append(path)
+
+
+@dataclass(slots=True)
+class _Collected:
+    points: dict[str, dict[str, Scalars]]
+    texts: dict[str, dict[str, str]]
+    purged: dict[str, dict[str, int]]
 
 
 def _append(old: Scalars, new: Scalars, purge_from: int | None) -> Scalars:

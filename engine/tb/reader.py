@@ -65,6 +65,10 @@ class FileChunk:
     warnings: list[str]
     points: int
     purged: dict[str, int] = field(default_factory=dict)
+    #: The file was replaced (another inode, shrunk, or rewritten at the same size):
+    #: this read started again from its first byte, and everything earlier reads
+    #: returned is void.
+    reset: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ class EventFileReader:
         self.records = 0  # valid records read so far
         self.in_damage = False  # looking for the next valid record at `offset`
         self.pending = False  # the bytes after `offset` may be an unfinished record
-        self._inode: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int, int] | None = None  # dev, inode, size, mtime_ns
         self._warned_tags = False  # tags that are not valid UTF-8: warned once per file
         self._last_step: dict[str, int] = {}  # tag -> step of the last point returned
 
@@ -108,17 +112,20 @@ class EventFileReader:
         parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         texts: dict[str, str] = {}
         points = 0
+        reset = False
         try:
             st = os.stat(self.path)
-            size, inode = st.st_size, (st.st_dev, st.st_ino)
-            if size < self.offset or (self._inode is not None and inode != self._inode):
+            size = st.st_size
+            if self._replaced(st):
                 warnings.append(
-                    f"{self.path}: file replaced or shrank to {size} bytes; "
+                    f"{self.path}: file replaced or rewritten ({size} bytes); "
                     "read again from the start"
                 )
-                self.offset, self.records, self.in_damage = 0, 0, False
+                self.offset, self.records, self.in_damage, self.pending = 0, 0, False, False
                 self._last_step = {}
-            self._inode = inode
+                self._warned_tags = False
+                reset = True
+            self._seen = _identity(st)
             with open(self.path, "rb") as f:
                 want = CHUNK_BYTES
                 while True:
@@ -168,7 +175,26 @@ class EventFileReader:
                 f"after {before}{more}); the later points replace the earlier ones "
                 "from that step on, as in TensorBoard"
             )
-        return FileChunk(scalars, texts, warnings, points, purged)
+        return FileChunk(scalars, texts, warnings, points, purged, reset)
+
+    def is_current(self, st: os.stat_result) -> bool:
+        """True when ``st`` (a fresh stat of the file) shows it as the last read saw it.
+
+        A file's identity is its device and inode, its size and mtime, not its path:
+        a file replaced by another of the same size is not current.
+        """
+        return self._seen == _identity(st)
+
+    def _replaced(self, st: os.stat_result) -> bool:
+        if self._seen is None:
+            return False
+        dev, ino, size, mtime = self._seen
+        if (st.st_dev, st.st_ino) != (dev, ino):
+            return True  # atomically replaced (renamed over), or deleted and recreated
+        if st.st_size < max(size, self.offset):
+            return True  # truncated (and maybe being rewritten)
+        # Appending changes the size; the same size with a new mtime is a rewrite.
+        return st.st_size == size and st.st_mtime_ns != mtime
 
     def _take(self, buf, sc, parts, texts, warnings) -> int:
         for d in sc.damages:
@@ -198,6 +224,10 @@ class EventFileReader:
         for _step, tag, text in dec.texts:
             texts[tag] = text
         return dec.points
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _record_size(buf: bytes) -> int:
