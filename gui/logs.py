@@ -104,6 +104,8 @@ class LogSource:
         for name in update.new_runs:
             if name not in self.runs:
                 self._new_run(name)
+        for name in update.reset:  # files replaced: this update holds the whole run again
+            self._reset_run(name)
         for name, tags in update.points.items():
             run_id = self.runs.get(name) or self._new_run(name)
             run = self.model.run(run_id)
@@ -121,7 +123,7 @@ class LogSource:
         for name, texts in update.texts.items():
             run = self.model.run(self.runs.get(name))
             text = texts.get(CONFIG_TAG)
-            if run is not None and text and run.config is None:
+            if run is not None and text and (run.config is None or name in update.reset):
                 try:
                     self.model.update_run(run.id, config=config_module.loads(text))
                 except config_module.ConfigError:
@@ -129,6 +131,24 @@ class LogSource:
         for warning in update.warnings:
             self.warnings.append(warning)
             self.model.message.emit(warning)
+
+    def _reset_run(self, name: str) -> None:
+        """Forget a run's points, sums and diagnosis: its files were replaced and the
+        follower re-reads them whole (a finding that no longer holds disappears)."""
+        run_id = self.runs.get(name)
+        run = self.model.run(run_id) if run_id is not None else None
+        if run is None:  # unknown, or closed by the user
+            return
+        for tag in self.controller.sums.pop(run_id, {}):
+            run.tags.pop(tag, None)
+        for series in run.tags.values():
+            series.clear()
+        diagnoser = self.controller.diagnosers.get(run_id)
+        if diagnoser is not None:
+            diagnoser.reset()
+        self.model.set_diagnosis(run_id, None)
+        self.new_tags.add(run_id)
+        self.dirty.add(run_id)
 
     def _new_run(self, name: str) -> str:
         root = self.path if name == "." else self.path / name

@@ -133,3 +133,21 @@ def test_realruns_every_run_listed_with_its_diagnosis(qtbot, window):
     assert yolo.roles["val_loss"] == "val/box_loss+val/cls_loss+val/obj_loss"
     assert len(yolo.series("val_loss")) == 150
     assert source.warnings == []
+
+
+def test_a_replaced_event_file_is_read_again_and_its_stale_finding_goes(qtbot, window, tmp_path):
+    # Issue 10 item 11: a run whose event file is rewritten (truncated and written anew)
+    # shows the new points only, and a divergence that no longer holds disappears.
+    logs = tmp_path / "replaced"
+    steps = np.arange(60)
+    write_run(logs / "run", {"loss": np.r_[healthy(60)[:30], 10 ** (steps[:30] / 5)]})
+    source = open_and_wait(qtbot, window, logs, runs=1)
+    run = window.model.run(source.runs["run"])
+    assert "divergence" in run.diagnosis.rules
+    (event_file,) = (logs / "run").iterdir()
+    event_file.unlink()
+    write_run(logs / "run", {"loss": healthy(40)})
+    qtbot.waitUntil(lambda: len(run.series("train_loss")) == 40, timeout=LOAD_MS)
+    qtbot.waitUntil(lambda: run.diagnosis is not None
+                    and "divergence" not in run.diagnosis.rules, timeout=LOAD_MS)
+    np.testing.assert_allclose(run.series("train_loss").values, healthy(40))
