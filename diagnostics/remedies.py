@@ -42,6 +42,7 @@ def _number(config: Config, key: str) -> float | None:
 # never leaves them, so every offered fix can be applied.
 MAX_WIDTH = 65536
 MAX_EPOCHS = 100_000
+MAX_LR = 1e15
 
 
 def _scaled_lr(factor: float) -> PatchBuilder:
@@ -52,7 +53,7 @@ def _scaled_lr(factor: float) -> PatchBuilder:
         # lr / 10 rather than lr * 0.1: 0.01 / 10 is exactly 0.001; and 12 significant
         # digits, so that 1e-6 x 10 is 1e-05, not 9.999999999999999e-06.
         new = lr * factor if factor >= 1 else lr / round(1 / factor)
-        return {"optim.lr": float(f"{new:.12g}")}
+        return {"optim.lr": float(f"{min(new, MAX_LR):.12g}")}
 
     return build
 

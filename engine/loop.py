@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from engine import datasets, rundir
 from engine.augment import augment_batch
 from engine.config import ConfigError, RunConfig, dumps
+from engine.config_limits import check_model_budget
 from engine.events import (
     DIVERGED,
     FINISHED,
@@ -193,6 +194,9 @@ def run_training(
     y_train = torch.as_tensor(train_set.y, device=device)
     x_val = torch.as_tensor(val_set.x, device=device)
     y_val = torch.as_tensor(val_set.y, device=device)
+    # The parameter budget on the real data (validation only knew a lower bound for files).
+    check_model_budget(config.model.arch, tuple(config.model.hidden), train_set.input_shape,
+                       train_set.num_classes)
     model = build_model(config.model, train_set.input_shape, train_set.num_classes).to(device)
     optimizer = build_optimizer(config.optim, model)
     peak_lr = config.optim.lr  # every group's initial_lr; the schedule scales it

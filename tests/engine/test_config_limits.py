@@ -192,6 +192,7 @@ def test_limits_mirrored_elsewhere_agree():
 
     assert remedies.MAX_WIDTH == limits.MAX_WIDTH
     assert remedies.MAX_EPOCHS == limits.MAX_EPOCHS
+    assert remedies.MAX_LR == limits.MAX_LR
     assert models.RESNET_BLOCKS == limits.RESNET_BLOCKS
 
 
@@ -244,3 +245,26 @@ def test_load_names_the_file_when_it_cannot_be_read(tmp_path):
     loop.symlink_to(loop)  # open() fails with ELOOP, even for root
     with pytest.raises(cfg.ConfigError, match=r"loop\.toml: cannot read config"):
         cfg.load(loop)
+
+
+def test_a_file_dataset_whose_real_input_passes_the_parameter_budget_fails_before_the_run(
+        tmp_path):
+    # Validation only knows the hidden layers' own weights for a file (268M here); the
+    # worker checks the real input (100,000 features: 1.9e9 parameters) before training.
+    import numpy as np
+
+    data = tmp_path / "wide.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x=rng.standard_normal((20, 100_000)).astype(np.float32),
+             y=np.arange(20) % 2)
+    logdir = tmp_path / "runs"
+    result = traindoc("train", "--set", f"data.dataset=npz:{data}", "--set",
+                      "model.hidden=[16384, 16384]", "--logdir", str(logdir), cwd=tmp_path)
+    assert_one_line_exit_2(result, logdir, "model.hidden", "parameters")
+
+
+def test_raise_lr_patch_stays_within_the_lr_limit():
+    from diagnostics.remedies import remedy
+
+    patch = remedy("raise-lr", {"optim": {"lr": 5e14}}, rule="slow-descent").patch
+    assert patch == {"optim.lr": limits.MAX_LR}
