@@ -83,6 +83,7 @@ class LogFollower:
         self.rescan_secs = rescan_secs
         self._runs: dict[str, _RunState] = {}
         self._next_rescan = 0.0
+        self._told: set[str] = set()  # discovery problems already reported
 
     @property
     def runs(self) -> list[str]:
@@ -175,10 +176,17 @@ class LogFollower:
     def _discover(
         self, new_runs: list[str], new_files: list[Path], warnings: list[str], resets: set[str]
     ) -> None:
+        problems: list[str] = []
         try:
-            sources = find_runs(self.path)
+            sources = find_runs(self.path, warnings=problems)
         except OSError as e:
-            warnings.append(f"{self.path}: {e.strerror or e}")
+            problems.append(f"{self.path}: {e.strerror or e}")
+            sources = None
+        for problem in problems:  # a folder that cannot be read: said once, not every poll
+            if problem not in self._told:
+                self._told.add(problem)
+                warnings.append(problem)
+        if sources is None:
             return
         found = {source.name: source for source in sources}
         for name, run in self._runs.items():  # files deleted (or their folder)

@@ -237,3 +237,17 @@ def test_real_permissions_as_an_unprivileged_user(unprivileged):
     doc = json.loads(done.stdout)
     assert len(doc["runs"]) == 1
     assert doc["warnings"] == [f"{inside}: cannot examine it ({DENIED})"]
+
+
+def test_a_follower_reports_unreadable_folders_once_in_its_updates(faults):
+    # diagnose --watch and the GUI show a follower's update warnings: the folder and the
+    # reason reach them once, not at every rescan.
+    from engine.tb.follow import LogFollower
+
+    follower = LogFollower(faults["logs"], rescan_secs=0.0)
+    first = follower.poll()
+    assert any(str(faults["locked"]) in w and DENIED in w for w in first.warnings)
+    assert any(str(faults["noexec"]) in w and DENIED in w for w in first.warnings)
+    assert "good" in first.new_runs
+    again = follower.poll()
+    assert not any(DENIED in w for w in again.warnings)
