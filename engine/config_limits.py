@@ -44,7 +44,7 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_SHOWN = 60  # characters of a value quoted in a message
 MAX_MESSAGE = 2000  # characters of a message
 
-RESNET_BLOCKS = 1  # engine.models.RESNET_BLOCKS (a test keeps them equal)
+RESNET_BLOCKS = 1  # basic blocks per stage of engine.models' ResNet: 3 stages -> ResNet-8
 
 #: (input shape, number of classes) per dataset kind; for file datasets a lower
 #: bound of both (the channels of an image format are known, its size is not).
@@ -130,26 +130,40 @@ def parameter_count(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, 
             total += width * h + h
             width = h
         return total + width * num_classes + num_classes
-    channels, height, width_px = input_shape
+    channels = input_shape[0]
     if arch == "cnn":
         total = 0
         for h in hidden:
             total += 9 * channels * h + 2 * h
             channels = h
         return total + channels * num_classes + num_classes
-    widths = (hidden[0], 2 * hidden[0], 4 * hidden[0]) if len(hidden) == 1 else hidden
-    total = 9 * channels * widths[0] + 2 * widths[0]
+    stem, blocks = resnet_layout(hidden, input_shape)
+    total = 9 * channels * stem + 2 * stem
+    cin = stem
+    for cin, w, stride in blocks:
+        total += 9 * cin * w + 2 * w + 9 * w * w + 2 * w
+        if stride != 1 or cin != w:
+            total += cin * w + 2 * w
+        cin = w
+    return total + cin * num_classes + num_classes
+
+
+def resnet_layout(hidden: tuple[int, ...], input_shape: tuple[int, ...]):
+    """The small ResNet's stem width and its blocks as ``(in, out, stride)``: one width
+    gives three stages (w, 2w, 4w); each later stage halves the image while it is at
+    least 4x4. ``engine.models`` builds exactly this; the budget counts it."""
+    _, height, width_px = input_shape
+    widths = (hidden[0], 2 * hidden[0], 4 * hidden[0]) if len(hidden) == 1 else tuple(hidden)
+    blocks = []
     cin = widths[0]
     for i, w in enumerate(widths):
         for j in range(RESNET_BLOCKS):
             stride = 2 if i > 0 and j == 0 and height >= 4 and width_px >= 4 else 1
             if stride == 2:
                 height, width_px = (height + 1) // 2, (width_px + 1) // 2
-            total += 9 * cin * w + 2 * w + 9 * w * w + 2 * w
-            if stride != 1 or cin != w:
-                total += cin * w + 2 * w
+            blocks.append((cin, w, stride))
             cin = w
-    return total + cin * num_classes + num_classes
+    return widths[0], blocks
 
 
 def check_model_budget(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, ...],

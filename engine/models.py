@@ -31,7 +31,7 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-RESNET_BLOCKS = 1  # basic blocks per stage: 3 stages → ResNet-8
+from engine.config_limits import resnet_layout  # noqa: E402  (torch-free)
 
 
 class ModelError(ValueError):
@@ -153,24 +153,15 @@ class ResNet(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
-        channels, height, width = input_shape
-        widths = (hidden[0], 2 * hidden[0], 4 * hidden[0]) if len(hidden) == 1 else hidden
+        stem, layout = resnet_layout(hidden, input_shape)
         self.stem = nn.Sequential(
-            nn.Conv2d(channels, widths[0], 3, padding=1, bias=False),
-            nn.BatchNorm2d(widths[0]),
+            nn.Conv2d(input_shape[0], stem, 3, padding=1, bias=False),
+            nn.BatchNorm2d(stem),
             act(),
         )
-        blocks: list[nn.Module] = []
-        cin = widths[0]
-        for i, w in enumerate(widths):
-            for j in range(RESNET_BLOCKS):
-                stride = 2 if i > 0 and j == 0 and height >= 4 and width >= 4 else 1
-                if stride == 2:
-                    height, width = (height + 1) // 2, (width + 1) // 2
-                blocks.append(BasicBlock(cin, w, stride, act))
-                cin = w
-        self.blocks = nn.Sequential(*blocks)
-        self.head = _head(cin, num_classes, dropout)
+        self.blocks = nn.Sequential(*(BasicBlock(cin, w, stride, act)
+                                      for cin, w, stride in layout))
+        self.head = _head(layout[-1][1], num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))
