@@ -197,6 +197,18 @@ def _relabel_stop(run_dir: str, finished: Any, reason: str) -> Any:
     return replace(finished, reason=reason)
 
 
+def out_of_memory(exc: BaseException) -> str | None:
+    """A clear line for a run the device cannot hold (CUDA or host memory), else None."""
+    cuda = type(exc).__name__ == "OutOfMemoryError" or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+    if not (cuda or isinstance(exc, MemoryError)):
+        return None
+    where = "the GPU" if cuda else "host memory"
+    return (f"out of memory: this model and batch do not fit in {where}; use a smaller "
+            "data.batch_size (traindoc batch-find finds the largest that fits, with "
+            "train.grad_accum for the same effective batch) or a smaller model.hidden")
+
+
 def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
     """The worker's frame around ``body``: signals, events, and every failure reported.
 
@@ -215,14 +227,17 @@ def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_e
         emit(_relabel_stop(run_dir, finished, supervisor.stop_reason()))
     except BaseException as exc:  # every failure is reported, never lost
         disk = rundir.is_disk_error(exc)
+        memory = out_of_memory(exc)
         # A disk full before training started is like an unwritable --logdir: bad input.
         user_error = type(exc).__name__ in USER_ERRORS or (disk and not emit.started)
         if disk:
             reason = rundir.disk_error_text(exc, run_dir)
+        elif memory:
+            reason = memory
         else:
             reason = str(exc) if user_error else f"{type(exc).__name__}: {exc}"
         rundir.write_status(run_dir, FAILED, reason, pid=os.getpid())
-        trace = "" if disk else traceback.format_exc()
+        trace = "" if disk or memory else traceback.format_exc()
         emit(Failed(seq=-1, reason=reason, traceback=trace, user_error=user_error))
     finally:
         supervisor.done.set()

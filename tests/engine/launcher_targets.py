@@ -43,6 +43,14 @@ def raises(*args) -> None:
     _run_with(fake, *args)
 
 
+def runs_out_of_memory(*args) -> None:
+    def fake(config, run_dir, *, emit, should_stop):
+        emit(_metrics(0))
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    _run_with(fake, *args)
+
+
 def exits_abruptly(*args) -> None:
     def fake(config, run_dir, *, emit, should_stop):
         for i in range(3):

@@ -48,6 +48,20 @@ def test_child_that_raises_is_reported_with_traceback(tmp_path):
     assert handle.sequence.missing == []
 
 
+def test_a_run_the_device_cannot_hold_fails_with_one_clear_line(tmp_path):
+    # Issue 10 item 4: what the device can hold is found by trying; the answer is a
+    # line that says what to change, not a CUDA traceback.
+    handle = RunHandle(quick_config(), tmp_path, target=targets.runs_out_of_memory)
+    run_dir = handle.start()
+    handle.wait(timeout=60)
+    handle.close()
+    assert isinstance(handle.final, Failed)
+    assert handle.final.reason.startswith("out of memory:")
+    assert "data.batch_size" in handle.final.reason and "batch-find" in handle.final.reason
+    assert handle.final.traceback == ""
+    assert rundir.read_status(run_dir)["reason"] == handle.final.reason
+
+
 def test_child_that_exits_abruptly_is_reported(tmp_path):
     handle = RunHandle(quick_config(), tmp_path, target=targets.exits_abruptly)
     run_dir = handle.start()
