@@ -25,6 +25,8 @@ import math
 import re
 from typing import Any
 
+from engine.errors import UserError
+
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeding accept 0..2^32-1
 MAX_NAME_LENGTH = 100  # a folder name, with a timestamp suffix added
 MAX_DATASET_SPEC_LENGTH = 4096  # PATH_MAX
@@ -59,7 +61,7 @@ KNOWN_INPUTS: dict[str, tuple[tuple[int, ...], int]] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """An invalid configuration; the message names the key, the value and what is allowed.
 
     The message is always one line: control characters (a newline in a key or a

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import UserError
+
 Loaded = tuple[np.ndarray, np.ndarray, int | None]
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A dataset that cannot be loaded; the message names the file and the expectation."""
 
 

@@ -29,12 +29,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.errors import UserError
+
 log = logging.getLogger(__name__)
 
 from engine.config_limits import resnet_layout  # noqa: E402  (torch-free)
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """A model that cannot be built for this data; the message says why and what to change."""
 
 

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import rundir
+from engine.errors import UserError
 from engine.events import FAILED, STOPPED, TERMINAL_STATUSES, Failed, Finished
-
-USER_ERRORS = ("ConfigError", "DataError", "ModelError")
 
 # The launcher puts its own PID here before spawning (so a parent that dies while the
 # child is still starting is noticed: the child compares against it, not against
@@ -229,7 +228,7 @@ def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_e
         disk = rundir.is_disk_error(exc)
         memory = out_of_memory(exc)
         # A disk full before training started is like an unwritable --logdir: bad input.
-        user_error = type(exc).__name__ in USER_ERRORS or (disk and not emit.started)
+        user_error = isinstance(exc, UserError) or (disk and not emit.started)
         if disk:
             reason = rundir.disk_error_text(exc, run_dir)
         elif memory:

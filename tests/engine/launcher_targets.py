@@ -43,6 +43,18 @@ def raises(*args) -> None:
     _run_with(fake, *args)
 
 
+def raises_a_user_error(*args) -> None:
+    from engine.errors import UserError
+
+    class DatasetTooSmall(UserError):  # any subclass, whatever its name
+        pass
+
+    def fake(config, run_dir, *, emit, should_stop):
+        raise DatasetTooSmall("data.dataset = csv:x.csv: 3 rows, expected at least 10")
+
+    _run_with(fake, *args)
+
+
 def runs_out_of_memory(*args) -> None:
     def fake(config, run_dir, *, emit, should_stop):
         emit(_metrics(0))

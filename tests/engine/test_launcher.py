@@ -48,6 +48,16 @@ def test_child_that_raises_is_reported_with_traceback(tmp_path):
     assert handle.sequence.missing == []
 
 
+def test_any_user_error_subclass_is_reported_as_bad_input_without_traceback(tmp_path):
+    handle = RunHandle(quick_config(), tmp_path, target=targets.raises_a_user_error)
+    handle.start()
+    handle.wait(timeout=60)
+    handle.close()
+    assert isinstance(handle.final, Failed)
+    assert handle.final.user_error  # the command line prints its reason as one line, exit 2
+    assert handle.final.reason == "data.dataset = csv:x.csv: 3 rows, expected at least 10"
+
+
 def test_a_run_the_device_cannot_hold_fails_with_one_clear_line(tmp_path):
     # Issue 10 item 4: what the device can hold is found by trying; the answer is a
     # line that says what to change, not a CUDA traceback.
