@@ -137,25 +137,6 @@ def smooth_window(n: int) -> int:
     return min(w | 1, 51)
 
 
-def ema_debiased(values: np.ndarray, weight: float = 0.6) -> np.ndarray:
-    """TensorBoard's scalar smoothing: an EMA debiased for its zero start.
-
-    Non-finite values are carried through unchanged and do not update the average,
-    as in TensorBoard's dashboard.
-    """
-    out = np.empty(values.size)
-    last = 0.0
-    num = 0
-    for i, v in enumerate(values.tolist()):
-        if not np.isfinite(v):
-            out[i] = v
-            continue
-        last = last * weight + (1 - weight) * v
-        num += 1
-        out[i] = last / (1 - weight**num) if weight > 0 else v
-    return out
-
-
 def as_fraction(y: np.ndarray) -> np.ndarray:
     """Accuracy in 0-1 whether it was logged in 0-1 or in percent."""
     return y / accuracy_scale(y)

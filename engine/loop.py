@@ -43,6 +43,7 @@ from engine.grads import FlatGrads
 from engine.models import build_model, count_parameters
 from engine.optim import build_optimizer, set_lr_factor
 from engine.schedules import lr_factor
+from engine.tb.reader import CONFIG_TAG
 from engine.tb.writer import ScalarWriter
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def run_training(
     amp_name = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
 
     writer = ScalarWriter(run_dir, flush_secs=1.0)
-    writer.add_text(rundir.CONFIG_TEXT_TAG, dumps(config), step=0)
+    writer.add_text(CONFIG_TAG, dumps(config), step=0)
     emit(
         Started(
             seq=-1,

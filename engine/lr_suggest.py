@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from diagnostics import signals
+
 BETA = 0.98  # EMA factor of the smoothed curve (fastai, TensorBoard's default 0.6 is too weak)
 DIVERGE_FACTOR = 4.0  # the sweep stops once the smoothed loss exceeds 4x its best
 MEDIAN_HALF_WIDTH = 2  # running median over 5 points removes spikes of 1-2 steps
@@ -95,14 +97,9 @@ def ema_debiased(values: np.ndarray, beta: float = BETA) -> np.ndarray:
 
 def rolling_median(values: np.ndarray, *, half_width: int = MEDIAN_HALF_WIDTH) -> np.ndarray:
     """Centered running median (shrinking at the edges): removes spikes of up to
-    ``half_width`` consecutive points, keeps steps and trends."""
-    values = np.asarray(values, dtype=np.float64)
-    n = len(values)
-    if n == 0:
-        return values.copy()
-    padded = np.pad(values, half_width, constant_values=np.nan)  # the window shrinks at the edges
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
-    return np.nanmedian(windows, axis=1)
+    ``half_width`` consecutive points, keeps steps and trends (``diagnostics.signals``'s,
+    over ``2 * half_width + 1`` points)."""
+    return signals.rolling_median(np.asarray(values, dtype=np.float64), 2 * half_width + 1)
 
 
 def zero_lag_smooth(values: np.ndarray, *, window_fraction: float = SMOOTH_FRACTION) -> np.ndarray:

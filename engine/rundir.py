@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "config.toml"
 STATUS_FILE = "status.json"
 CHECKPOINT_FILE = "checkpoint.pt"
-CONFIG_TEXT_TAG = "traindoc/config"  # text summary holding the config's TOML in the event file
 PARENT_FILE = "parent.json"  # fix lineage: the parent run and the patch applied
 
 
