@@ -42,6 +42,9 @@ QUEUED = "queued"
 LOG = "log"  # a foreign log with no status of its own
 ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
 
+# A finding's severity as one character, wherever the GUI shows it.
+SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "ℹ"}
+
 # Distinct, colour-blind-friendly line colours (Okabe–Ito, then Tableau).
 PALETTE = (
     "#0072B2",

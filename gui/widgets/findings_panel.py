@@ -29,10 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.model import AppModel
-from gui.state import RunState
+from gui.state import SEVERITY_MARK, RunState
 
 SEVERITY_COLORS = {"error": "#C62828", "warning": "#EF6C00", "info": "#78909C"}
-SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "ℹ"}
 #: How each confidence reads, and its colour in the detail view.
 CONFIDENCE_COLORS = {"high": "#2E7D32", "medium": "#8D6E00", "low": "#78909C"}
 NOTE_COLOR = "#78909C"  # an info finding: a note, muted

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from gui.model import AppModel
-from gui.state import RunState
+from gui.state import SEVERITY_MARK, RunState
 
 STATUS_COLORS = {
     "queued": "#9E9E9E",
@@ -23,7 +23,6 @@ STATUS_COLORS = {
     "failed": "#6A1B9A",
     "log": "#607D8B",
 }
-SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "ℹ"}
 COL_NAME, COL_STATUS, COL_BEST, COL_FINDINGS = range(4)
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
 
