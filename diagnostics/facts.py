@@ -80,6 +80,29 @@ def smooth(c: Curve) -> np.ndarray:
     return rolling_median(c.y, smooth_window(len(c)))
 
 
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """Where a curve was at its (smoothed) best and how it ended, in its own units;
+    ``lost`` and ``gained`` are measured in its better direction (> 0: worse at the
+    end, better at the best than the worst level before it)."""
+
+    index: int
+    best: float
+    end: float
+    before: float  # the worst smoothed level up to the best
+    lost: float
+    gained: float
+
+
+def peak(c: Curve, higher: bool) -> Peak:
+    """The curve's smoothed best, the late level it ends at, and the worst before it."""
+    sign = 1.0 if higher else -1.0
+    s = sign * smooth(c)
+    k = int(np.argmax(s))
+    best, end, before = float(s[k]), sign * late_level(c), float(np.min(s[: k + 1]))
+    return Peak(k, sign * best, sign * end, sign * before, best - end, best - before)
+
+
 # -- what the run is ------------------------------------------------------------------
 
 

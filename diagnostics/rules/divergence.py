@@ -129,22 +129,18 @@ class Divergence(Rule):
             if higher is None or not facts.usable(view, role, 2 * facts.MIN_POINTS):
                 continue
             c = view.curve(role)
-            sign = 1.0 if higher else -1.0
-            s = sign * facts.smooth(c)
-            k = int(np.argmax(s))
-            before = float(np.min(s[: k + 1]))
-            best, end = float(s[k]), sign * facts.late_level(c)
-            gained, lost = best - before, best - end
+            p = facts.peak(c, higher)
+            k, gained, lost = p.index, p.gained, p.lost
             if gained <= 0 or lost < COLLAPSE_SHARE * gained or k >= len(c) - 3:
                 continue
             if min(gained, lost) < COLLAPSE_SIGMAS * noise(c.y):
                 continue  # what was "learned" (or lost) must stand out of the noise
-            if before and gained < COLLAPSE_MIN_GAIN * abs(before):
+            if p.before and gained < COLLAPSE_MIN_GAIN * abs(p.before):
                 continue  # a reward that wandered off a random policy's level learned nothing
             tag = view.tag(role)
             return [self.finding(
                 view, Severity.ERROR, int(c.step[k]), int(c.step[-1]),
-                f"{tag} rose to {fmt(sign * best)} by step {int(c.step[k])} and fell back to "
-                f"{fmt(sign * end)}: {lost / gained:.0%} of what was learned is lost",
+                f"{tag} rose to {fmt(p.best)} by step {int(c.step[k])} and fell back to "
+                f"{fmt(p.end)}: {lost / gained:.0%} of what was learned is lost",
                 role=role, title="Performance collapsed")]
         return []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from diagnostics import blowups, facts
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_mask, fmt, pct
@@ -84,12 +82,9 @@ class MetricMismatch(Rule):
 
     def _diverge(self, view: RunView, role: str, higher: bool) -> Finding | None:
         mc = view.curve(role)
-        sign = 1.0 if higher else -1.0
-        s = sign * facts.smooth(mc)
-        k = int(np.argmax(s))
-        best, end = float(s[k]), sign * facts.late_level(mc)
-        worse = best - end
-        if k >= len(mc) - 3 or worse < WORSE_REL * abs(best) or worse < WORSE_SIGMAS * noise(mc.y):
+        p = facts.peak(mc, higher)
+        k, worse = p.index, p.lost
+        if k >= len(mc) - 3 or worse < max(WORSE_REL * abs(p.best), WORSE_SIGMAS * noise(mc.y)):
             return None
         step = int(mc.step[k])
         # The loss of the same split: a training loss that falls while a validation
@@ -104,7 +99,7 @@ class MetricMismatch(Rule):
         return self.finding(
             view, Severity.WARNING, step, int(mc.step[-1]),
             f"{loss} kept falling after step {step} while {view.tag(role)} got "
-            f"{pct(worse / abs(best)) if best else fmt(worse)} worse, from "
-            f"{fmt(sign * best)} to {fmt(sign * end)}: the loss no longer measures the "
+            f"{pct(worse / abs(p.best)) if p.best else fmt(worse)} worse, from "
+            f"{fmt(p.best)} to {fmt(p.end)}: the loss no longer measures the "
             "objective", role=role,
             confidence=Confidence.HIGH if len(mc) >= 12 else Confidence.MEDIUM)

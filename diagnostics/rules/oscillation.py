@@ -7,7 +7,7 @@ import numpy as np
 from diagnostics import blowups, facts, learning
 from diagnostics.rules.base import Rule, RunView
 from diagnostics.signals import edge_level, edge_mask, fmt
-from diagnostics.trend import change_point, multi_decade, trend
+from diagnostics.trend import Trend, change_point, multi_decade, trend
 from diagnostics.types import Confidence, Finding, Severity
 
 #: Curves this short are judged whole; longer ones on their second half (the first
@@ -24,13 +24,13 @@ SWING_VS_PROGRESS = 0.5
 GROWTH = 3.0
 
 
-def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(swing, net): the interquartile range of ``y`` around its Theil-Sen line, and
-    the line's net change across the window."""
+def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, Trend]:
+    """(swing, trend): the interquartile range of ``y`` around its Theil-Sen line, and
+    that line (its ``change`` is the net change across the window)."""
     t = trend(x, y)
     resid = y - t.slope * x
     q1, q3 = np.percentile(resid, [25, 75])
-    return float(q3 - q1), t.change
+    return float(q3 - q1), t
 
 
 def swings_grew(y: np.ndarray) -> float:
@@ -108,12 +108,12 @@ class Oscillation(Rule):
             y = np.log10(y)
         window = np.ones(len(c), bool) if len(c) <= SHORT_CURVE else edge_mask(c, 0.5, head=False)
         x, yw = c.x[window], y[window]
-        swing, net = swings(x, yw)
+        swing, line = swings(x, yw)
         level = float(np.median(yw))
         rel = (10.0**swing - 1.0) if log else swing / max(abs(level), 1e-12)
         if swing <= 0 or rel < view.cal.swing_rel:
             return None
-        if abs(net) >= swing and trend(x, yw).significant(view.cal.trend_z):
+        if abs(line.change) >= swing and line.significant(view.cal.trend_z):
             return None  # a real trend: progress, or divergence/overfitting
         sign = 1.0 if higher else -1.0
         start = edge_level(c, 0.05, head=True)

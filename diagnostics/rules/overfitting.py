@@ -196,14 +196,11 @@ class Overfitting(Rule):
         if not view.has(role, 2 * facts.MIN_POINTS):
             return None
         c = view.curve(role)
-        sign = 1.0 if view.higher_is_better(role) else -1.0
-        s = sign * facts.smooth(c)
-        k = int(np.argmax(s))
-        best, end = float(s[k]), sign * facts.late_level(c)
-        worse = best - end
+        p = facts.peak(c, bool(view.higher_is_better(role)))
+        k, worse = p.index, p.lost
         if len(c) - 1 - k < PATIENCE or worse < view.cal.rise_sigmas * noise(c.y[k:]):
             return None
-        if worse < MIN_RISE * abs(best):
+        if worse < MIN_RISE * abs(p.best):
             return None
         step = int(c.step[k])
         if view.has("val_loss", 3):
@@ -218,8 +215,8 @@ class Overfitting(Rule):
             return None
         return self.finding(
             view, Severity.WARNING, step, int(c.step[-1]),
-            f"{view.tag(role)} got worse after its best ({fmt(sign * best)} around step "
-            f"{step}) and ends at {fmt(sign * end)} ({pct(worse / abs(best))} worse; levels are "
+            f"{view.tag(role)} got worse after its best ({fmt(p.best)} around step "
+            f"{step}) and ends at {fmt(p.end)} ({pct(worse / abs(p.best))} worse; levels are "
             f"smoothed) while train_loss still fell from {fmt(t_at)} to {fmt(t_end)}",
             role=role, confidence=Confidence.MEDIUM, title="Overfitting (objective declines)")
 
