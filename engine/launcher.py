@@ -96,7 +96,7 @@ class RunHandle:
         # The child learns our PID before it imports anything heavy, so it notices our
         # death even while it is starting (engine.worker.Supervisor).
         os.environ[PARENT_PID_ENV] = str(os.getpid())
-        with _sigint_ignored_by_child():
+        with _sigint_held_for_child():
             self._process.start()
         return self.run_dir
 
@@ -231,17 +231,18 @@ class RunHandle:
 
 
 @contextlib.contextmanager
-def _sigint_ignored_by_child():
-    """Spawn with SIGINT ignored, a disposition the child keeps across exec: a Ctrl-C
-    while it is still starting (before ``run_in_worker`` installs its own handlers)
-    must not print a KeyboardInterrupt traceback from the child. The parent ignores
-    Ctrl-C only for the few milliseconds of the fork."""
-    if threading.current_thread() is not threading.main_thread():
+def _sigint_held_for_child():
+    """Spawn with SIGINT blocked, a mask the child keeps across exec: a Ctrl-C while it
+    is still starting stays pending in it until ``run_in_worker`` ignores SIGINT (which
+    discards it), so the child never prints a KeyboardInterrupt traceback. The parent
+    blocks rather than ignores: a Ctrl-C that lands during the fork is delivered to it
+    right after, not lost (ignoring it left the run training on)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        if previous is not None:  # None: a handler not set from Python; leave ours
-            signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -119,6 +119,8 @@ class Supervisor:
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent decides
+        if hasattr(signal, "pthread_sigmask"):  # the launcher spawned us with it blocked
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         signal.signal(signal.SIGTERM, lambda *_: self.terminated.set())
         signal.signal(PDEATH_SIGNAL, lambda *_: self.check_parent())
         die_with_parent()

@@ -24,6 +24,12 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="us
 FAULTS_DIR = Path(__file__).with_name("faults_site")  # sitecustomize for injected faults
 
 
+def launch_long_run(logdir: Path, cwd: Path) -> subprocess.Popen:
+    """``traindoc train`` of 1,000 epochs (far longer than any test waits) into ``logdir``."""
+    return launch("train", "--set", "train.epochs=1000", "--quiet", "--logdir", str(logdir),
+                  cwd=cwd)
+
+
 def launch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     paths = [str(ROOT)]
     if env and env.get("TRAINDOC_TEST_FAULT"):
@@ -94,9 +100,7 @@ def wait_for_running(proc: subprocess.Popen, logdir: Path, timeout: float = 60) 
 @pytest.mark.parametrize("delay", [0.2, 1.0, 3.0])
 def test_worker_stops_within_two_seconds_of_its_parents_death(tmp_path, delay):
     logdir = tmp_path / "L"
-    proc = launch(
-        "train", "--set", "train.epochs=1000", "--quiet", "--logdir", str(logdir), cwd=tmp_path
-    )
+    proc = launch_long_run(logdir, tmp_path)
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
@@ -113,9 +117,7 @@ def test_worker_stops_within_two_seconds_of_its_parents_death(tmp_path, delay):
 
 def test_sigterm_to_the_worker_alone_is_stopped_sigterm(tmp_path):
     logdir = tmp_path / "L"
-    proc = launch(
-        "train", "--set", "train.epochs=1000", "--quiet", "--logdir", str(logdir), cwd=tmp_path
-    )
+    proc = launch_long_run(logdir, tmp_path)
     try:
         status = wait_for_running(proc, logdir)
         os.kill(status["pid"], signal.SIGTERM)
@@ -149,9 +151,7 @@ def assert_interrupted(proc: subprocess.Popen, timeout: float = 15) -> tuple[str
 @pytest.mark.parametrize("delay", [0.15, 0.5, 1.2])
 def test_ctrl_c_during_start_up_is_130_and_one_line(tmp_path, delay):
     logdir = tmp_path / "L"
-    proc = launch(
-        "train", "--set", "train.epochs=1000", "--quiet", "--logdir", str(logdir), cwd=tmp_path
-    )
+    proc = launch_long_run(logdir, tmp_path)
     time.sleep(delay)
     _, status = run_status(logdir)
     if status.get("status") == "running":
