@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diagnostics.facts import (
+from traindoc.diagnostics.facts import (
     EDGE,
     MAX_CLASSES,
     cached,
@@ -17,10 +17,10 @@ from diagnostics.facts import (
     reward_run,
     usable,
 )
-from diagnostics.signals import as_fraction, edge_level, edge_mask
-from diagnostics.summary import NO_STEP, Segments
-from diagnostics.trend import trend
-from diagnostics.view import RunView
+from traindoc.diagnostics.signals import as_fraction, edge_level, edge_mask
+from traindoc.diagnostics.summary import NO_STEP, Segments
+from traindoc.diagnostics.trend import trend
+from traindoc.diagnostics.view import RunView
 
 #: Confidently wrong: an untrained k-class classifier predicts uniformly, so its
 #: cross-entropy starts at ln(k). Accuracy within this relative slack of 1/k is chance,

@@ -14,12 +14,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from diagnostics.learning_rate import lr_far_too_low
-from diagnostics.metrics import is_reward
-from diagnostics.signals import Curve, edge_level, rolling_median, smooth_window
-from diagnostics.trend import noise, trend
-from diagnostics.types import METRIC_ROLES
-from diagnostics.view import RunView
+from traindoc.diagnostics.learning_rate import lr_far_too_low
+from traindoc.diagnostics.metrics import is_reward
+from traindoc.diagnostics.signals import Curve, edge_level, rolling_median, smooth_window
+from traindoc.diagnostics.trend import noise, trend
+from traindoc.diagnostics.types import METRIC_ROLES
+from traindoc.diagnostics.view import RunView
 
 T = TypeVar("T")
 
@@ -244,7 +244,7 @@ def warming_up(view: RunView) -> bool:
 @cached
 def lr_too_low(view: RunView) -> str | None:
     """Why the known config explains a loss that barely moved, or None (see
-    ``diagnostics.learning_rate``)."""
+    ``traindoc.diagnostics.learning_rate``)."""
     return lr_far_too_low(view.config)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics.facts import (
+from traindoc.diagnostics.facts import (
     EDGE,
     cached,
     flat_loss,
@@ -20,9 +20,9 @@ from diagnostics.facts import (
     usable,
     warming_up,
 )
-from diagnostics.signals import accuracy_scale, edge_level, edge_mask
-from diagnostics.trend import modal, trend
-from diagnostics.view import RunView
+from traindoc.diagnostics.signals import accuracy_scale, edge_level, edge_mask
+from traindoc.diagnostics.trend import modal, trend
+from traindoc.diagnostics.view import RunView
 
 #: A validation accuracy that takes one exact value at this share of the evaluations
 #: (the last one included) is a model that predicts one class: a learning model's

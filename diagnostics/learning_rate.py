@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from diagnostics.remedies import get
+from traindoc.diagnostics.remedies import get
 
 #: The seed's usual initial learning rates: "常用初始学习率: 0.001(Adam优化器) 或
 #: 0.1(SGD优化器)", and "SGD ... lr=0.1, 通常比Adam大100倍" (momentum is SGD).

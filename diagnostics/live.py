@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from diagnostics.runner import diagnose_summaries
-from diagnostics.summary import SeriesSummarizer
-from diagnostics.types import Diagnosis
+from traindoc.diagnostics.runner import diagnose_summaries
+from traindoc.diagnostics.summary import SeriesSummarizer
+from traindoc.diagnostics.types import Diagnosis
 
 
 class LiveDiagnoser:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from diagnostics.rules.base import Rule
-from diagnostics.rules.divergence import Divergence
-from diagnostics.rules.grad_explosion import GradExplosion
-from diagnostics.rules.metric_mismatch import MetricMismatch
-from diagnostics.rules.nan_loss import NanLoss
-from diagnostics.rules.oscillation import Oscillation
-from diagnostics.rules.overfitting import Overfitting
-from diagnostics.rules.slow_descent import SlowDescent
-from diagnostics.rules.underfitting import Underfitting
+from traindoc.diagnostics.rules.base import Rule
+from traindoc.diagnostics.rules.divergence import Divergence
+from traindoc.diagnostics.rules.grad_explosion import GradExplosion
+from traindoc.diagnostics.rules.metric_mismatch import MetricMismatch
+from traindoc.diagnostics.rules.nan_loss import NanLoss
+from traindoc.diagnostics.rules.oscillation import Oscillation
+from traindoc.diagnostics.rules.overfitting import Overfitting
+from traindoc.diagnostics.rules.slow_descent import SlowDescent
+from traindoc.diagnostics.rules.underfitting import Underfitting
 
 #: Every rule, in the order they run. Findings are sorted by severity, confidence, then
 #: this order: the most specific explanation of a curve first (a NaN before the blow-up

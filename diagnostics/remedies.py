@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from diagnostics import snippets
-from diagnostics.types import Remedy
+from traindoc.diagnostics import snippets
+from traindoc.diagnostics.types import Remedy
 
 Config = Mapping[str, Any]
 PatchBuilder = Callable[[Config], "dict[str, Any] | None"]
@@ -38,7 +38,7 @@ def _number(config: Config, key: str) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-# The largest values a traindoc config accepts (engine.config's validation): a patch
+# The largest values a traindoc config accepts (traindoc.engine.config's validation): a patch
 # never leaves them, so every offered fix can be applied.
 MAX_WIDTH = 65536
 MAX_EPOCHS = 100_000

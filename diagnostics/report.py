@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diagnostics.types import Diagnosis, Finding, Remedy, Severity
+from traindoc.diagnostics.types import Diagnosis, Finding, Remedy, Severity
 
 #: Remedies shown per finding in the text block (the JSON carries all of them).
 TEXT_REMEDIES = 2

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from diagnostics.calibration import DEFAULT, Calibration
-from diagnostics.facts import MIN_POINTS
-from diagnostics.learning import reported_pair
-from diagnostics.registry import ALL_RULES
-from diagnostics.rules.base import Rule
-from diagnostics.summary import Segments, summarize
-from diagnostics.types import Diagnosis, Finding, RunData, Status
-from diagnostics.view import RunView
+from traindoc.diagnostics.calibration import DEFAULT, Calibration
+from traindoc.diagnostics.facts import MIN_POINTS
+from traindoc.diagnostics.learning import reported_pair
+from traindoc.diagnostics.registry import ALL_RULES
+from traindoc.diagnostics.rules.base import Rule
+from traindoc.diagnostics.summary import Segments, summarize
+from traindoc.diagnostics.types import Diagnosis, Finding, RunData, Status
+from traindoc.diagnostics.view import RunView
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def diagnose_summaries(
     name: str = "", tags: Mapping[str, str] | None = None,
     calibration: Calibration = DEFAULT,
 ) -> Diagnosis:
-    """Run every rule on per-role summaries (see ``diagnostics.summary``).
+    """Run every rule on per-role summaries (see ``traindoc.diagnostics.summary``).
 
     Status: ``problems`` when any rule found a warning or an error (an ``info``
     finding is a note on weak evidence, not a verdict); otherwise ``healthy`` when at

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diagnostics.summary import Segments
+from traindoc.diagnostics.summary import Segments
 
 
 @dataclass(frozen=True, slots=True)

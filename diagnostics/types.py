@@ -29,7 +29,7 @@ ROLES = (
 )
 
 #: The objective-metric roles (SPEC §3): their direction comes from the tag's name
-#: (``diagnostics.metrics.higher_is_better``).
+#: (``traindoc.diagnostics.metrics.higher_is_better``).
 METRIC_ROLES = ("train_metric", "val_metric")
 
 

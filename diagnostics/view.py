@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from diagnostics.calibration import DEFAULT, Calibration
-from diagnostics.metrics import higher_is_better
-from diagnostics.signals import Curve, curve
-from diagnostics.summary import Segments
-from diagnostics.types import METRIC_ROLES
+from traindoc.diagnostics.calibration import DEFAULT, Calibration
+from traindoc.diagnostics.metrics import higher_is_better
+from traindoc.diagnostics.signals import Curve, curve
+from traindoc.diagnostics.summary import Segments
+from traindoc.diagnostics.types import METRIC_ROLES
 
 
 class RunView:
@@ -30,7 +30,7 @@ class RunView:
         self.name = name
         self.tags = dict(tags or {})
         self.cal = calibration
-        self.facts: dict[str, Any] = {}  # diagnostics.facts caches here, per run
+        self.facts: dict[str, Any] = {}  # traindoc.diagnostics.facts caches here, per run
         self._curves: dict[str, Curve] = {}
 
     def tag(self, role: str) -> str:

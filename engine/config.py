@@ -19,8 +19,8 @@ from typing import Any
 
 import tomli_w
 
-from engine import config_limits as limits
-from engine.config_limits import ConfigError, check, choice, int_range, number_range, show
+from traindoc.engine import config_limits as limits
+from traindoc.engine.config_limits import ConfigError, check, choice, int_range, number_range, show
 
 BUNDLED_DATASETS = ("digits", "spirals", "blobs")
 FILE_DATASETS = ("mnist", "cifar10", "npz", "csv")

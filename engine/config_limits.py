@@ -16,7 +16,7 @@ Config text: at most :data:`MAX_CONFIG_BYTES` and :data:`MAX_NESTING` levels of
 ``[`` / ``{``, checked by a cheap scan *before* the TOML parser (which recurses
 per level and would otherwise raise a RecursionError).
 
-Like :mod:`engine.config`, this module imports neither torch nor Qt.
+Like :mod:`traindoc.engine.config`, this module imports neither torch nor Qt.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ import math
 import re
 from typing import Any
 
-from engine.errors import UserError
+from traindoc.engine.errors import UserError
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeding accept 0..2^32-1
 MAX_NAME_LENGTH = 100  # a folder name, with a timestamp suffix added
 MAX_DATASET_SPEC_LENGTH = 4096  # PATH_MAX
 MAX_BATCH_SIZE = 65536
 MAX_LAYERS = 64
-MAX_WIDTH = 65536  # mirrored by diagnostics.remedies.MAX_WIDTH
+MAX_WIDTH = 65536  # mirrored by traindoc.diagnostics.remedies.MAX_WIDTH
 MAX_PARAMETERS = 1_000_000_000
-MAX_EPOCHS = 100_000  # mirrored by diagnostics.remedies.MAX_EPOCHS
+MAX_EPOCHS = 100_000  # mirrored by traindoc.diagnostics.remedies.MAX_EPOCHS
 MAX_GRAD_ACCUM = 4096
 MAX_PATIENCE = 100_000
 MAX_LR = 1e15  # absurd rates still run and are diagnosed (tests train at 1e12)
@@ -46,7 +46,7 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_SHOWN = 60  # characters of a value quoted in a message
 MAX_MESSAGE = 2000  # characters of a message
 
-RESNET_BLOCKS = 1  # basic blocks per stage of engine.models' ResNet: 3 stages -> ResNet-8
+RESNET_BLOCKS = 1  # basic blocks per stage of engine.train.models' ResNet: 3 stages -> ResNet-8
 
 #: (input shape, number of classes) per dataset kind; for file datasets a lower
 #: bound of both (the channels of an image format are known, its size is not).
@@ -122,7 +122,7 @@ def number_range(key: str, value: float, low: float, high: float, *, low_open: b
 
 def parameter_count(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, ...],
                     num_classes: int) -> int:
-    """Trainable parameters of the model :func:`engine.models.build_model` builds."""
+    """Trainable parameters of the model :func:`traindoc.engine.train.models.build_model` builds."""
     hidden = tuple(hidden)
     if arch in ("cnn", "resnet") and len(input_shape) != 3:
         input_shape = (1, 1, 1)  # rejected later (conv nets need images); count a lower bound
@@ -153,7 +153,7 @@ def parameter_count(arch: str, hidden: tuple[int, ...], input_shape: tuple[int, 
 def resnet_layout(hidden: tuple[int, ...], input_shape: tuple[int, ...]):
     """The small ResNet's stem width and its blocks as ``(in, out, stride)``: one width
     gives three stages (w, 2w, 4w); each later stage halves the image while it is at
-    least 4x4. ``engine.models`` builds exactly this; the budget counts it."""
+    least 4x4. ``traindoc.engine.train.models`` builds exactly this; the budget counts it."""
     _, height, width_px = input_shape
     widths = (hidden[0], 2 * hidden[0], 4 * hidden[0]) if len(hidden) == 1 else tuple(hidden)
     blocks = []

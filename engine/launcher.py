@@ -2,7 +2,7 @@
 
 ``RunHandle.start()`` writes the run folder and its ``config.toml`` in the
 parent (so even a run whose process dies at once can be inspected), then spawns
-``engine.worker.main``. ``poll()`` never blocks; ``stop()`` ends the child within
+``traindoc.engine.worker.main``. ``poll()`` never blocks; ``stop()`` ends the child within
 its timeout (a stop request, then SIGTERM, then SIGKILL). A child that exits
 without a final event is reported as ``Failed`` with the reason.
 """
@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine import config as config_module
-from engine import rundir
-from engine.events import (
+from traindoc.engine import config as config_module
+from traindoc.engine import rundir
+from traindoc.engine.events import (
     FAILED,
     TERMINAL_STATUSES,
     Event,
@@ -32,8 +32,8 @@ from engine.events import (
     Finished,
     SequenceChecker,
 )
-from engine.worker import PARENT_PID_ENV
-from engine.worker import main as worker_main
+from traindoc.engine.worker import PARENT_PID_ENV
+from traindoc.engine.worker import main as worker_main
 
 # How long poll() keeps draining the queue of a dead child before declaring it gone.
 DRAIN_SECONDS = 0.5
@@ -94,7 +94,7 @@ class RunHandle:
             daemon=True,
         )
         # The child learns our PID before it imports anything heavy, so it notices our
-        # death even while it is starting (engine.worker.Supervisor).
+        # death even while it is starting (traindoc.engine.worker.Supervisor).
         os.environ[PARENT_PID_ENV] = str(os.getpid())
         with _sigint_held_for_child():
             self._process.start()

@@ -1,7 +1,7 @@
 """Diagnose runs read from TensorBoard logs: the bridge from ``engine.tb`` to ``diagnostics``.
 
-The reader maps tags to roles; this module turns a :class:`~engine.tb.reader.RunLog`
-into :class:`diagnostics.types.RunData` (with the run's config when it carries one,
+The reader maps tags to roles; this module turns a :class:`~traindoc.engine.tb.reader.RunLog`
+into :class:`traindoc.diagnostics.types.RunData` (with the run's config when it carries one,
 so remedies get patches) and runs the rules. Used by ``traindoc diagnose``, by
 ``traindoc train`` at the end of a run, and by the GUI.
 """
@@ -13,10 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from diagnostics.runner import diagnose
-from diagnostics.types import Diagnosis, RunData, Series
-from engine import config as config_module
-from engine.tb.reader import RunLog
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.types import Diagnosis, RunData, Series
+from traindoc.engine import config as config_module
+from traindoc.engine.tb.reader import RunLog
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,14 @@
 """Live diagnosis of logs that are still being written (``traindoc diagnose --watch``).
 
-Each run under the watched paths is read by an :class:`~engine.tb.follow.LogFollower`
+Each run under the watched paths is read by an :class:`~traindoc.engine.tb.follow.LogFollower`
 (only the bytes appended since the last poll) and diagnosed by a
-:class:`~diagnostics.live.LiveDiagnoser` fed only the new points, so each update
+:class:`~traindoc.diagnostics.live.LiveDiagnoser` fed only the new points, so each update
 costs O(new points). The diagnoser is rebuilt from the points kept so far only
 when the run's roles change (a new tag appeared) or a restarted run purged steps,
 and the whole run is started over when the follower reports it reset (a file of
 it replaced, rewritten or removed).
 A role filled by a sum of loss parts is summed as the parts arrive
-(:class:`~engine.tb.reader.PartSum`, the code that sums them in a one-shot load).
+(:class:`~traindoc.engine.tb.reader.PartSum`, the code that sums them in a one-shot load).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diagnostics.live import LiveDiagnoser
-from diagnostics.types import Diagnosis
-from engine.run_diagnosis import config_from_text, display_name
-from engine.tb.follow import FollowUpdate, LogFollower
-from engine.tb.reader import CONFIG_TAG, PartSum, Scalars
-from engine.tb.roles import infer_roles, sum_parts_of
+from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.diagnostics.types import Diagnosis
+from traindoc.engine.run_diagnosis import config_from_text, display_name
+from traindoc.engine.tb.follow import FollowUpdate, LogFollower
+from traindoc.engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from traindoc.engine.tb.roles import infer_roles, sum_parts_of
 
 
 @dataclass(slots=True)

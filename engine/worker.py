@@ -1,7 +1,7 @@
-"""Entry point of the training process (spawned by :mod:`engine.launcher`).
+"""Entry point of the training process (spawned by :mod:`traindoc.engine.launcher`).
 
 This module imports torch only inside :func:`main`, so the parent process can
-name ``engine.worker.main`` as a process target without loading torch.
+name ``traindoc.engine.worker.main`` as a process target without loading torch.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from engine import rundir
-from engine.errors import UserError
-from engine.events import FAILED, STOPPED, TERMINAL_STATUSES, Failed, Finished
+from traindoc.engine import rundir
+from traindoc.engine.errors import UserError
+from traindoc.engine.events import FAILED, STOPPED, TERMINAL_STATUSES, Failed, Finished
 
 # The launcher puts its own PID here before spawning (so a parent that dies while the
 # child is still starting is noticed: the child compares against it, not against
@@ -68,7 +68,7 @@ def main(config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
 
 
 def _train(config: Any, run_dir: Path, *, emit: Emitter, should_stop: Callable[[], bool]) -> Any:
-    from engine.loop import run_training  # imports torch: training process only
+    from traindoc.engine.train.loop import run_training  # imports torch: training process only
 
     return run_training(config, run_dir, emit=emit, should_stop=should_stop)
 
@@ -214,14 +214,14 @@ def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_e
     """The worker's frame around ``body``: signals, events, and every failure reported.
 
     ``body(config, run_dir, emit=..., should_stop=...)`` returns the final event
-    (``Finished``); other process targets (``engine.finder_worker``) reuse this.
+    (``Finished``); other process targets (``traindoc.engine.find.worker``) reuse this.
     """
     emit = Emitter(queue)
     supervisor = Supervisor(run_dir, queue, stop_event, emit)
     supervisor.install()  # first: before the config is parsed or torch imported
 
     try:
-        from engine import config as config_module
+        from traindoc.engine import config as config_module
 
         config = config_module.loads(config_toml, source=str(Path(run_dir) / "config.toml"))
         finished = body(config, Path(run_dir), emit=emit, should_stop=supervisor.should_stop)

@@ -32,7 +32,7 @@ def main(paths: list[str] | None = None) -> int:
     QCoreApplication.setApplicationName(APPLICATION)
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
-    from gui.main_window import MainWindow
+    from traindoc.gui.main_window import MainWindow
 
     window = MainWindow(lazy=True)
     for path in paths or []:

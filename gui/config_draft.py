@@ -1,6 +1,6 @@
 """The config form's model: raw field values, engine's validation, errors per field.
 
-Validation is engine's own (:func:`engine.config.apply_patch`), so the form shows
+Validation is engine's own (:func:`traindoc.engine.config.apply_patch`), so the form shows
 exactly the messages the command line prints. ``apply_patch`` stops at the first
 bad value; :func:`validate_values` repeats it without each offending key until the
 rest passes, so every invalid field gets its own message at once.
@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine import config as config_module
-from engine.config import ConfigError, RunConfig
+from traindoc.engine import config as config_module
+from traindoc.engine.config import ConfigError, RunConfig
 
 _KEY = re.compile(r"^\[?([a-z_]+(?:\.[a-z_]+)?)\]?\s*[=:]")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from diagnostics.live import LiveDiagnoser
-from engine import config as config_module
-from gui.lineage import mark_tried
-from gui.model import AppModel
-from gui.state import RunState
+from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.engine import config as config_module
+from traindoc.gui.core.lineage import mark_tried
+from traindoc.gui.core.state import RunState
+from traindoc.gui.model import AppModel
 
 log = logging.getLogger(__name__)
 

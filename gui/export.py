@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gui.model import AppModel
+from traindoc.gui.model import AppModel
 
 
 def charts_png(charts, path: str | Path) -> Path:

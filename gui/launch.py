@@ -1,6 +1,6 @@
 """Runs launched from the GUI: start, stop, queue, apply a fix, and end them all on close.
 
-Each run goes through :class:`engine.launcher.RunHandle` (a spawned process; torch
+Each run goes through :class:`traindoc.engine.launcher.RunHandle` (a spawned process; torch
 is imported there, never here). A :class:`HandleSource` in the pump moves its
 events into the model; stopping and closing happen on helper threads so the GUI
 never blocks on a child process.
@@ -17,20 +17,29 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine import rundir
-from engine.config import ConfigError, RunConfig
-from engine.events import Evaluated, Failed, Finished, Metrics, Started
-from engine.launcher import RunHandle
-from gui import lineage
-from gui.diagnosis import RunDiagnoser
-from gui.model import AppModel
-from gui.pump import Pump
-from gui.state import ENGINE_TAG_ROLES, FAILED, QUEUED, RUNNING, STARTING, FixInfo
+from traindoc.engine import rundir
+from traindoc.engine.config import ConfigError, RunConfig
+from traindoc.engine.events import (
+    FAILED,
+    RUNNING,
+    STOPPED,
+    Evaluated,
+    Failed,
+    Finished,
+    Metrics,
+    Started,
+)
+from traindoc.engine.launcher import RunHandle
+from traindoc.engine.tb.tags import CANONICAL_TAGS
+from traindoc.gui.core import lineage
+from traindoc.gui.core.state import QUEUED, STARTING, FixInfo
+from traindoc.gui.diagnosis import RunDiagnoser
+from traindoc.gui.model import AppModel
+from traindoc.gui.pump import Pump
 
 log = logging.getLogger(__name__)
 
 POLL_BATCH = 256  # events taken from a queue per poll
-ENGINE_ROLES = {role: tag for tag, role in ENGINE_TAG_ROLES.items()}
 STOP_TIMEOUT_S = 4.0  # RunHandle.stop escalates within this (+1 s): inside SPEC's 5 s
 
 
@@ -107,7 +116,7 @@ class RunController(QObject):
     def start(self, config: RunConfig, *, fix: FixInfo | None = None) -> str:
         """Create the run and start its process now; returns the run id."""
         run = self.model.add_run(config.name, "launched", STARTING, config=config,
-                                 roles=dict(ENGINE_ROLES))
+                                 roles=dict(CANONICAL_TAGS))
         if fix is not None:
             self.model.set_fix(run.id, fix)
         self._launch(run.id)
@@ -116,7 +125,7 @@ class RunController(QObject):
     def queue(self, configs: list[RunConfig]) -> list[str]:
         """Runs started one after another (each when no launched run is active)."""
         ids = [
-            self.model.add_run(c.name, "launched", QUEUED, config=c, roles=dict(ENGINE_ROLES)).id
+            self.model.add_run(c.name, "launched", QUEUED, config=c, roles=dict(CANONICAL_TAGS)).id
             for c in configs
         ]
         self.pending.extend(ids)
@@ -190,7 +199,7 @@ class RunController(QObject):
         """Ask the run to stop; it ends within 5 s (stop request, SIGTERM, then SIGKILL)."""
         if run_id in self.pending:
             self.pending.remove(run_id)
-            self.model.update_run(run_id, status="stopped", reason="removed from the queue")
+            self.model.update_run(run_id, status=STOPPED, reason="removed from the queue")
             return
         handle = self.handles.get(run_id)
         if handle is not None:

@@ -1,14 +1,14 @@
 """Log directories opened in the GUI: every run found is charted, diagnosed and followed.
 
-A :class:`FollowThread` per opened path polls an ``engine.tb.follow.LogFollower``
+A :class:`FollowThread` per opened path polls an ``traindoc.engine.tb.follow.LogFollower``
 (which reads only the bytes appended since the last poll and notices new runs),
 off the GUI thread. Its updates go through a queue; :class:`LogSource` in the
 pump moves them into the model within the frame budget, so a directory still
 being written grows live: new points on the charts, new runs in the list.
 
 A role filled by a sum of loss parts (YOLO's box + obj + cls, see
-``engine.tb.roles``) is a series of its own in the run, named by the composite tag
-and summed as the parts arrive (:class:`engine.tb.reader.PartSum`: O(new points),
+``traindoc.engine.tb.roles``) is a series of its own in the run, named by the composite tag
+and summed as the parts arrive (:class:`traindoc.engine.tb.reader.PartSum`: O(new points),
 the same sums as a one-shot load).
 """
 
@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import config as config_module
-from engine import rundir
-from engine.tb.follow import FollowUpdate, LogFollower
-from engine.tb.reader import CONFIG_TAG, PartSum, Scalars
-from engine.tb.roles import infer_roles, role_candidates, sum_parts_of
-from gui.diagnosis import RunDiagnoser
-from gui.model import AppModel
-from gui.pump import Pump
-from gui.state import LOG, FixInfo
+from traindoc.engine import config as config_module
+from traindoc.engine import rundir
+from traindoc.engine.tb.follow import FollowUpdate, LogFollower
+from traindoc.engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from traindoc.engine.tb.roles import infer_roles, role_candidates, sum_parts_of
+from traindoc.gui.core.state import LOG, FixInfo
+from traindoc.gui.diagnosis import RunDiagnoser
+from traindoc.gui.model import AppModel
+from traindoc.gui.pump import Pump
 
 log = logging.getLogger(__name__)
 

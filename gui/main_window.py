@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.config_draft import DraftModel
-from gui.model import AppModel
-from gui.pump import Pump
-from gui.widgets.config_form import ConfigForm
-from gui.widgets.run_list import RunList
+from traindoc.gui.config_draft import DraftModel
+from traindoc.gui.model import AppModel
+from traindoc.gui.pump import Pump
+from traindoc.gui.widgets.config_form import ConfigForm
+from traindoc.gui.widgets.run_list import RunList
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class MainWindow(QMainWindow):
         self.model = AppModel(self)
         self.draft = DraftModel(parent=self)
         self.pump = Pump(self.model, parent=self)
-        self.runs = None  # gui.launch.RunController, built with the heavy parts
-        self.logs = None  # gui.logs.LogController
+        self.runs = None  # traindoc.gui.launch.RunController, built with the heavy parts
+        self.logs = None  # traindoc.gui.logs.LogController
         self.charts = None
         self.findings = None
         self._pending_paths: list[str] = []
@@ -92,13 +92,13 @@ class MainWindow(QMainWindow):
         if self.heavy_built:
             return
         self.heavy_built = True
-        from gui.launch import RunController
-        from gui.logs import LogController
-        from gui.widgets.chart_controls import ChartControls
-        from gui.widgets.charts import ChartPanel
-        from gui.widgets.compare_table import CompareTable
-        from gui.widgets.findings_panel import FindingsPanel
-        from gui.widgets.run_details import RunDetails
+        from traindoc.gui.launch import RunController
+        from traindoc.gui.logs import LogController
+        from traindoc.gui.widgets.chart_controls import ChartControls
+        from traindoc.gui.widgets.charts import ChartPanel
+        from traindoc.gui.widgets.compare_table import CompareTable
+        from traindoc.gui.widgets.findings_panel import FindingsPanel
+        from traindoc.gui.widgets.run_details import RunDetails
 
         self.runs = RunController(self.model, self.pump, self.logdir, parent=self)
         self.logs = LogController(self.model, self.pump)
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _build_menus(self) -> None:
-        from gui import menus
+        from traindoc.gui import menus
 
         menus.build(self)
 
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
             return None
 
     def queue_comparison(self, *, epochs: int | None = None) -> list[str]:
-        from gui.presets import find_mnist, optimizer_comparison
+        from traindoc.gui.core.presets import find_mnist, optimizer_comparison
 
         self.build_heavy()
         mnist = find_mnist([self.settings.value("mnist_dir", "")] if
@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         self.refresh_recent_menu()
 
     def refresh_recent_menu(self) -> None:
-        from gui import menus
+        from traindoc.gui import menus
 
         menus.fill_recent(self)
 

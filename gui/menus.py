@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from traindoc.gui.main_window import MainWindow
 
 
 def build(w: MainWindow) -> None:
@@ -72,7 +72,7 @@ def fill_recent(w: MainWindow) -> None:
 
 
 def load_config(w: MainWindow) -> None:
-    from engine import config as config_module
+    from traindoc.engine import config as config_module
 
     path, _ = QFileDialog.getOpenFileName(w, "Load config", "", "TOML (*.toml)")
     if not path:
@@ -84,7 +84,7 @@ def load_config(w: MainWindow) -> None:
 
 
 def save_config(w: MainWindow) -> None:
-    from engine import config as config_module
+    from traindoc.engine import config as config_module
 
     if not w.draft.valid:
         QMessageBox.warning(w, "traindoc", "Fix the fields marked in red first.")
@@ -95,7 +95,7 @@ def save_config(w: MainWindow) -> None:
 
 
 def export_png(w: MainWindow) -> None:
-    from gui import export
+    from traindoc.gui import export
 
     path, _ = QFileDialog.getSaveFileName(w, "Export charts", "charts.png", "PNG (*.png)")
     if path:
@@ -104,7 +104,7 @@ def export_png(w: MainWindow) -> None:
 
 
 def export_csv(w: MainWindow) -> None:
-    from gui import export
+    from traindoc.gui import export
 
     path, _ = QFileDialog.getSaveFileName(w, "Export scalars", "scalars.csv", "CSV (*.csv)")
     if path:
@@ -113,7 +113,7 @@ def export_csv(w: MainWindow) -> None:
 
 
 def export_report(w: MainWindow) -> None:
-    from gui import export
+    from traindoc.gui import export
 
     path, _ = QFileDialog.getSaveFileName(w, "Export report", "report.md", "Markdown (*.md)")
     if path:
@@ -122,7 +122,7 @@ def export_report(w: MainWindow) -> None:
 
 
 def edit_roles(w: MainWindow) -> None:
-    from gui.dialogs.role_override import RoleOverrideDialog
+    from traindoc.gui.dialogs.role_override import RoleOverrideDialog
 
     run = w.model.current
     if run is None or not run.tags:
@@ -147,7 +147,7 @@ def _apply_to_form(w: MainWindow, patch: dict) -> None:
 
 
 def lr_find(w: MainWindow) -> None:
-    from gui.dialogs.lr_find import LrFindDialog
+    from traindoc.gui.dialogs.lr_find import LrFindDialog
 
     config = _form_config(w)
     if config is None:
@@ -158,7 +158,7 @@ def lr_find(w: MainWindow) -> None:
 
 
 def batch_find(w: MainWindow) -> None:
-    from gui.dialogs.batch_find import BatchFindDialog
+    from traindoc.gui.dialogs.batch_find import BatchFindDialog
 
     config = _form_config(w)
     if config is None:

@@ -1,4 +1,4 @@
-"""``AppModel``: the Qt face of :class:`gui.state.AppState`.
+"""``AppModel``: the Qt face of :class:`traindoc.gui.core.state.AppState`.
 
 Views take the model in ``__init__``, subscribe to its signals and write back
 through its methods; they never call each other. Points are appended without a
@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.state import AppState, FixInfo, RunState, Verdict
+from traindoc.gui.core.state import AppState, FixInfo, RunState, Verdict
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from gui.model import AppModel
+from traindoc.gui.model import AppModel
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import inspect
 from typing import ClassVar
 
-from diagnostics import remedies as _remedies
-from diagnostics.types import Confidence, Finding, Remedy, Severity
-from diagnostics.view import RunView
+from traindoc.diagnostics import remedies as _remedies
+from traindoc.diagnostics.types import Confidence, Finding, Remedy, Severity
+from traindoc.diagnostics.view import RunView
 
 __all__ = ["Rule", "RunView"]
 

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
-from diagnostics import blowups, facts
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, fmt
-from diagnostics.trend import noise
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_level, fmt
+from traindoc.diagnostics.trend import noise
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 #: A collapse undoes at least this share of what the objective had gained...
 COLLAPSE_SHARE = 0.5

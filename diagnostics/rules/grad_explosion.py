@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics.blowups import first_bad, recovered
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, edge_mask, fmt, trailing_median
-from diagnostics.trend import noise
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.blowups import first_bad, recovered
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_level, edge_mask, fmt, trailing_median
+from traindoc.diagnostics.trend import noise
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 #: A spike is a value at least 10x the running median of the gradient norm (SPEC §4;
 #: healthy mini-batch gradient norms vary within a factor of 2-3).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from diagnostics import blowups, facts
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_mask, fmt, pct
-from diagnostics.trend import noise, trend
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_mask, fmt, pct
+from traindoc.diagnostics.trend import noise, trend
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 #: The metric got clearly worse: by this share of its best level...
 WORSE_REL = 0.2

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics.blowups import first_bad, recovered
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import curve, fmt, trailing_median
-from diagnostics.summary import Segments
-from diagnostics.types import Finding, Severity
+from traindoc.diagnostics.blowups import first_bad, recovered
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import curve, fmt, trailing_median
+from traindoc.diagnostics.summary import Segments
+from traindoc.diagnostics.types import Finding, Severity
 
 #: Seed: "训练几步就NaN" (NaN after a few steps) -> LR too large. "A few" logged points:
 #: at most this many finite values before the first NaN.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import blowups, facts, learning
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, edge_mask, fmt
-from diagnostics.trend import Trend, change_point, multi_decade, trend
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts, learning
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_level, edge_mask, fmt
+from traindoc.diagnostics.trend import Trend, change_point, multi_decade, trend
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 #: Curves this short are judged whole; longer ones on their second half (the first
 #: half holds the descent a healthy run makes).

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics import blowups, facts, learning
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import accuracy_scale, as_fraction, edge_level, edge_mask, fmt, pct
-from diagnostics.trend import multi_decade, noise, trend
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts, learning
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import (
+    accuracy_scale,
+    as_fraction,
+    edge_level,
+    edge_mask,
+    fmt,
+    pct,
+)
+from traindoc.diagnostics.trend import multi_decade, noise, trend
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 #: Evaluations after the smoothed best before a rise counts (early stopping's patience;
 #: one or two bad evaluations are noise, the seed's "看到测试集上升就停" needs a trend).

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from diagnostics import blowups, facts, learning
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level, fmt, pct
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts, learning
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_level, fmt, pct
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 
 class SlowDescent(Rule):

@@ -3,11 +3,11 @@ close."""
 
 from __future__ import annotations
 
-from diagnostics import blowups, facts, learning
-from diagnostics.rules.base import Rule, RunView
-from diagnostics.signals import edge_level
-from diagnostics.trend import noise, trend
-from diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics import blowups, facts, learning
+from traindoc.diagnostics.rules.base import Rule, RunView
+from traindoc.diagnostics.signals import edge_level
+from traindoc.diagnostics.trend import noise, trend
+from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 
 class Underfitting(Rule):

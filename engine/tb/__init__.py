@@ -9,6 +9,6 @@ roles.py     infer_roles(tags) -> {role: tag}
 follow.py    LogFollower(path).poll() -> FollowUpdate
 writer.py    ScalarWriter: fast scalar and text events
 
-Submodules are imported explicitly (``from engine.tb.reader import load_run``),
-so ``import engine.tb`` itself costs nothing.
+Submodules are imported explicitly (``from traindoc.engine.tb.reader import load_run``),
+so ``import traindoc.engine.tb`` itself costs nothing.
 """

@@ -1,6 +1,6 @@
 """Following a log folder that is still being written.
 
-:class:`LogFollower` keeps one :class:`~engine.tb.reader.EventFileReader` per
+:class:`LogFollower` keeps one :class:`~traindoc.engine.tb.reader.EventFileReader` per
 event file. Each :meth:`~LogFollower.poll` reads only the bytes appended since
 the previous poll (a file that did not change costs one ``stat``), and
 reports the runs and files that appeared. The folder tree is walked again at

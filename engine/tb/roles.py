@@ -33,7 +33,7 @@ Losses of separate objectives are never summed: an actor-critic logs
 
 **Objective metrics** (``train_metric``, ``val_metric``): a tag that is no loss,
 accuracy, learning rate, gradient norm, throughput or memory and whose name gives
-a direction (``diagnostics.metrics.higher_is_better``). Its split: validation words
+a direction (``traindoc.diagnostics.metrics.higher_is_better``). Its split: validation words
 as above; training words or Stable-Baselines3's ``rollout/`` namespace mean
 training; an mAP (``mAP``, ``metrics/mAP_0.5``) and YOLO's ``metrics/`` precision,
 recall and top-k accuracy are computed on the validation set; anything else is
@@ -53,22 +53,21 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
-from diagnostics.metrics import HIGHER_WORDS, LOWER_WORDS, higher_is_better, is_reward, words
-from diagnostics.types import METRIC_ROLES, ROLES  # the role vocabulary is the diagnostics'
+from traindoc.diagnostics.metrics import (
+    HIGHER_WORDS,
+    LOWER_WORDS,
+    higher_is_better,
+    is_reward,
+    words,
+)
+from traindoc.diagnostics.types import (  # the role vocabulary is the diagnostics'
+    METRIC_ROLES,
+    ROLES,
+)
+from traindoc.engine.tb.tags import TAG_ROLES
 
 log = logging.getLogger(__name__)
 
-CANONICAL_TAGS = {
-    "train_loss": "train/loss",
-    "val_loss": "val/loss",
-    "train_accuracy": "train/accuracy",
-    "val_accuracy": "val/accuracy",
-    "lr": "opt/lr",
-    "grad_norm": "opt/grad_norm",
-    "samples_per_sec": "perf/samples_per_sec",
-    "device_mem_mb": "perf/device_mem_mb",
-}
-_CANONICAL_ROLE = {tag: role for role, tag in CANONICAL_TAGS.items()}
 LOSS_ROLES = ("train_loss", "val_loss")
 SUM_SEP = "+"  # joins the parts of a composite (summed) tag
 
@@ -186,7 +185,7 @@ def _classify(tag: str):
         return None  # evaluation throughput etc. are not the training series
     component = min((_COMPONENT_RANK.get(w, 1) for w in extras), default=0)
     key = (
-        0 if _CANONICAL_ROLE.get(tag) == role else 1,
+        0 if TAG_ROLES.get(tag) == role else 1,
         len(extras),
         component,
         split_rank,

@@ -3,10 +3,10 @@
 Start at 8, double until out of memory, keep the largest that fit minus 20%
 rounded down to a power of two, then the gradient-accumulation steps and the
 linearly scaled lr that reach the target effective batch
-(:func:`engine.finders.run_batch_find` via ``engine.finder_worker``; torch stays
+(:func:`engine.find.finders.run_batch_find` via ``engine.find.worker``; torch stays
 in the child). "Use these settings" emits :attr:`BatchFindDialog.patch_chosen`
 with dotted config keys (``data.batch_size``, ``train.grad_accum``, ``optim.lr``),
-ready for ``engine.config.apply_patch``.
+ready for ``traindoc.engine.config.apply_patch``.
 
 Wiring (main window)::
 
@@ -33,17 +33,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as config_module
-from engine import finder_worker
-from engine.events import Event, Failed, Finished, Metrics
-from gui.dialogs.finder_dialog import FinderDialog
+from traindoc.engine import config as config_module
+from traindoc.engine.events import Event, Failed, Finished, Metrics
+from traindoc.engine.find import worker as finder_worker
+from traindoc.gui.dialogs.finder_dialog import FinderDialog
 
 
 class BatchFindDialog(FinderDialog):
     """Finds the batch size for ``config``; emits the config patch the user accepts."""
 
     patch_chosen = Signal(dict)
-    search_done = Signal(dict)  # the finder's summary (see engine.finders.run_batch_find)
+    search_done = Signal(dict)  # the finder's summary (see engine.find.finders.run_batch_find)
 
     def __init__(
         self,

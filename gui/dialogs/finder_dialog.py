@@ -1,7 +1,7 @@
 """What the LR- and batch-finder dialogs share: one finder run in a background process.
 
 :class:`FinderDialog` owns the log folder (a temporary one unless given), the
-:class:`engine.launcher.RunHandle` running the finder (``engine.finder_worker``:
+:class:`traindoc.engine.launcher.RunHandle` running the finder (``traindoc.engine.find.worker``:
 torch stays in the child), the timer that drains its events, and the lifecycle:
 closing or finishing the dialog ends the process and removes the temporary folder.
 A subclass lays out its widgets (with a ``status`` label), calls :meth:`launch`,
@@ -18,9 +18,9 @@ from typing import Any
 from PySide6.QtCore import QTimer, SignalInstance
 from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
-from engine import config as config_module
-from engine.events import Event
-from engine.launcher import RunHandle
+from traindoc.engine import config as config_module
+from traindoc.engine.events import Event
+from traindoc.engine.launcher import RunHandle
 
 POLL_MS = 50
 POLL_BUDGET = 500  # events per timer tick

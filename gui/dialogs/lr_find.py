@@ -1,9 +1,9 @@
 """The LR-finder dialog: runs the range test in the background and plots loss against lr.
 
 Self-contained: give it a :class:`RunConfig`; it starts the sweep through
-:class:`engine.launcher.RunHandle` (``engine.finder_worker``: torch stays in the
+:class:`traindoc.engine.launcher.RunHandle` (``traindoc.engine.find.worker``: torch stays in the
 child), draws the points as they arrive, then the smoothed curve with the
-suggestion marked (:func:`engine.lr_plot.draw_sweep`, the same drawing as the
+suggestion marked (:func:`traindoc.gui.lr_plot.draw_sweep`, the same drawing as the
 CLI's PNG). "Use this LR" emits :attr:`LrFindDialog.lr_chosen` and accepts.
 
 Wiring (main window)::
@@ -33,10 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as config_module
-from engine import finder_worker, lr_plot
-from engine.events import Event, Failed, Finished, Metrics
-from gui.dialogs.finder_dialog import FinderDialog
+from traindoc.engine import config as config_module
+from traindoc.engine.events import Event, Failed, Finished, Metrics
+from traindoc.engine.find import worker as finder_worker
+from traindoc.gui import lr_plot
+from traindoc.gui.dialogs.finder_dialog import FinderDialog
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class LrFindDialog(FinderDialog):
     """Runs ``traindoc lr-find`` for ``config`` in the background and shows the result."""
 
     lr_chosen = Signal(float)
-    sweep_done = Signal(dict)  # the finder's summary (see engine.finders.run_lr_find)
+    sweep_done = Signal(dict)  # the finder's summary (see traindoc.engine.find.finders.run_lr_find)
 
     def __init__(
         self,

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.tb.roles import check_metric_override
-from gui.state import ROLES, RunState
+from traindoc.diagnostics.types import ROLES
+from traindoc.engine.tb.roles import check_metric_override
+from traindoc.gui.core.state import RunState
 
 NONE = "(none)"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from gui.model import AppModel
+from traindoc.gui.model import AppModel
 
 SLIDER_STEPS = 100  # weight resolution 0.01, like TensorBoard's slider
 MAX_WEIGHT = 0.99

@@ -5,7 +5,7 @@ One ``GraphicsLayoutWidget`` holds the plots with linked step axes. Each
 visible run draws one :class:`CurveSet` per role it has; on every ``frame`` the
 panel refreshes each curve once (a no-op unless its data changed); a change of a
 plot's view (zoom, pan, resize) refreshes that plot's curves. The curves clip to the
-view and keep min/max per pixel bucket themselves (:mod:`gui.reduction`), which keeps
+view and keep min/max per pixel bucket themselves (:mod:`traindoc.gui.core.reduction`), which keeps
 a redraw of millions of points within a frame.
 """
 
@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from gui.model import AppModel
-from gui.widgets.curves import CurveSet
+from traindoc.gui.model import AppModel
+from traindoc.gui.widgets.curves import CurveSet
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import math
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem, QWidget
 
-from gui.model import AppModel
-from gui.state import RunState
+from traindoc.gui.core.state import RunState
+from traindoc.gui.model import AppModel
 
 # (header, role, which) — which: "final", "best" (by the role's direction), "best_step"
 COLUMNS = (

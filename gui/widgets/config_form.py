@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as cfg
-from gui.config_draft import DraftModel
+from traindoc.engine import config as cfg
+from traindoc.gui.config_draft import DraftModel
 
 ERROR_STYLE = "color: #C62828; font-size: 11px;"
 ERROR_BORDER = "border: 1px solid #C62828;"

@@ -5,7 +5,7 @@ it does nothing unless the series, the smoothing weight or the drawn window (x
 range, pixel width) changed since the last draw, and then calls ``setData`` once
 per item. Smoothing is resumed over new points only (O(new)).
 
-The curves reduce their own data (:mod:`gui.reduction`): clip to the view, then
+The curves reduce their own data (:mod:`traindoc.gui.core.reduction`): clip to the view, then
 keep min and max per pixel bucket, so pyqtgraph only ever sees a few thousand
 points, and its per-``setData`` work (finite check, bounds, path) stays small. The
 items report the series' running bounds (kept by the buffers in O(new points)) to
@@ -23,8 +23,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from gui import reduction
-from gui.buffers import EmaState, GrowingArray, GrowingSeries, RunningBounds, ema
+from traindoc.gui.core import reduction
+from traindoc.gui.core.buffers import EmaState, GrowingArray, GrowingSeries, RunningBounds, ema
 
 RAW_ALPHA = 70  # of 255: the raw curve stays visible behind the smoothed one
 MAX_MARKERS = 2000  # non-finite markers drawn at most (evenly sampled)

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.model import AppModel
-from gui.state import SEVERITY_MARK, RunState
+from traindoc.gui.core.state import SEVERITY_MARK, RunState
+from traindoc.gui.model import AppModel
 
 SEVERITY_COLORS = {"error": "#C62828", "warning": "#EF6C00", "info": "#78909C"}
 #: How each confidence reads, and its colour in the detail view.
@@ -59,7 +59,7 @@ def rule_doc(rule_id: str) -> str:
     gets SPEC §4's one-line meaning, or nothing: never an error.
     """
     try:
-        from diagnostics.registry import RULES_BY_ID
+        from traindoc.diagnostics.registry import RULES_BY_ID
 
         rule = RULES_BY_ID.get(rule_id)
         doc = type(rule).doc() if rule is not None else ""
@@ -106,7 +106,7 @@ def verdict_text(diagnosis: Any) -> str:
 
 
 def patch_text(run: RunState, patch: dict[str, Any]) -> str:
-    from engine.config import flatten
+    from traindoc.engine.config import flatten
 
     old = flatten(run.config) if run.config is not None else {}
     parts = []

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as config_module
-from gui.model import AppModel
-from gui.state import FAILED, RunState
+from traindoc.engine import config as config_module
+from traindoc.engine.events import FAILED
+from traindoc.gui.core.state import RunState
+from traindoc.gui.model import AppModel
 
 
 class RunDetails(QWidget):

@@ -10,18 +10,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from gui.model import AppModel
-from gui.state import SEVERITY_MARK, RunState
+from traindoc.engine.events import DIVERGED, FAILED, FINISHED, RUNNING, STOPPED
+from traindoc.gui.core.state import LOG, QUEUED, SEVERITY_MARK, STARTING, RunState
+from traindoc.gui.model import AppModel
 
 STATUS_COLORS = {
-    "queued": "#9E9E9E",
-    "starting": "#64B5F6",
-    "running": "#1E88E5",
-    "finished": "#2E7D32",
-    "stopped": "#F9A825",
-    "diverged": "#C62828",
-    "failed": "#6A1B9A",
-    "log": "#607D8B",
+    QUEUED: "#9E9E9E",
+    STARTING: "#64B5F6",
+    RUNNING: "#1E88E5",
+    FINISHED: "#2E7D32",
+    STOPPED: "#F9A825",
+    DIVERGED: "#C62828",
+    FAILED: "#6A1B9A",
+    LOG: "#607D8B",
 }
 COL_NAME, COL_STATUS, COL_BEST, COL_FINDINGS = range(4)
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole

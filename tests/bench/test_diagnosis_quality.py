@@ -17,8 +17,8 @@ sys.path.insert(0, str(BENCH))
 
 import diagnosis_quality as dq  # noqa: E402
 
-from diagnostics.calibration import DEFAULT  # noqa: E402
-from diagnostics.types import Diagnosis, Finding, Severity, Status  # noqa: E402
+from traindoc.diagnostics.calibration import DEFAULT  # noqa: E402
+from traindoc.diagnostics.types import Diagnosis, Finding, Severity, Status  # noqa: E402
 
 H, OV, U, D = "healthy", "overfitting", "underfitting", "diverging"
 

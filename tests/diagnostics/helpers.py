@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnostics.runner import diagnose
-from diagnostics.types import Diagnosis, RunData, Series
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.types import Diagnosis, RunData, Series
 
 
 def run(config=None, **roles) -> Diagnosis:

@@ -1,7 +1,7 @@
 """Real trainings behind issue 9's cases, shared by its tests and ``bench/corpus.py``.
 
 Every function trains for real on this machine's CPU (a second or a few): our engine
-in-process (``engine.loop.run_training``) where it has the switch, or a short
+in-process (``traindoc.engine.train.loop.run_training``) where it has the switch, or a short
 hand-written PyTorch loop where it has none (a regression target, a metric computed
 from the predictions, a reinforcement-learning reward). Hand-written loops return what
 they logged, tag -> (steps, values), under the tags such a project would use
@@ -44,7 +44,7 @@ def one_thread() -> Iterator[None]:
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from engine.datasets import load_dataset
+    from traindoc.engine.data.datasets import load_dataset
 
     ds = load_dataset("digits")
     return ds.x.reshape(len(ds.y), 8, 8), ds.y
@@ -82,11 +82,11 @@ def small_digits_npz(path: Path, *, classes: int = 5, n_train: int = 150,
 class EngineRun:
     """One in-process engine training: its config, logs read back, and event stream."""
 
-    config: Any  # engine.config.RunConfig
+    config: Any  # traindoc.engine.config.RunConfig
     run_dir: Path
-    log: Any  # engine.tb.reader.RunLog
+    log: Any  # traindoc.engine.tb.reader.RunLog
     events: list = field(default_factory=list)  # Metrics and Evaluated, in emission order
-    finished: Any = None  # engine.events.Finished
+    finished: Any = None  # traindoc.engine.events.Finished
     seconds: float = 0.0
 
     def values(self, tag: str) -> np.ndarray:
@@ -97,7 +97,7 @@ class EngineRun:
 
     def val_labels(self) -> np.ndarray:
         """The validation labels of the run's split (the engine's own ``prepare``)."""
-        from engine import datasets
+        from traindoc.engine.data import datasets
 
         return datasets.prepare(self.config.data, self.config.seed).val.y
 
@@ -111,10 +111,10 @@ def train_engine(overrides: dict, run_dir: Path, *,
     """
     import time
 
-    from engine import config as cfg_mod
-    from engine.events import Evaluated, Metrics
-    from engine.loop import run_training
-    from engine.tb.reader import load_path
+    from traindoc.engine import config as cfg_mod
+    from traindoc.engine.events import Evaluated, Metrics
+    from traindoc.engine.tb.reader import load_path
+    from traindoc.engine.train.loop import run_training
 
     config = cfg_mod.apply_patch(cfg_mod.RunConfig(), {"train.device": DEVICE, **overrides})
     run_dir = Path(run_dir)
@@ -400,7 +400,7 @@ HAND_RUNS: dict[str, Callable[[], Logged]] = {
 
 def write_logged(run_dir: Path, logged: Logged) -> None:
     """Write every tag as logged with our ``ScalarWriter`` (TensorBoard event file)."""
-    from engine.tb.writer import ScalarWriter
+    from traindoc.engine.tb.writer import ScalarWriter
 
     w = ScalarWriter(Path(run_dir))
     for tag, (steps, values) in logged.items():

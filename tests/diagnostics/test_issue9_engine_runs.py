@@ -19,14 +19,14 @@ import itertools
 import numpy as np
 import pytest
 
-from diagnostics.live import LiveDiagnoser
-from diagnostics.runner import diagnose
-from diagnostics.types import Confidence, Diagnosis, RunData, Series, Severity, Status
-from engine import config as config_module
-from engine.events import Evaluated, Metrics
-from engine.run_diagnosis import diagnose_log
-from engine.tb.reader import load_path
 from tests.diagnostics import issue9_runs as runs
+from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.types import Confidence, Diagnosis, RunData, Series, Severity, Status
+from traindoc.engine import config as config_module
+from traindoc.engine.events import Evaluated, Metrics
+from traindoc.engine.run_diagnosis import diagnose_log
+from traindoc.engine.tb.reader import load_path
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """A tiny in-test corpus: real trainings (a few seconds on CPU), so CI checks real curves.
 
 One healthy run, one with a learning rate far too high, one with NaN batches; each a
-plain PyTorch loop on the bundled digits, diagnosed through ``diagnostics.diagnose``.
+plain PyTorch loop on the bundled digits, diagnosed through ``traindoc.diagnostics.diagnose``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from diagnostics.runner import diagnose
-from diagnostics.types import RunData, Series, Severity, Status
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.types import RunData, Series, Severity, Status
 
 torch = pytest.importorskip("torch")
-datasets = pytest.importorskip("engine.datasets")
+datasets = pytest.importorskip("traindoc.engine.data.datasets")
 
 
 @pytest.fixture(scope="module")

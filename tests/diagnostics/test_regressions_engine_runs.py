@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from diagnostics.types import Severity
 from tests.diagnostics.helpers import decay, epochs, run
+from traindoc.diagnostics.types import Severity
 
 STEPS_PER_EPOCH = 23  # digits, batch 64, 20% validation
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.remedies import CATALOGUE, ORDER, next_remedy, remedies_for, remedy
+from traindoc.diagnostics.remedies import CATALOGUE, ORDER, next_remedy, remedies_for, remedy
 
 CONFIG = {
     "data": {"dataset": "digits", "augment": False},
@@ -101,8 +101,8 @@ def test_every_ordered_remedy_is_in_the_catalogue():
 
 
 def test_patches_stay_within_what_a_config_accepts():
-    # Every offered fix must pass engine.config's validation at the edges of the ranges.
-    from diagnostics.remedies import remedy
+    # Every offered fix must pass traindoc.engine.config's validation at the edges of the ranges.
+    from traindoc.diagnostics.remedies import remedy
 
     wide = {"model": {"hidden": [40000], "dropout": 0.0}, "train": {"epochs": 60000}}
     assert remedy("bigger-model", wide).patch == {"model.hidden": [65536]}
@@ -114,7 +114,7 @@ def test_patches_stay_within_what_a_config_accepts():
 
 
 def test_more_dropout_never_lowers_dropout():
-    from diagnostics.remedies import remedy
+    from traindoc.diagnostics.remedies import remedy
 
     r = remedy("more-dropout", {"model": {"dropout": 0.7}})
     assert r.already_tried and r.patch == {"model.dropout": 0.7}
@@ -122,7 +122,7 @@ def test_more_dropout_never_lowers_dropout():
 
 
 def test_underfitting_raise_lr_snippet_matches_its_patch():
-    from diagnostics.remedies import remedy
+    from traindoc.diagnostics.remedies import remedy
 
     r = remedy("raise-lr", {"optim": {"lr": 0.01}}, rule="underfitting")
     assert r.patch == {"optim.lr": 0.02} and "*= 2" in r.snippet

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 
-from diagnostics.report import document_json, finding_json, run_json, text_block
-from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from tests.diagnostics.helpers import run
 from tests.diagnostics.test_remedies import CONFIG
+from traindoc.diagnostics.report import document_json, finding_json, run_json, text_block
+from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 
 SEVERITIES = {"error", "warning", "info"}
 CONFIDENCES = {"high", "medium", "low"}

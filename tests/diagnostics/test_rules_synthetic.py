@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from diagnostics.types import Severity, Status
 from tests.diagnostics.helpers import decay, epochs, rules, run
+from traindoc.diagnostics.types import Severity, Status
 
 # -- healthy runs: no finding at all ------------------------------------------------------
 

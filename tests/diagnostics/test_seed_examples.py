@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from diagnostics.types import Severity, Status
 from tests.diagnostics.helpers import epochs, rules, run
+from traindoc.diagnostics.types import Severity, Status
 
 NAN = math.nan
 

@@ -9,11 +9,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnostics.live import LiveDiagnoser
-from diagnostics.runner import diagnose
-from diagnostics.summary import MAX_BLOCKS, NO_STEP, SeriesSummarizer, summarize
-from diagnostics.types import RunData, Series
 from tests.diagnostics.helpers import decay
+from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.summary import MAX_BLOCKS, NO_STEP, SeriesSummarizer, summarize
+from traindoc.diagnostics.types import RunData, Series
 
 
 def _same(a, b):

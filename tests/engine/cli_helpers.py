@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def traindoc(*args: str, cwd: Path, timeout: float = 220) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "traindoc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """Process targets for the launcher's failure-mode tests (imported by spawned children).
 
-Each target has the worker's signature and runs the real ``engine.worker.main``
-with ``engine.loop`` replaced by a stand-in, so the worker's own error handling
+Each target has the worker's signature and runs the real ``traindoc.engine.worker.main``
+with ``traindoc.engine.train.loop`` replaced by a stand-in, so the worker's own error handling
 is what is tested.
 """
 
@@ -15,8 +15,8 @@ import types
 
 import numpy as np
 
-from engine import worker
-from engine.events import Finished, Metrics
+from traindoc.engine import worker
+from traindoc.engine.events import Finished, Metrics
 
 FLOOD_EVENTS = 20_000
 
@@ -29,8 +29,8 @@ def _metrics(i: int) -> Metrics:
 
 
 def _run_with(fake, *args) -> None:
-    # Stand in for engine.loop (and so skip importing torch in these children).
-    sys.modules["engine.loop"] = types.SimpleNamespace(run_training=fake)
+    # Stand in for traindoc.engine.train.loop (and so skip importing torch in these children).
+    sys.modules["traindoc.engine.train.loop"] = types.SimpleNamespace(run_training=fake)
     worker.main(*args)
 
 
@@ -44,7 +44,7 @@ def raises(*args) -> None:
 
 
 def raises_a_user_error(*args) -> None:
-    from engine.errors import UserError
+    from traindoc.engine.errors import UserError
 
     class DatasetTooSmall(UserError):  # any subclass, whatever its name
         pass

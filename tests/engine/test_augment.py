@@ -1,12 +1,12 @@
-"""engine.augment: batch-wise, deterministic, shape-preserving image augmentation."""
+"""traindoc.engine.train.augment: batch-wise, deterministic, shape-preserving image augmentation."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from engine import augment
-from engine.augment import augment_batch, crop_padding
+from traindoc.engine.train import augment
+from traindoc.engine.train.augment import augment_batch, crop_padding
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

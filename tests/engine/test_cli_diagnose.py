@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.cli import main
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.cli.main import main
+from traindoc.engine.tb.writer import ScalarWriter
 
 REALRUNS = Path(__file__).resolve().parents[2].parent / "shared" / "realruns"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import config as cfg
+from traindoc.engine import config as cfg
 
 from .cli_helpers import traindoc
 
@@ -36,7 +36,7 @@ def test_lr_find_prints_suggestion_writes_png_and_applies_it(tmp_path):
     lr = float(suggested[0].removeprefix("suggested lr: "))
     assert 1e-4 < lr < 1e-2  # AdamW on digits
     assert "steepest" in result.stdout and "min/10" in result.stdout
-    # --apply rewrote the file through engine.config: only optim.lr changed
+    # --apply rewrote the file through traindoc.engine.config: only optim.lr changed
     written = cfg.load(config)
     assert written.optim.lr == lr
     original = cfg.apply_patch(cfg.RunConfig(), {"train.device": "cpu", "optim.lr": 0.5})
@@ -115,10 +115,11 @@ def test_batch_find_with_memory_limit_reports_plan_and_applies_it(tmp_path):
 def test_finder_modules_keep_the_cli_and_gui_processes_torch_free():
     code = (
         "import sys\n"
-        "import engine.cli, engine.cli_find, engine.finder_worker, engine.lr_plot\n"
-        "import engine.lr_suggest\n"
+        "import traindoc.engine.cli.main, traindoc.engine.cli.find\n"
+        "import traindoc.engine.find.worker, traindoc.gui.lr_plot\n"
+        "import traindoc.engine.find.suggest\n"
         "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules, 'engine'\n"
-        "import gui.dialogs.lr_find, gui.dialogs.batch_find\n"
+        "import traindoc.gui.dialogs.lr_find, traindoc.gui.dialogs.batch_find\n"
         "assert 'torch' not in sys.modules, 'gui'\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -127,7 +128,8 @@ def test_finder_modules_keep_the_cli_and_gui_processes_torch_free():
     )
     assert result.returncode == 0, result.stderr
     lean = subprocess.run(
-        [sys.executable, "-c", "import sys, engine.lr_suggest; print(sorted(sys.modules))"],
+        [sys.executable, "-c",
+         "import sys, traindoc.engine.find.suggest; print(sorted(sys.modules))"],
         cwd=ROOT,
         capture_output=True,
         text=True,

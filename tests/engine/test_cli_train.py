@@ -86,7 +86,7 @@ def test_lr_50_never_gives_a_traceback(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_leaves_no_orphan(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "train", "--set", "train.epochs=100000", "--quiet"],
+        [sys.executable, "-m", "traindoc", "train", "--set", "train.epochs=100000", "--quiet"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,10 +1,10 @@
-"""engine.config: typed data, TOML round-trip, overrides and validation messages."""
+"""traindoc.engine.config: typed data, TOML round-trip, overrides and validation messages."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine import config as cfg
+from traindoc.engine import config as cfg
 
 
 def test_default_matches_spec_section_6():

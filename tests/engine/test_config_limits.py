@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import config as cfg
-from engine import config_limits as limits
+from traindoc.engine import config as cfg
+from traindoc.engine import config_limits as limits
 
 from .cli_helpers import traindoc
 
@@ -179,7 +179,7 @@ def test_hidden_layers_are_bounded_in_count_and_by_the_parameter_budget():
     ],
 )
 def test_parameter_count_matches_the_built_model(arch, hidden, shape, classes):
-    from engine.models import build_model, count_parameters
+    from traindoc.engine.train.models import build_model, count_parameters
 
     model_cfg = cfg.ModelConfig(arch=arch, hidden=hidden)
     expected = count_parameters(build_model(model_cfg, shape, classes))
@@ -187,7 +187,7 @@ def test_parameter_count_matches_the_built_model(arch, hidden, shape, classes):
 
 
 def test_limits_mirrored_elsewhere_agree():
-    from diagnostics import remedies
+    from traindoc.diagnostics import remedies
 
     assert remedies.MAX_WIDTH == limits.MAX_WIDTH
     assert remedies.MAX_EPOCHS == limits.MAX_EPOCHS
@@ -262,7 +262,7 @@ def test_a_file_dataset_whose_real_input_passes_the_parameter_budget_fails_befor
 
 
 def test_raise_lr_patch_stays_within_the_lr_limit():
-    from diagnostics.remedies import remedy
+    from traindoc.diagnostics.remedies import remedy
 
     patch = remedy("raise-lr", {"optim": {"lr": 5e14}}, rule="slow-descent").patch
     assert patch == {"optim.lr": limits.MAX_LR}

@@ -1,4 +1,4 @@
-"""engine.datasets: every loader on tiny generated files, every error, split and prepare."""
+"""engine.data.datasets: every loader on tiny generated files, every error, split and prepare."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import DataConfig
-from engine.datasets import (
+from traindoc.engine.config import DataConfig
+from traindoc.engine.data.datasets import (
     ArrayDataset,
     DataError,
     load_dataset,
@@ -79,7 +79,7 @@ def test_digits_are_bundled_8x8_images() -> None:
 
 
 def test_bundled_digits_ship_with_attribution() -> None:
-    readme = (REPO / "engine" / "bundled" / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "engine" / "data" / "bundled" / "README.md").read_text(encoding="utf-8")
     for needle in ("scikit-learn", "BSD-3-Clause", "Alpaydin", "Kaynak", "CC BY 4.0"):
         assert needle in readme
 
@@ -271,7 +271,7 @@ def test_non_finite_features_are_kept_with_a_warning(
     x[3, 1], x[7, 0] = np.nan, np.inf
     path = tmp_path / "poisoned.npz"
     np.savez(path, x=x, y=np.arange(20) % 2)
-    with caplog.at_level("WARNING", logger="engine.datasets"):
+    with caplog.at_level("WARNING", logger="traindoc.engine.data.datasets"):
         ds = load_dataset(f"npz:{path}")
     assert "2 NaN/infinite feature value(s) in 2 of 20 samples" in caplog.text
     assert np.isnan(ds.x[3, 1])
@@ -430,7 +430,7 @@ def test_dataset_validation() -> None:
 
 def test_module_is_torch_free() -> None:
     code = (
-        "import sys, engine.datasets, engine.schedules; "
+        "import sys, traindoc.engine.data.datasets, traindoc.engine.train.schedules; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

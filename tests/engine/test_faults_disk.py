@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import cli, rundir
 from tests.engine.cli_helpers import ROOT
+from traindoc.engine import rundir
+from traindoc.engine.cli import main as cli
 
 FAULTS_DIR = Path(__file__).with_name("faults_site")
 ENOSPC_TEXT = os.strerror(errno.ENOSPC)
@@ -32,7 +33,7 @@ def enospc(*_args, **_kwargs):
 def traindoc(*args: str, cwd: Path, fault: str = "") -> subprocess.CompletedProcess:
     paths = ([str(FAULTS_DIR)] if fault else []) + [str(ROOT)]
     return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "traindoc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -89,7 +90,7 @@ def test_a_status_that_cannot_be_written_is_reported_not_raised(tmp_path, monkey
 
 @pytest.mark.parametrize("what", ["config", "status"])
 def test_disk_full_at_start_is_exit_2_and_leaves_no_run_folder(tmp_path, monkeypatch, capsys, what):
-    from engine import config as config_module
+    from traindoc.engine import config as config_module
 
     if what == "config":
         monkeypatch.setattr(config_module, "save", enospc)
@@ -141,7 +142,7 @@ def test_disk_full_while_training_is_one_line_and_exit_1(tmp_path):
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "failed" and ENOSPC_TEXT in status["reason"]
     assert not (run / rundir.CHECKPOINT_FILE).exists()
-    from engine.tb.reader import load_path
+    from traindoc.engine.tb.reader import load_path
 
     (log,) = load_path(run)
     assert not log.warnings  # no torn record: the failed flushes wrote nothing
@@ -188,7 +189,7 @@ def test_a_real_full_tmpfs_while_training(small_fs):
     )
     run = check_failed_on_a_full_disk(result, logdir)
     assert not (run / rundir.CHECKPOINT_FILE).exists() or (run / "checkpoint.pt").stat().st_size
-    from engine.tb.reader import load_path
+    from traindoc.engine.tb.reader import load_path
 
     (log,) = load_path(run)
     assert log.points > 0  # intact records before the torn end are kept

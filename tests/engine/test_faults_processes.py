@@ -35,7 +35,7 @@ def launch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     if env and env.get("TRAINDOC_TEST_FAULT"):
         paths.insert(0, str(FAULTS_DIR))
     return subprocess.Popen(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "traindoc", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -206,7 +206,7 @@ def test_ctrl_c_during_the_final_summary_is_130_and_one_line(tmp_path):
 
 def big_event_file(path: Path, records: int) -> None:
     """An event file of ``records`` scalars, written fast: one block repeated."""
-    from engine.tb.writer import ScalarWriter
+    from traindoc.engine.tb.writer import ScalarWriter
 
     with ScalarWriter(path.parent) as writer:
         for step in range(10_000):

@@ -1,4 +1,4 @@
-"""engine.finders on real digits runs: the sweep, its robustness, the batch search's OOM path."""
+"""engine.find.finders: the sweep, its robustness, the batch search's OOM path."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine import config as cfg
-from engine import finders
-from engine import lr_suggest as ls
-from engine.events import Finished, Metrics
-from engine.loop import run_training
+from traindoc.engine import config as cfg
+from traindoc.engine.events import Finished, Metrics
+from traindoc.engine.find import finders
+from traindoc.engine.find import suggest as ls
+from traindoc.engine.train.loop import run_training
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,4 +1,4 @@
-"""engine.launcher: background runs, their failure modes, and no lost events."""
+"""traindoc.engine.launcher: background runs, their failure modes, and no lost events."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from engine import config as cfg
-from engine import rundir
-from engine.events import Failed, Finished, Metrics, Started
-from engine.launcher import RunHandle
+from traindoc.engine import config as cfg
+from traindoc.engine import rundir
+from traindoc.engine.events import Failed, Finished, Metrics, Started
+from traindoc.engine.launcher import RunHandle
 
 from . import launcher_targets as targets
 

@@ -1,4 +1,4 @@
-"""engine.loop: accumulation, clipping, early stopping, non-finite losses, run folder."""
+"""engine.train.loop: accumulation, clipping, early stopping, non-finite losses, run folder."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine import config as cfg
-from engine import rundir
-from engine.events import Evaluated, Finished, Metrics, Started
-from engine.loop import EarlyStopping, clip_gradients, forward_backward, run_training
-from engine.models import build_model
+from traindoc.engine import config as cfg
+from traindoc.engine import rundir
+from traindoc.engine.events import Evaluated, Finished, Metrics, Started
+from traindoc.engine.train.loop import EarlyStopping, clip_gradients, forward_backward, run_training
+from traindoc.engine.train.models import build_model
 
 
 def small_config(**patch) -> cfg.RunConfig:
@@ -179,7 +179,7 @@ def test_lr_far_too_high_ends_diverged_with_logs(tmp_path, lr):
 
 
 def test_isolated_nan_batches_are_logged_and_skipped(tmp_path):
-    from engine.datasets import load_dataset
+    from traindoc.engine.data.datasets import load_dataset
 
     digits = load_dataset("digits")
     x = digits.x.reshape(len(digits.y), -1).copy()

@@ -1,4 +1,4 @@
-"""engine.lr_suggest: smoothing, the robust suggestion (spikes, flat, short, NaN), batch maths."""
+"""engine.find.suggest: smoothing, the robust suggestion (spikes, flat, short, NaN), batch maths."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import lr_suggest as ls
+from traindoc.engine.find import suggest as ls
 
 LRS = np.geomspace(1e-7, 10, 100)
 

@@ -1,4 +1,4 @@
-"""engine.models: every arch on every input kind, and what [model] keys change."""
+"""traindoc.engine.train.models: every arch on every input kind, and what [model] keys change."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from engine.config import ModelConfig
-from engine.models import ModelError, build_model, count_parameters
+from traindoc.engine.config import ModelConfig
+from traindoc.engine.train.models import ModelError, build_model, count_parameters
 
 IMAGE_SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 

@@ -1,4 +1,4 @@
-"""engine.optim: optimizer classes, hyper-parameters, decay groups, peak lr."""
+"""traindoc.engine.train.optim: optimizer classes, hyper-parameters, decay groups, peak lr."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from engine.config import ModelConfig, OptimConfig
-from engine.models import build_model
-from engine.optim import build_optimizer, parameter_groups, set_lr_factor
+from traindoc.engine.config import ModelConfig, OptimConfig
+from traindoc.engine.train.models import build_model
+from traindoc.engine.train.optim import build_optimizer, parameter_groups, set_lr_factor
 
 
 def net() -> nn.Module:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.types import Severity, Status
-from engine.run_diagnosis import diagnose_log
-from engine.tb.reader import load_path
+from traindoc.diagnostics.types import Severity, Status
+from traindoc.engine.run_diagnosis import diagnose_log
+from traindoc.engine.tb.reader import load_path
 
 REALRUNS = Path(__file__).resolve().parents[2].parent / "shared" / "realruns"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.remedies import ORDER, remedies_for
-from engine import config as cfg
+from traindoc.diagnostics.remedies import ORDER, remedies_for
+from traindoc.engine import config as cfg
 
 EDGE_CONFIGS = {
     "default": {},

@@ -1,4 +1,4 @@
-"""engine.schedules: the seed's warmup-plateau-decay numbers and every kind's shape."""
+"""engine.train.schedules: the seed's warmup-plateau-decay numbers and every kind's shape."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.config import ScheduleConfig
-from engine.schedules import KINDS, lr_at, lr_curve, lr_factor, lr_preview, phases
+from traindoc.engine.config import ScheduleConfig
+from traindoc.engine.train.schedules import KINDS, lr_at, lr_curve, lr_factor, lr_preview, phases
 
 SEED = ScheduleConfig()  # the seed's schedule: 5% warmup, 25% decay to 0.1 × peak
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.run_diagnosis import diagnose_log
-from engine.tb.reader import load_path
-from engine.tb.writer import ScalarWriter
-from engine.watch import Watcher
+from traindoc.engine.run_diagnosis import diagnose_log
+from traindoc.engine.tb.reader import load_path
+from traindoc.engine.tb.writer import ScalarWriter
+from traindoc.engine.watch import Watcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,7 @@ def test_cli_watch_prints_changes_and_exits_on_ctrl_c(tmp_path):
         [
             sys.executable,
             "-m",
-            "engine",
+            "traindoc",
             "diagnose",
             str(tmp_path),
             "--watch",

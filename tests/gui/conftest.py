@@ -18,7 +18,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def model(qtbot):
-    from gui.model import AppModel
+    from traindoc.gui.model import AppModel
 
     return AppModel()
 
@@ -32,7 +32,7 @@ def settings(tmp_path, qapp):
 
 @pytest.fixture
 def window(qtbot, tmp_path, settings):
-    from gui.main_window import MainWindow
+    from traindoc.gui.main_window import MainWindow
 
     w = MainWindow(logdir=tmp_path / "runs", settings=settings)
     qtbot.addWidget(w)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 def main(out_dir: str) -> int:
     out = Path(out_dir)
     app = QApplication([])
-    from gui.main_window import MainWindow
+    from traindoc.gui.main_window import MainWindow
 
     settings = QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(logdir=out / "runs", settings=settings, lazy=True)

@@ -46,7 +46,7 @@ def test_a_bad_run_file_affects_only_its_run(qtbot, window, tmp_path, caplog, ki
     (logs / "good" / "status.json").write_text(json.dumps({"status": "finished", "reason": "done"}))
     messages: list[str] = []
     window.model.message.connect(messages.append)
-    caplog.set_level(logging.WARNING, logger="gui.logs")
+    caplog.set_level(logging.WARNING, logger="traindoc.gui.logs")
     with qtbot.captureExceptions() as raised:
         source = open_and_wait(qtbot, window, logs, runs=len(kinds) + 1)
         qtbot.wait(100)  # a few more pump ticks and repaints

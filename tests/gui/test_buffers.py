@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.buffers import GrowingArray, GrowingSeries, ema
+from traindoc.gui.core.buffers import GrowingArray, GrowingSeries, ema
 
 
 def reference_ema(values, weight):

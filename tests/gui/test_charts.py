@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.buffers import ema
 from tests.gui.conftest import add_run
+from traindoc.gui.core.buffers import ema
 
 
 @pytest.fixture
 def panel(qtbot, model):
-    from gui.widgets.charts import ChartPanel
+    from traindoc.gui.widgets.charts import ChartPanel
 
     widget = ChartPanel(model)
     qtbot.addWidget(widget)
@@ -114,7 +114,7 @@ def test_log_scale_applies_to_the_loss_chart(model, panel):
 
 
 def test_chart_controls_write_to_the_model(qtbot, model):
-    from gui.widgets.chart_controls import ChartControls
+    from traindoc.gui.widgets.chart_controls import ChartControls
 
     controls = ChartControls(model)
     qtbot.addWidget(controls)
@@ -174,7 +174,7 @@ def test_zooming_redraws_the_window_point_for_point(model, panel):
 
 
 def test_smoothing_is_resumed_over_new_points_only(model, panel, monkeypatch):
-    import gui.widgets.curves as curves
+    import traindoc.gui.widgets.curves as curves
 
     run = _loss_run(model, n=5000)
     model.frame.emit()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine import config as cfg
-from gui.config_draft import DraftModel, error_key, validate_values
+from traindoc.engine import config as cfg
+from traindoc.gui.config_draft import DraftModel, error_key, validate_values
 
 
 @pytest.fixture
 def form(qtbot):
-    from gui.widgets.config_form import ConfigForm
+    from traindoc.gui.widgets.config_form import ConfigForm
 
     draft = DraftModel()
     widget = ConfigForm(draft)

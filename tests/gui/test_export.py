@@ -7,9 +7,9 @@ import csv
 import numpy as np
 from PySide6.QtGui import QImage
 
-from diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
-from gui import export
 from tests.gui.conftest import add_run
+from traindoc.diagnostics.types import Diagnosis, Finding, Remedy, Severity, Status
+from traindoc.gui import export
 
 
 def _run(window):
@@ -59,7 +59,7 @@ def test_markdown_report_with_findings_remedies_and_images(window, tmp_path):
 
 
 def test_markdown_report_shows_confidence_and_notes(window, tmp_path):
-    from diagnostics.types import Confidence
+    from traindoc.diagnostics.types import Confidence
 
     run = add_run(window.model, "noted")
     note = Finding("metric-mismatch", Severity.INFO, "Loss and metric disagree", 5, 50,

@@ -8,8 +8,8 @@ import csv
 import numpy as np
 import pytest
 
-from gui import export
 from tests.gui.conftest import add_run
+from traindoc.gui import export
 
 DANGEROUS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tx", "\rx",
              "=HYPERLINK(\"http://e.x\",\"y\")"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import rundir
+from traindoc.engine import rundir
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_apply_fix_runs_a_child_and_reports_the_verdict(qtbot, window):
 
 def test_compare_optimizers_queues_four_runs_and_overlays_them(qtbot, window, monkeypatch):
     monkeypatch.setenv("TRAINDOC_MNIST", "")
-    monkeypatch.setattr("gui.presets.find_mnist", lambda extra=(): None)
+    monkeypatch.setattr("traindoc.gui.core.presets.find_mnist", lambda extra=(): None)
     ids = window.queue_comparison(epochs=1)
     runs = [window.model.run(i) for i in ids]
     assert [r.config.optim.name for r in runs] == ["sgd", "momentum", "adam", "adamw"]
@@ -115,17 +115,17 @@ def test_compare_optimizers_queues_four_runs_and_overlays_them(qtbot, window, mo
 
 
 def test_a_run_that_cannot_start_does_not_stall_the_queue(qtbot, window, monkeypatch):
-    import gui.launch
-    from engine import config as cfg
+    import traindoc.gui.launch
+    from traindoc.engine import config as cfg
 
-    real_start = gui.launch.RunHandle.start
+    real_start = traindoc.gui.launch.RunHandle.start
 
     def start(handle):
         if handle.config.name == "bad":
             raise OSError("disk full")
         return real_start(handle)
 
-    monkeypatch.setattr(gui.launch.RunHandle, "start", start)
+    monkeypatch.setattr(traindoc.gui.launch.RunHandle, "start", start)
     base = cfg.apply_patch(cfg.RunConfig(), {"train.epochs": 1, "train.device": "cpu"})
     bad, good = cfg.apply_patch(base, {"name": "bad"}), cfg.apply_patch(base, {"name": "good"})
     bad_id, good_id = window.runs.queue([bad, good])

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from engine.tb.discovery import find_runs
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.tb.discovery import find_runs
+from traindoc.engine.tb.writer import ScalarWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 REALRUNS = ROOT.parent / "shared" / "realruns"
@@ -106,7 +106,7 @@ def test_drop_a_folder_and_the_recent_list_persists(qtbot, window, tmp_path, set
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert (tmp_path / "dropped").resolve() in window.logs.sources
-    from gui.main_window import MainWindow
+    from traindoc.gui.main_window import MainWindow
 
     again = MainWindow(logdir=tmp_path / "runs", settings=settings)
     qtbot.addWidget(again)

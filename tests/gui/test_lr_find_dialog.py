@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine import config as cfg
-from engine import lr_suggest as ls
-from gui.dialogs.batch_find import BatchFindDialog
-from gui.dialogs.lr_find import LrFindDialog
+from traindoc.engine import config as cfg
+from traindoc.engine.find import suggest as ls
+from traindoc.gui.dialogs.batch_find import BatchFindDialog
+from traindoc.gui.dialogs.lr_find import LrFindDialog
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from engine.tb.reader import load_path
+from traindoc.engine.tb.reader import load_path
 
 from ..engine.tb.helpers import simple
 from .conftest import add_run
@@ -90,7 +90,7 @@ def test_overriding_a_sum_and_back(qtbot, window, tmp_path):
 
 
 def test_role_dialog_offers_the_metric_roles_and_refuses_a_tag_without_direction(qtbot, model):
-    from gui.dialogs.role_override import NONE, RoleOverrideDialog
+    from traindoc.gui.dialogs.role_override import NONE, RoleOverrideDialog
 
     run = add_run(model, roles={"val_loss": "val_loss", "val_metric": "val_MAE"},
                   points={t: ([1, 2], [1.0, 2.0])

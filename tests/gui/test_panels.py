@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
-from engine.config import RunConfig
-from gui.state import FixInfo, Verdict
 from tests.gui.conftest import add_run
+from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
+from traindoc.engine.config import RunConfig
+from traindoc.gui.core.state import FixInfo, Verdict
 
 
 def _diagnosis():
@@ -32,7 +32,7 @@ def _diagnosis():
 
 @pytest.fixture
 def run_list(qtbot, model):
-    from gui.widgets.run_list import RunList
+    from traindoc.gui.widgets.run_list import RunList
 
     widget = RunList(model)
     qtbot.addWidget(widget)
@@ -40,7 +40,7 @@ def run_list(qtbot, model):
 
 
 def test_run_list_shows_status_badges_and_nests_fixes(model, run_list):
-    from gui.widgets.run_list import COL_FINDINGS, COL_STATUS
+    from traindoc.gui.widgets.run_list import COL_FINDINGS, COL_STATUS
 
     parent = add_run(model, "parent", kind="launched", status="diverged")
     child = add_run(model, "parent-fix-lower-lr", kind="launched", status="running",
@@ -76,7 +76,7 @@ def test_run_list_writes_selection_and_checks_to_the_model(model, run_list):
 
 @pytest.fixture
 def findings(qtbot, model):
-    from gui.widgets.findings_panel import FindingsPanel
+    from traindoc.gui.widgets.findings_panel import FindingsPanel
 
     widget = FindingsPanel(model)
     qtbot.addWidget(widget)
@@ -149,7 +149,7 @@ def _with_notes():
 
 
 def test_findings_show_confidence_and_info_as_a_muted_note(model, findings):
-    from gui.widgets.findings_panel import NOTE_COLOR, SEVERITY_COLORS
+    from traindoc.gui.widgets.findings_panel import NOTE_COLOR, SEVERITY_COLORS
 
     run = add_run(model, "r", kind="launched", config=RunConfig())
     model.set_diagnosis(run.id, _with_notes())
@@ -170,7 +170,7 @@ def test_findings_show_confidence_and_info_as_a_muted_note(model, findings):
     # "why?" text: the registry's docstring, or SPEC §4's meaning while it is unregistered.
     toggles = [b for b in findings.detail.findChildren(QPushButton) if "Why" in b.text()]
     assert len(toggles) == 1
-    from gui.widgets.findings_panel import rule_doc
+    from traindoc.gui.widgets.findings_panel import rule_doc
 
     labels = [label.text() for label in findings.detail.findChildren(QLabel)]
     first_line = rule_doc("metric-mismatch").splitlines()[0]
@@ -178,7 +178,7 @@ def test_findings_show_confidence_and_info_as_a_muted_note(model, findings):
 
 
 def test_a_run_with_only_notes_reads_healthy(model, findings, run_list):
-    from gui.widgets.run_list import COL_FINDINGS
+    from traindoc.gui.widgets.run_list import COL_FINDINGS
 
     run = add_run(model, "r", kind="launched", config=RunConfig())
     note = _with_notes().findings[1]
@@ -191,8 +191,8 @@ def test_a_run_with_only_notes_reads_healthy(model, findings, run_list):
 
 
 def test_rule_doc_is_robust_to_unknown_rules():
-    from diagnostics.registry import RULES_BY_ID
-    from gui.widgets.findings_panel import rule_doc
+    from traindoc.diagnostics.registry import RULES_BY_ID
+    from traindoc.gui.widgets.findings_panel import rule_doc
 
     assert rule_doc("no-such-rule") == ""
     # The registry's docstring once the rule is registered; SPEC §4's meaning until then.
@@ -206,7 +206,7 @@ def test_rule_doc_is_robust_to_unknown_rules():
 
 
 def test_compare_table_lists_final_and_best_metrics(qtbot, model):
-    from gui.widgets.compare_table import CompareTable
+    from traindoc.gui.widgets.compare_table import CompareTable
 
     table = CompareTable(model)
     qtbot.addWidget(table)
@@ -224,7 +224,7 @@ def test_compare_table_lists_final_and_best_metrics(qtbot, model):
 
 
 def test_run_details_show_the_traceback_of_a_failed_run(qtbot, model):
-    from gui.widgets.run_details import RunDetails
+    from traindoc.gui.widgets.run_details import RunDetails
 
     details = RunDetails(model)
     qtbot.addWidget(details)
@@ -242,7 +242,7 @@ def test_run_details_show_the_traceback_of_a_failed_run(qtbot, model):
 
 
 def test_role_override_dialog_returns_the_users_choice(qtbot, model):
-    from gui.dialogs.role_override import NONE, RoleOverrideDialog
+    from traindoc.gui.dialogs.role_override import NONE, RoleOverrideDialog
 
     run = add_run(model, "r", roles={"train_loss": "loss"},
                   points={"loss": ([1], [1.0]), "Loss/train": ([1], [1.0]), "acc": ([1], [0.5])})

@@ -24,7 +24,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
-from gui.main_window import MainWindow
+from traindoc.gui.main_window import MainWindow
 
 logdir = sys.argv[1]
 settings = QSettings(logdir + "/s.ini", QSettings.Format.IniFormat)
@@ -80,11 +80,11 @@ def test_startup_imports_neither_torch_nor_the_heavy_parts_before_show():
         "import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
-        "from gui.main_window import MainWindow\n"
+        "from traindoc.gui.main_window import MainWindow\n"
         "w = MainWindow(lazy=True); w.show(); app.processEvents()\n"
-        "before = {m for m in ('pyqtgraph', 'torch', 'diagnostics') if m in sys.modules}\n"
+        "before = {m for m in ('pyqtgraph', 'torch', 'traindoc.diagnostics.registry') if m in sys.modules}\n"
         "w.build_heavy()\n"
-        "after = {m for m in ('pyqtgraph', 'torch', 'diagnostics') if m in sys.modules}\n"
+        "after = {m for m in ('pyqtgraph', 'torch', 'traindoc.diagnostics.registry') if m in sys.modules}\n"
         "import json; print(json.dumps([sorted(before), sorted(after)]))\n"
         "w.shutdown(); os._exit(0)\n"
     )
@@ -94,4 +94,4 @@ def test_startup_imports_neither_torch_nor_the_heavy_parts_before_show():
     assert out.returncode == 0, out.stderr[-2000:]
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
     assert before == []  # nothing heavy before the window shows
-    assert after == ["diagnostics", "pyqtgraph"]  # and never torch
+    assert after == ["pyqtgraph", "traindoc.diagnostics.registry"]  # and never torch

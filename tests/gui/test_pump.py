@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gui.pump import Pump
+from traindoc.gui.pump import Pump
 
 
 class FakeSource:

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from gui.buffers import GrowingSeries
-from gui.reduction import PeakPyramid, clip, peak
+from traindoc.gui.core.buffers import GrowingSeries
+from traindoc.gui.core.reduction import PeakPyramid, clip, peak
 
 
 def spiky(n, seed=0):

@@ -6,10 +6,10 @@ import dataclasses
 
 import numpy as np
 
-from diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
-from engine.config import RunConfig
-from gui import lineage
-from gui.state import AppState, FixInfo
+from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
+from traindoc.engine.config import RunConfig
+from traindoc.gui.core import lineage
+from traindoc.gui.core.state import AppState, FixInfo
 
 
 def _finding(rule="divergence", ids=("lower-lr", "add-warmup", "clip-grad")):
@@ -116,12 +116,3 @@ def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
     short.diagnosis = Diagnosis(Status.INSUFFICIENT_DATA, ())
     assert lineage.verdict(state, short).resolved is None
     assert "too little data" in lineage.verdict(state, short).text()
-
-
-def test_engine_tag_roles_match_the_readers_canonical_tags():
-    # gui.state keeps its own copy so the window starts without loading diagnostics;
-    # this keeps the two from drifting apart.
-    from engine.tb.roles import CANONICAL_TAGS
-    from gui.state import ENGINE_TAG_ROLES
-
-    assert {tag: role for role, tag in CANONICAL_TAGS.items()} == ENGINE_TAG_ROLES

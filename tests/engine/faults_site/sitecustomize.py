@@ -16,19 +16,19 @@ _fault = os.environ.get("TRAINDOC_TEST_FAULT", "")
 if _fault == "slow-summary":
     import time
 
-    import engine.cli_train
+    import traindoc.engine.cli.train
 
     def _slow_diagnosis(run_dir):
         with open(os.environ["TRAINDOC_TEST_MARKER"], "w") as f:
             f.write("summary")
         time.sleep(60)
 
-    engine.cli_train.print_diagnosis = _slow_diagnosis
+    traindoc.engine.cli.train.print_diagnosis = _slow_diagnosis
 
 elif _fault.startswith("enospc-after="):
     import errno
 
-    from engine.tb import writer as _writer
+    from traindoc.engine.tb import writer as _writer
 
     _limit = int(_fault.split("=", 1)[1])
     _original_flush = _writer.EventFileOutput.flush

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.tb.discovery import find_runs
+from traindoc.engine.tb.discovery import find_runs
 
 from .helpers import records, simple, version_event
 

@@ -12,8 +12,8 @@ import shutil
 
 import numpy as np
 
-from engine.tb.follow import FollowUpdate, LogFollower
-from engine.tb.reader import load_path
+from traindoc.engine.tb.follow import FollowUpdate, LogFollower
+from traindoc.engine.tb.reader import load_path
 
 from .helpers import records, simple, version_event
 
@@ -184,7 +184,7 @@ def test_replaced_file_of_a_restarted_run(tmp_path):
 
 
 def test_watch_drops_a_finding_that_no_longer_holds(tmp_path):
-    from engine.watch import Watcher
+    from traindoc.engine.watch import Watcher
 
     path = tmp_path / NAME
     rng = np.random.default_rng(0)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.tb.follow import LogFollower
-from engine.tb.reader import EventFileReader, Scalars, load_path
+from traindoc.engine.tb.follow import LogFollower
+from traindoc.engine.tb.reader import EventFileReader, Scalars, load_path
 
 from .helpers import records, simple, version_event
 
@@ -51,7 +51,7 @@ def test_repeated_step_is_not_a_restart(tmp_path):
 
 
 def test_purge_restarts_several_restarts():
-    from engine.tb.reader import purge_restarts
+    from traindoc.engine.tb.reader import purge_restarts
 
     steps = np.array([1, 2, 3, 4, 5, 3, 4, 5, 6, 2, 3, 9, 10, 8], np.int64)
     s = Scalars(steps, np.arange(len(steps), dtype=float), np.zeros(len(steps)))
@@ -103,7 +103,7 @@ def test_follower_restart_within_one_poll(tmp_path):
 
 
 def test_watch_diagnoses_only_the_later_attempt(tmp_path):
-    from engine.watch import Watcher
+    from traindoc.engine.watch import Watcher
 
     path = tmp_path / "events.out.tfevents.1.h"
     _write(path, _events(range(1, 51), 1.0))

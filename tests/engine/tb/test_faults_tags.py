@@ -6,8 +6,8 @@ import io
 
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from engine.tb.follow import LogFollower
-from engine.tb.reader import load_path
+from traindoc.engine.tb.follow import LogFollower
+from traindoc.engine.tb.reader import load_path
 
 from .helpers import simple, version_event
 

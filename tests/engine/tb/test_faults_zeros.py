@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from engine.tb.reader import CHUNK_BYTES, EventFileReader, load_path
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.tb.reader import CHUNK_BYTES, EventFileReader, load_path
+from traindoc.engine.tb.writer import ScalarWriter
 
 from .helpers import records, simple, version_event
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import builtins
 
-import engine.tb.reader as reader_mod
-from engine.tb.follow import LogFollower
-from engine.tb.writer import ScalarWriter
+import traindoc.engine.tb.reader as reader_mod
+from traindoc.engine.tb.follow import LogFollower
+from traindoc.engine.tb.writer import ScalarWriter
 
 from .helpers import records, simple, version_event
 

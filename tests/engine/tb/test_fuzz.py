@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
-from engine.tb.reader import EventFileReader
+from traindoc.engine.tb.reader import EventFileReader
 
 from .helpers import records, scalar_tensor, simple, tensor_event, version_event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.tb.roles import infer_roles, parse_overrides, role_candidates
+from traindoc.engine.tb.roles import infer_roles, parse_overrides, role_candidates
 
 YOLOV5 = ["train/box_loss", "train/obj_loss", "train/cls_loss", "metrics/precision",
           "metrics/recall", "metrics/mAP_0.5", "metrics/mAP_0.5:0.95", "val/box_loss",

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from engine.run_diagnosis import diagnose_log, run_data
-from engine.tb.reader import PartSum, Scalars, load_path, sum_parts
-from engine.watch import Watcher
+from traindoc.engine.run_diagnosis import diagnose_log, run_data
+from traindoc.engine.tb.reader import PartSum, Scalars, load_path, sum_parts
+from traindoc.engine.watch import Watcher
 
 from ..cli_helpers import traindoc
 from .helpers import simple

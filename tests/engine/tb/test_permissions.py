@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import cli_diagnose
-from engine.cli import main
-from engine.tb import discovery
-from engine.tb.discovery import find_runs
+from traindoc.engine.cli import diagnose as cli_diagnose
+from traindoc.engine.cli.main import main
+from traindoc.engine.tb import discovery
+from traindoc.engine.tb.discovery import find_runs
 
 from .helpers import records, simple, version_event
 
@@ -103,7 +103,7 @@ def test_find_runs_names_each_folder_and_reason(faults):
 
 
 def test_find_runs_logs_them_once_when_no_list_is_given(faults, caplog):
-    caplog.set_level("WARNING", logger="engine.tb.discovery")
+    caplog.set_level("WARNING", logger="traindoc.engine.tb.discovery")
     assert [r.name for r in find_runs(faults["logs"])] == ["good"]
     logged = [r.getMessage() for r in caplog.records]
     assert any(str(faults["locked"]) in m and DENIED in m for m in logged)
@@ -157,13 +157,13 @@ def test_an_unreadable_path_next_to_a_good_one_is_a_warning(faults, capsys):
 # dropping privileges would fail.
 DROP_THEN_DIAGNOSE = f"""
 import contextlib, io, os, sys
-import engine.cli
+import traindoc.engine.cli.main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    engine.cli.main(["diagnose", sys.argv[1], "--json"])
-    engine.cli.main(["diagnose", sys.argv[1]])
+    traindoc.engine.cli.main.main(["diagnose", sys.argv[1], "--json"])
+    traindoc.engine.cli.main.main(["diagnose", sys.argv[1]])
 os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})
 assert os.geteuid() == {NOBODY}
-sys.exit(engine.cli.main(["diagnose", *sys.argv[2:]]))
+sys.exit(traindoc.engine.cli.main.main(["diagnose", *sys.argv[2:]]))
 """
 
 
@@ -178,7 +178,7 @@ def unprivileged():
         _write(warm / "run")
         head = [sys.executable, "-c", DROP_THEN_DIAGNOSE, str(warm)]
     else:
-        head = [sys.executable, "-m", "engine", "diagnose"]
+        head = [sys.executable, "-m", "traindoc", "diagnose"]
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([*head, *args], cwd=ROOT, capture_output=True, text=True,
@@ -242,7 +242,7 @@ def test_real_permissions_as_an_unprivileged_user(unprivileged):
 def test_a_follower_reports_unreadable_folders_once_in_its_updates(faults):
     # diagnose --watch and the GUI show a follower's update warnings: the folder and the
     # reason reach them once, not at every rescan.
-    from engine.tb.follow import LogFollower
+    from traindoc.engine.tb.follow import LogFollower
 
     follower = LogFollower(faults["logs"], rescan_secs=0.0)
     first = follower.poll()

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
-from engine.tb.discovery import find_runs
-from engine.tb.reader import EventFileReader, Scalars, load_path, load_run, merge_files
-from engine.tb.records import frame
+from traindoc.engine.tb.discovery import find_runs
+from traindoc.engine.tb.reader import EventFileReader, Scalars, load_path, load_run, merge_files
+from traindoc.engine.tb.records import frame
 
 from .helpers import (
     ENCODINGS,
@@ -200,7 +200,7 @@ def test_damage_in_a_growing_file_is_reported_once(tmp_path):
 
 
 def test_record_larger_than_a_chunk(tmp_path, monkeypatch):
-    import engine.tb.reader as reader_mod
+    import traindoc.engine.tb.reader as reader_mod
 
     monkeypatch.setattr(reader_mod, "CHUNK_BYTES", 1000)
     events = [version_event(), image_event("img", 1, size=5000), simple("a", 1.0, 1)]

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from engine.tb.discovery import find_runs
-from engine.tb.reader import EventFileReader, load_run
+from traindoc.engine.tb.discovery import find_runs
+from traindoc.engine.tb.reader import EventFileReader, load_run
 
 from .helpers import REALRUNS, independent_points
 

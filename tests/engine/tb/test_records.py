@@ -11,7 +11,7 @@ import numpy as np
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from engine.tb import records as R
+from traindoc.engine.tb import records as R
 
 
 def _payloads(n: int, seed: int = 0) -> list[bytes]:

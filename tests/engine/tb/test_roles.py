@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.tb.roles import CANONICAL_TAGS, infer_roles, parse_overrides, role_candidates
+from traindoc.engine.tb.roles import infer_roles, parse_overrides, role_candidates
+from traindoc.engine.tb.tags import CANONICAL_TAGS
 
 
 def test_canonical_tags_map_to_their_roles():

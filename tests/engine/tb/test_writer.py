@@ -13,8 +13,8 @@ from tensorboard.backend.event_processing.event_file_loader import RawEventFileL
 from tensorboard.compat.proto import event_pb2
 from tensorboard.util import tensor_util
 
-from engine.tb.reader import load_path, read_texts
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.tb.reader import load_path, read_texts
+from traindoc.engine.tb.writer import ScalarWriter
 
 
 def _accumulator(path) -> EventAccumulator:

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine import datasets, rundir
-from engine.augment import augment_batch
-from engine.config import ConfigError, RunConfig, dumps
-from engine.config_limits import check_model_budget
-from engine.events import (
+from traindoc.engine import rundir
+from traindoc.engine.config import ConfigError, RunConfig, dumps
+from traindoc.engine.config_limits import check_model_budget
+from traindoc.engine.data import datasets
+from traindoc.engine.events import (
     DIVERGED,
     FINISHED,
     STOPPED,
@@ -39,12 +39,13 @@ from engine.events import (
     Metrics,
     Started,
 )
-from engine.grads import FlatGrads
-from engine.models import build_model, count_parameters
-from engine.optim import build_optimizer, set_lr_factor
-from engine.schedules import lr_factor
-from engine.tb.reader import CONFIG_TAG
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.tb.reader import CONFIG_TAG
+from traindoc.engine.tb.writer import ScalarWriter
+from traindoc.engine.train.augment import augment_batch
+from traindoc.engine.train.grads import FlatGrads
+from traindoc.engine.train.models import build_model, count_parameters
+from traindoc.engine.train.optim import build_optimizer, set_lr_factor
+from traindoc.engine.train.schedules import lr_factor
 
 log = logging.getLogger(__name__)
 

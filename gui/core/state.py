@@ -1,7 +1,7 @@
 """Qt-free application state: the runs, their series and findings, and what is shown.
 
 ``AppState`` is plain data plus the rules that decide what the views show (which
-runs are overlaid, lineage, colours). :class:`gui.model.AppModel` wraps it with Qt
+runs are overlaid, lineage, colours). :class:`traindoc.gui.model.AppModel` wraps it with Qt
 signals; tests drive this module without a QApplication.
 """
 
@@ -12,32 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gui.buffers import GrowingSeries
+from traindoc.diagnostics.types import METRIC_ROLES
+from traindoc.engine.events import RUNNING
+from traindoc.gui.core.buffers import GrowingSeries
 
-# The canonical tags our engine writes (SPEC §3) and the role each one plays. A copy of
-# engine.tb.roles.CANONICAL_TAGS (importing it would load diagnostics before the window
-# shows); tests/gui/test_state.py checks the two agree.
-ENGINE_TAG_ROLES = {
-    "train/loss": "train_loss",
-    "val/loss": "val_loss",
-    "train/accuracy": "train_accuracy",
-    "val/accuracy": "val_accuracy",
-    "opt/lr": "lr",
-    "opt/grad_norm": "grad_norm",
-    "perf/samples_per_sec": "samples_per_sec",
-    "perf/device_mem_mb": "device_mem_mb",
-}
-# The objective-metric roles (SPEC §3) have no tag of ours: foreign logs fill them.
-METRIC_ROLES = ("train_metric", "val_metric")
-ROLES = (*ENGINE_TAG_ROLES.values(), *METRIC_ROLES)
-
-# Run statuses. The engine's five (SPEC §1) plus the two before a run reports.
+# Run statuses: the engine's five (SPEC §1, traindoc.engine.events) plus the GUI's own
+# two before a run reports, and the status of a log that has none.
 STARTING = "starting"
-RUNNING = "running"
-FINISHED = "finished"
-STOPPED = "stopped"
-DIVERGED = "diverged"
-FAILED = "failed"
 QUEUED = "queued"
 LOG = "log"  # a foreign log with no status of its own
 ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
@@ -111,12 +92,12 @@ class RunState:
     tags: dict[str, GrowingSeries] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # role -> tag
     uncertain_roles: frozenset[str] = frozenset()
-    config: Any = None  # engine.config.RunConfig when known
+    config: Any = None  # traindoc.engine.config.RunConfig when known
     run_dir: Path | None = None
     source: str = ""  # the path the user opened (log runs)
     fix: FixInfo | None = None
     verdict: Verdict | None = None
-    diagnosis: Any = None  # diagnostics.types.Diagnosis
+    diagnosis: Any = None  # traindoc.diagnostics.types.Diagnosis
     reason: str = ""
     traceback: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
@@ -156,7 +137,7 @@ class RunState:
         """Losses go down; a metric goes the way its tag's name says (``val_MAE`` down,
         ``metrics/mAP_0.5`` up); accuracy and the rest go up."""
         if role in METRIC_ROLES:
-            from diagnostics.metrics import higher_is_better  # not before the window shows
+            from traindoc.diagnostics.metrics import higher_is_better  # not before the window shows
 
             return higher_is_better(self.roles.get(role, "")) is False
         return "loss" in role

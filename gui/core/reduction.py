@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gui.buffers import GrowingArray
+from traindoc.gui.core.buffers import GrowingArray
 
 
 def clip(steps: np.ndarray, x0: float, x1: float) -> tuple[int, int]:

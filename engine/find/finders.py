@@ -3,12 +3,12 @@
 - :func:`lr_range_test` sweeps the learning rate exponentially over a short run
   on a model and optimizer, recording one raw loss per step, and restores both
   afterwards. It stops once the debiased EMA of the loss exceeds 4× its best
-  (confirmed by the raw losses, see :func:`engine.lr_suggest.should_stop_sweep`)
+  (confirmed by the raw losses, see :func:`traindoc.engine.find.suggest.should_stop_sweep`)
   or the loss stays non-finite.
 - :func:`run_lr_find` builds data, model and optimizer from a config, runs the
   sweep and returns the ``Finished`` event whose ``summary`` carries the curve
-  and :func:`engine.lr_suggest.suggest_lr`'s answer.
-- :func:`run_batch_find` follows the seed's recipe (:func:`engine.lr_suggest.search_batch`)
+  and :func:`traindoc.engine.find.suggest.suggest_lr`'s answer.
+- :func:`run_batch_find` follows the seed's recipe (:func:`engine.find.suggest.search_batch`)
   with real training steps; CUDA out-of-memory is caught and recovered from,
   and ``memory_limit_mb`` simulates a smaller device (on the CPU, where running
   out of memory kills the process, it is always set).
@@ -31,12 +31,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine import datasets, lr_suggest
-from engine.config import RunConfig
-from engine.events import FINISHED, STOPPED, Finished, Metrics
-from engine.loop import amp_dtype_for, clip_gradients, forward_backward, resolve_device
-from engine.models import build_model
-from engine.optim import build_optimizer
+from traindoc.engine.config import RunConfig
+from traindoc.engine.data import datasets
+from traindoc.engine.events import FINISHED, STOPPED, Finished, Metrics
+from traindoc.engine.find import suggest as lr_suggest
+from traindoc.engine.train.loop import (
+    amp_dtype_for,
+    clip_gradients,
+    forward_backward,
+    resolve_device,
+)
+from traindoc.engine.train.models import build_model
+from traindoc.engine.train.optim import build_optimizer
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.config import RunConfig, apply_patch
+from traindoc.engine.config import RunConfig, apply_patch
 
 # The seed's optimizer guide: SGD lr 0.1 (momentum 0.9 for Momentum), Adam/AdamW lr 1e-3,
 # AdamW weight decay 0.01. The same MLP and data for all four, so only the optimizer differs.

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import config as config_module
-from engine import rundir
-from engine.cli import (
+from traindoc.engine import config as config_module
+from traindoc.engine import rundir
+from traindoc.engine.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -21,8 +21,8 @@ from engine.cli import (
     ignore_sigint,
     interrupted,
 )
-from engine.events import DIVERGED, Evaluated, Failed, Finished, Metrics, Started
-from engine.launcher import RunHandle
+from traindoc.engine.events import DIVERGED, Evaluated, Failed, Finished, Metrics, Started
+from traindoc.engine.launcher import RunHandle
 
 DEFAULT_LOGDIR = "runs"
 POLL_SECONDS = 0.05
@@ -214,9 +214,9 @@ def print_summary(handle: RunHandle, run_dir: Path) -> None:
 
 def print_diagnosis(run_dir: Path) -> None:
     """The rules' verdict on the run just trained, read back from its own logs."""
-    from diagnostics.report import text_block
-    from engine.run_diagnosis import diagnose_log
-    from engine.tb.reader import load_path
+    from traindoc.diagnostics.report import text_block
+    from traindoc.engine.run_diagnosis import diagnose_log
+    from traindoc.engine.tb.reader import load_path
 
     for run_log in load_path(run_dir):
         print("diagnosis: " + text_block(diagnose_log(run_log), run=run_dir.name))

@@ -52,7 +52,7 @@ def y_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, float]:
 
 
 def draw_sweep(plot: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Draw an lr-find summary (see :func:`engine.finders.run_lr_find`) onto a ``PlotItem``.
+    """Draw an lr-find summary (see :func:`engine.find.finders.run_lr_find`) onto a ``PlotItem``.
 
     Returns the items drawn (``raw``, ``smoothed``, ``marker``, ``line``) so a
     caller can test or update them.
@@ -133,7 +133,7 @@ def render_png(summary: Mapping[str, Any], path: str | Path) -> str | None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "engine.lr_plot", tmp.name, str(path)],
+            [sys.executable, "-m", "traindoc.gui.lr_plot", tmp.name, str(path)],
             capture_output=True,
             text=True,
             timeout=RENDER_TIMEOUT_S,

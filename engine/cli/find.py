@@ -1,11 +1,11 @@
 """``traindoc lr-find`` and ``traindoc batch-find`` (SPEC §7), through the training launcher.
 
-Both run in a background process (``engine.finder_worker``); this process loads
-neither torch nor Qt (the PNG is drawn by a subprocess, :mod:`engine.lr_plot`).
+Both run in a background process (``traindoc.engine.find.worker``); this process loads
+neither torch nor Qt (the PNG is drawn by a subprocess, :mod:`traindoc.gui.lr_plot`).
 Their folders go to ``--logdir`` (default ``runs/finders``): ``config.toml``,
 ``status.json``, ``lr_find.json`` + ``lr_find.png`` or ``batch_find.json``.
 
-``--apply`` writes the result into the config file with :func:`engine.config.save`
+``--apply`` writes the result into the config file with :func:`traindoc.engine.config.save`
 (the file is rewritten in canonical form: comments are not kept). The config
 written is the one the finder used, ``--set`` overrides included, since that is
 what the result holds for. Without a CONFIG argument ``--apply`` writes
@@ -26,12 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine import config as config_module
-from engine import finder_worker, lr_plot
-from engine.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
-from engine.cli_train import add_config_arguments, load_config
-from engine.events import STOPPED, Failed, Finished, Metrics
-from engine.launcher import RunHandle
+from traindoc.engine import config as config_module
+from traindoc.engine.cli.exits import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
+from traindoc.engine.cli.train import add_config_arguments, load_config
+from traindoc.engine.events import STOPPED, Failed, Finished, Metrics
+from traindoc.engine.find import worker as finder_worker
+from traindoc.engine.launcher import RunHandle
+from traindoc.gui import lr_plot
 
 DEFAULT_LOGDIR = "runs/finders"
 DEFAULT_CONFIG_FILE = "traindoc.toml"

@@ -12,14 +12,17 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from engine.errors import UserError
+from traindoc.engine.cli.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UserError,
+    interrupted,
+)
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+OpenApp = Callable[[Sequence[str]], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train neural networks, read TensorBoard logs, diagnose what went wrong.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from engine import cli_diagnose, cli_find, cli_train
+    from traindoc.engine.cli import diagnose as cli_diagnose
+    from traindoc.engine.cli import find as cli_find
+    from traindoc.engine.cli import train as cli_train
 
     cli_train.add_parser(commands)
     cli_find.add_parsers(commands)
@@ -43,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 GUI_DESCRIPTION = "Open the traindoc desktop app, optionally with TensorBoard logs loaded."
 
 
-def run_gui(argv: Sequence[str]) -> int:
+def run_gui(argv: Sequence[str], open_app: OpenApp | None) -> int:
     """``traindoc`` / ``traindoc gui [PATH...]``: parsed without loading the other commands,
-    so the window appears fast (SPEC §8)."""
+    so the window appears fast (SPEC §8). ``open_app`` is the app's entry point, handed
+    in by :mod:`traindoc.__main__` (engine never imports gui)."""
     parser = argparse.ArgumentParser(prog="traindoc gui", description=GUI_DESCRIPTION)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="TensorBoard logs to open")
     args = parser.parse_args(argv)
@@ -53,19 +59,20 @@ def run_gui(argv: Sequence[str]) -> int:
         if not os.path.exists(path):
             print(f"traindoc gui: {path}: no such file or directory", file=sys.stderr)
             return EXIT_BAD_INPUT
-    from gui.app import main as gui_main  # the entry point dispatches; engine never uses gui
+    if open_app is None:
+        print("traindoc gui: the desktop app opens from the traindoc command", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return open_app(args.paths)
 
-    return gui_main(args.paths)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, open_app: OpenApp | None = None) -> int:
     # Called from code (tests): leave the caller's Ctrl-C handler as it was. As the
     # program, once interrupted keep ignoring Ctrl-C until the interpreter has exited.
     restore = argv is not None
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = signal.getsignal(signal.SIGINT)
     try:
-        return _dispatch(argv)
+        return _dispatch(argv, open_app)
     except KeyboardInterrupt as exc:
         # Ctrl-C anywhere (start-up, imports, reading, the final summary): one line, 130.
         interrupted(argv[0] if argv else "gui")
@@ -82,27 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signal.signal(signal.SIGINT, previous)
 
 
-def interrupted(command: str, detail: str = "") -> None:
-    """Say once that we were interrupted; a further Ctrl-C while we leave changes nothing."""
-    ignore_sigint()
-    with contextlib.suppress(OSError, ValueError):  # stdout may be a closed pipe
-        sys.stdout.flush()
-    suffix = f" {detail}" if detail else ""
-    print(f"traindoc {command}: interrupted{suffix}", file=sys.stderr, flush=True)
-
-
-def ignore_sigint() -> None:
-    with contextlib.suppress(ValueError):  # ValueError: not the main thread
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class _StartupInterrupt(KeyboardInterrupt):
     """Ctrl-C before the command's handler ran (while modules were being imported)."""
 
 
-def _dispatch(argv: list[str]) -> int:
+def _dispatch(argv: list[str], open_app: OpenApp | None) -> int:
     if not argv or argv[0] == "gui":
-        return run_gui(argv[1:])
+        return run_gui(argv[1:], open_app)
     try:
         parser = build_parser()  # imports every command's module
         args = parser.parse_args(argv)

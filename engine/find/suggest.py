@@ -2,7 +2,7 @@
 
 numpy only (no torch, no Qt): the training process, the CLI and the GUI all use it.
 
-The range test (:mod:`engine.finders`) records one raw loss per learning rate of
+The range test (:mod:`traindoc.engine.find.finders`) records one raw loss per learning rate of
 an exponential sweep. Published finders then pick the steepest slope of an EMA
 of that curve — and one noise spike in the first steps fools them: the EMA
 carries the spike for dozens of steps, and its decay *is* the steepest slope.
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diagnostics import signals
+from traindoc.diagnostics import signals
 
 BETA = 0.98  # EMA factor of the smoothed curve (fastai, TensorBoard's default 0.6 is too weak)
 DIVERGE_FACTOR = 4.0  # the sweep stops once the smoothed loss exceeds 4x its best
@@ -97,7 +97,7 @@ def ema_debiased(values: np.ndarray, beta: float = BETA) -> np.ndarray:
 
 def rolling_median(values: np.ndarray, *, half_width: int = MEDIAN_HALF_WIDTH) -> np.ndarray:
     """Centered running median (shrinking at the edges): removes spikes of up to
-    ``half_width`` consecutive points, keeps steps and trends (``diagnostics.signals``'s,
+    ``half_width`` consecutive points, keeps steps and trends (``traindoc.diagnostics.signals``'s,
     over ``2 * half_width + 1`` points)."""
     return signals.rolling_median(np.asarray(values, dtype=np.float64), 2 * half_width + 1)
 
@@ -259,7 +259,7 @@ class BatchPlan:
     base_batch: int
 
     def patch(self) -> dict[str, object]:
-        """The config change (dotted keys, for ``engine.config.apply_patch``)."""
+        """The config change (dotted keys, for ``traindoc.engine.config.apply_patch``)."""
         return {
             "data.batch_size": self.micro_batch,
             "train.grad_accum": self.accum_steps,

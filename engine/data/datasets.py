@@ -6,7 +6,7 @@ float32 (images N×C×H×W with their raw pixel values, tabular N×D), ``y`` int
 
 Specs:
 
-- ``digits`` — bundled 8×8 handwritten digits (``engine/bundled``), 1×8×8 images, 0–16.
+- ``digits`` — bundled 8×8 handwritten digits (``engine/data/bundled``), 1×8×8 images, 0–16.
 - ``spirals`` / ``blobs`` — synthetic 2-D tabular data, deterministic from the seed.
 - ``mnist:DIR`` — IDX files (gzip or raw), directly in DIR or in torchvision's
   ``DIR/MNIST/raw`` (or ``DIR/raw``) layout. ``train-*`` is required; when the
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.dataset_files import FILE_READERS, DataError, read_csv, read_file_dataset
+from traindoc.engine.data.files import FILE_READERS, DataError, read_csv, read_file_dataset
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ import sys
 import time
 from typing import Any
 
-from diagnostics.report import document_json, run_json, text_block
-from diagnostics.types import Diagnosis, Severity
-from engine.cli import EXIT_FINDINGS, EXIT_OK, UserError
-from engine.run_diagnosis import diagnose_log, display_name
-from engine.tb.discovery import RunSource, find_runs
-from engine.tb.reader import RunLog, load_run
-from engine.tb.roles import parse_overrides
-from engine.watch import Watcher
+from traindoc.diagnostics.report import document_json, run_json, text_block
+from traindoc.diagnostics.types import Diagnosis, Severity
+from traindoc.engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UserError
+from traindoc.engine.run_diagnosis import diagnose_log, display_name
+from traindoc.engine.tb.discovery import RunSource, find_runs
+from traindoc.engine.tb.reader import RunLog, load_run
+from traindoc.engine.tb.roles import parse_overrides
+from traindoc.engine.watch import Watcher
 
 FAIL_LEVELS = {"error": (Severity.ERROR,), "warning": (Severity.ERROR, Severity.WARNING)}
 WATCH_SECONDS = 2.0

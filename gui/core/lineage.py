@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine import config as config_module
-from engine.config import RunConfig
-from gui.state import FINISHED, AppState, FixInfo, RunState, Verdict
+from traindoc.engine import config as config_module
+from traindoc.engine.config import RunConfig
+from traindoc.engine.events import FINISHED
+from traindoc.gui.core.state import AppState, FixInfo, RunState, Verdict
 
 # Roles compared before/after, with the direction that is better.
 VERDICT_ROLES = ("val_loss", "val_accuracy")

@@ -1,7 +1,7 @@
 """Readers of the local dataset files ``data.dataset`` can name (numpy only).
 
 ``mnist:DIR`` (IDX, gzip or raw), ``cifar10:DIR`` (binary version), ``npz:FILE``
-and ``csv:FILE``; see :mod:`engine.datasets` for the specs. Each reader returns
+and ``csv:FILE``; see :mod:`traindoc.engine.data.datasets` for the specs. Each reader returns
 ``(x, y, num_classes or None)``; anything missing or malformed raises
 :class:`DataError` naming the file and what was expected. Nothing is unpickled.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UserError
+from traindoc.engine.errors import UserError
 
 Loaded = tuple[np.ndarray, np.ndarray, int | None]
 

@@ -29,11 +29,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.errors import UserError
+from traindoc.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 
-from engine.config_limits import resnet_layout  # noqa: E402  (torch-free)
+from traindoc.engine.config_limits import resnet_layout  # noqa: E402  (torch-free)
 
 
 class ModelError(UserError, ValueError):

@@ -1,14 +1,14 @@
 """Process targets that run the finders in the background, through :class:`RunHandle`.
 
 Each target has the worker's signature ``(config_toml, run_dir, queue, stop_event)``
-plus keyword options, and reuses :func:`engine.worker.run_in_worker` (signals,
+plus keyword options, and reuses :func:`traindoc.engine.worker.run_in_worker` (signals,
 numbered events, every failure reported). torch is imported only inside the
 targets, so the parent (CLI or GUI) can name them without loading it::
 
     handle = RunHandle(config, logdir, target=lr_find_target(num_steps=100))
 
 The final ``Finished`` event's ``summary`` holds the result (see
-:func:`engine.finders.run_lr_find` and :func:`engine.finders.run_batch_find`).
+:func:`engine.find.finders.run_lr_find` and :func:`engine.find.finders.run_batch_find`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from engine.worker import run_in_worker
+from traindoc.engine.worker import run_in_worker
 
 
 def lr_find_main(
@@ -31,7 +31,7 @@ def lr_find_main(
     num_steps: int = 100,
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
-        from engine.finders import run_lr_find  # imports torch: finder process only
+        from traindoc.engine.find.finders import run_lr_find  # imports torch: finder process only
 
         return run_lr_find(
             config,
@@ -58,7 +58,9 @@ def batch_find_main(
     max_batch: int = 65536,
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
-        from engine.finders import run_batch_find  # imports torch: finder process only
+        from traindoc.engine.find.finders import (
+            run_batch_find,  # imports torch: finder process only
+        )
 
         return run_batch_find(
             config,

@@ -1,0 +1,4 @@
+"""Training inside the worker process: the loop, models, optimizers, schedules,
+augmentation and gradient statistics. The only place, with ``engine.find``'s
+torch part, that imports torch.
+"""
