@@ -1,7 +1,7 @@
 """A labelled corpus of real, short trainings with injected problems (issue 4, item 6).
 
 Every case is a real training on this machine's CPU — our engine in-process
-(``engine.loop.run_training``) or a hand-written PyTorch loop where the engine has no
+(``traindoc.engine.train.loop.run_training``) or a hand-written PyTorch loop where the engine has no
 switch for the injection (NaN batches, scaled batches, a guard that skips NaN steps)
 — written with our ``ScalarWriter`` under one framework's tag convention:
 
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from engine.tb.writer import ScalarWriter  # noqa: E402
+from traindoc.engine.tb.writer import ScalarWriter  # noqa: E402
 
 DEFAULT_OUT = Path(tempfile.gettempdir()) / "traindoc-corpus"
 HEALTHY = "healthy"
@@ -103,7 +103,7 @@ _DATA_CACHE: dict[str, object] = {}
 
 
 def _data(r: Recipe):
-    from engine.datasets import load_dataset
+    from traindoc.engine.data.datasets import load_dataset
 
     if r.dataset not in _DATA_CACHE:
         _DATA_CACHE[r.dataset] = load_dataset(r.dataset, seed=r.seed)
@@ -290,8 +290,8 @@ def engine_run(overrides: dict, stop_after_evals: int | None = None) -> tuple[Me
     """Train with our engine in-process (CPU, one thread, as the tests of issue 9 do);
     its logs read back as ``Metrics`` + config TOML. ``stop_after_evals``: press Stop
     after that many evaluations."""
-    from engine import config as cfg_mod
     from tests.diagnostics.issue9_runs import train_engine
+    from traindoc.engine import config as cfg_mod
 
     with tempfile.TemporaryDirectory() as tmp:
         run = train_engine(overrides, Path(tmp), stop_after_evals=stop_after_evals)
@@ -529,7 +529,7 @@ def build_case(case: Case, out: Path) -> float:
 
 
 def show(case: Case, out: Path) -> None:
-    from engine.tb.reader import load_path
+    from traindoc.engine.tb.reader import load_path
 
     for log in load_path(out / case.name):
         print(f"  {log.name}: {log.roles}")

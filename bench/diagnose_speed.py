@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from diagnostics.live import LiveDiagnoser
-from diagnostics.runner import diagnose
-from diagnostics.types import RunData, Series
+from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.diagnostics.runner import diagnose
+from traindoc.diagnostics.types import RunData, Series
 
 BUDGET_S = 0.200
 REPEATS = 7

@@ -1,8 +1,8 @@
 """Diagnosis quality: agreement with labels, and what of it generalises (issue 9).
 
 Two labelled sets, each read through the product's own path
-(``engine.tb.reader.load_path`` -> ``engine.run_diagnosis.run_data`` ->
-``diagnostics.runner.diagnose``):
+(``traindoc.engine.tb.reader.load_path`` -> ``traindoc.engine.run_diagnosis.run_data`` ->
+``traindoc.diagnostics.runner.diagnose``):
 
 - ``../shared/realruns/`` (``labels.tsv``): real logs from public repositories,
   labelled by eye, located beside the repository root; skipped with a note when
@@ -15,7 +15,7 @@ The **verdict** on a run is ``too short to tell`` when its status is
 a note, not an alarm), else the label family of ``Diagnosis.primary.rule``
 (``FAMILY``). A run agrees when its verdict equals its label.
 
-The few calibrated thresholds (``diagnostics.calibration.GRID``) are judged
+The few calibrated thresholds (``traindoc.diagnostics.calibration.GRID``) are judged
 **leave-one-repository-out**: each repository's runs are judged with the grid point
 that agrees best on every *other* repository's runs (ties: the fewest fields
 differing from ``DEFAULT``, then grid order). That figure, not the in-sample best, is
@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from diagnostics.calibration import DEFAULT, GRID, Calibration  # noqa: E402
-from diagnostics.runner import diagnose  # noqa: E402
-from diagnostics.types import Diagnosis, RunData, Severity, Status  # noqa: E402
-from engine.run_diagnosis import run_data  # noqa: E402
-from engine.tb.reader import load_path  # noqa: E402
+from traindoc.diagnostics.calibration import DEFAULT, GRID, Calibration  # noqa: E402
+from traindoc.diagnostics.runner import diagnose  # noqa: E402
+from traindoc.diagnostics.types import Diagnosis, RunData, Severity, Status  # noqa: E402
+from traindoc.engine.run_diagnosis import run_data  # noqa: E402
+from traindoc.engine.tb.reader import load_path  # noqa: E402
 
 REALRUNS = ROOT.parent / "shared" / "realruns"
 

@@ -2,7 +2,7 @@
 
 Three families, each through the product's own entry points:
 
-- **corrupted event files** read by ``engine.tb.reader.EventFileReader``: truncation at
+- **corrupted event files** read by ``traindoc.engine.tb.reader.EventFileReader``: truncation at
   every byte, single-bit flips, inserted garbage, huge length fields, zero-filled
   tails, and special files (empty, a directory, a dangling symlink). A crash is an
   exception; a lost record is an intact record (every byte of its frame untouched)
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
 
-from engine.tb.reader import EventFileReader  # noqa: E402
-from engine.tb.records import frame  # noqa: E402
+from traindoc.engine.tb.reader import EventFileReader  # noqa: E402
+from traindoc.engine.tb.records import frame  # noqa: E402
 
 RECORDS = 24
 
@@ -131,7 +131,7 @@ def corrupted_files(quick: bool) -> Tally:
 
 def _traindoc(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "engine", *args], cwd=ROOT, text=True,
+        [sys.executable, "-m", "traindoc", *args], cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
@@ -222,7 +222,7 @@ def _big_log(tmp: Path) -> Path:
     path = tmp / "big" / "events.out.tfevents.1.big"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        from engine.tb.writer import ScalarWriter
+        from traindoc.engine.tb.writer import ScalarWriter
 
         with ScalarWriter(path.parent) as w:
             for step in range(400_000):

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-import engine.loop as loop
-from engine import config as cfg
-from engine.augment import augment_batch
-from engine.events import Metrics
+import traindoc.engine.train.loop as loop
+from traindoc.engine import config as cfg
+from traindoc.engine.events import Metrics
+from traindoc.engine.train.augment import augment_batch
 
 
 def run(patch: dict, *, force_fp16: bool = False) -> dict:

@@ -48,8 +48,8 @@ class PaintCounter(QObject):
 
 
 def make_panel(points: int, *, fast: bool):
-    from gui.model import AppModel
-    from gui.widgets.charts import ChartPanel
+    from traindoc.gui.model import AppModel
+    from traindoc.gui.widgets.charts import ChartPanel
 
     model = AppModel()
     run = model.add_run("bench", "launched", "running", roles=dict(ROLES))
@@ -127,7 +127,7 @@ def _check_same_picture(ours, base) -> None:
 
 def stream_fps(side, preload: int, seconds: float, rate: int) -> tuple[float, ...]:
     """(fps, pump ticks/s, paints/s, CPU load) while ``rate`` points/s stream into a panel."""
-    from gui.pump import Pump
+    from traindoc.gui.pump import Pump
 
     model, run, panel, state = side
     panel.show()

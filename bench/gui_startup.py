@@ -1,6 +1,6 @@
 """SPEC §8: the GUI window is shown within 1 s of process start.
 
-Starts fresh interpreters, interleaved and repeated: ``gui.app.main`` (with the
+Starts fresh interpreters, interleaved and repeated: ``traindoc.gui.app.main`` (with the
 startup probe, which prints seconds from process start to the window's first
 paint, then to the charts being ready) against a bare PySide6 window (the floor:
 interpreter + Qt + one paint). The last line is the ratio to the 1 s goal.
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 1.0
 
-APP = "import sys; from gui.app import main; sys.exit(main([]))"
+APP = "import sys; from traindoc.gui.app import main; sys.exit(main([]))"
 BARE = r"""
 import os, time
 def t0():

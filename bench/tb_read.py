@@ -3,7 +3,7 @@
 Writes one event file of 1,000,000 scalars (10 tags x 100,000 steps, one scalar
 per event, as SummaryWriter writes them), then reads every scalar with
 
-* ours: ``engine.tb.reader.load_path`` (both CRCs checked, every point, merged
+* ours: ``traindoc.engine.tb.reader.load_path`` (both CRCs checked, every point, merged
   per tag into numpy columns, roles inferred), and
 * ``EventAccumulator(size_guidance={'scalars': 0})``: ``Reload()`` then
   ``Scalars(tag)`` for every tag,
@@ -50,7 +50,7 @@ def _reset_peak() -> None:
 
 def measure(side: str, path: str) -> dict:
     if side == "ours":
-        from engine.tb.reader import load_path
+        from traindoc.engine.tb.reader import load_path
 
         def read() -> int:
             (run,) = load_path(path)
@@ -73,7 +73,7 @@ def measure(side: str, path: str) -> dict:
 
 
 def write_file(folder: Path, steps: int, tags: int) -> Path:
-    from engine.tb.writer import ScalarWriter
+    from traindoc.engine.tb.writer import ScalarWriter
 
     names = [f"bench/tag_{i}" for i in range(tags)]
     with ScalarWriter(folder, flush_secs=60) as w:

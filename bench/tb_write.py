@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.tb.writer import ScalarWriter
+from traindoc.engine.tb.writer import ScalarWriter
 
 TAGS = [f"bench/tag_{i}" for i in range(10)]
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from engine import config as cfg
-from engine import datasets
-from engine.events import Started
-from engine.loop import evaluate, resolve_device, run_training
-from engine.models import build_model
-from engine.optim import build_optimizer
+from traindoc.engine import config as cfg
+from traindoc.engine.data import datasets
+from traindoc.engine.events import Started
+from traindoc.engine.train.loop import evaluate, resolve_device, run_training
+from traindoc.engine.train.models import build_model
+from traindoc.engine.train.optim import build_optimizer
 
 
 def ours(config: cfg.RunConfig) -> tuple[int, float]:

@@ -81,10 +81,11 @@ def test_startup_imports_neither_torch_nor_the_heavy_parts_before_show():
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
         "from traindoc.gui.main_window import MainWindow\n"
+        "HEAVY = ('pyqtgraph', 'torch', 'traindoc.diagnostics.registry')\n"
         "w = MainWindow(lazy=True); w.show(); app.processEvents()\n"
-        "before = {m for m in ('pyqtgraph', 'torch', 'traindoc.diagnostics.registry') if m in sys.modules}\n"
+        "before = {m for m in HEAVY if m in sys.modules}\n"
         "w.build_heavy()\n"
-        "after = {m for m in ('pyqtgraph', 'torch', 'traindoc.diagnostics.registry') if m in sys.modules}\n"
+        "after = {m for m in HEAVY if m in sys.modules}\n"
         "import json; print(json.dumps([sorted(before), sorted(after)]))\n"
         "w.shutdown(); os._exit(0)\n"
     )
