@@ -21,8 +21,9 @@ from traindoc.diagnostics.live import LiveDiagnoser
 from traindoc.diagnostics.types import Diagnosis
 from traindoc.engine.run_diagnosis import config_from_text, display_name
 from traindoc.engine.tb.follow import FollowUpdate, LogFollower
-from traindoc.engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from traindoc.engine.tb.reader import CONFIG_TAG
 from traindoc.engine.tb.roles import infer_roles, sum_parts_of
+from traindoc.engine.tb.scalars import PartSum, Scalars
 
 
 @dataclass(slots=True)

@@ -27,8 +27,9 @@ import numpy as np
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
 from traindoc.engine.tb.follow import FollowUpdate, LogFollower
-from traindoc.engine.tb.reader import CONFIG_TAG, PartSum, Scalars
+from traindoc.engine.tb.reader import CONFIG_TAG
 from traindoc.engine.tb.roles import infer_roles, role_candidates, sum_parts_of
+from traindoc.engine.tb.scalars import PartSum, Scalars
 from traindoc.gui.core.state import LOG, FixInfo
 from traindoc.gui.diagnosis import RunDiagnoser
 from traindoc.gui.model import AppModel

@@ -65,59 +65,88 @@ def _keep(mask: np.ndarray):
     return slice(None) if mask.all() else mask
 
 
+@dataclass(slots=True)
+class _Batch:
+    """One decode call's padded buffer and per-record columns."""
+
+    buf: bytearray
+    a: np.ndarray  # the buffer as bytes
+    starts: np.ndarray
+    lengths: np.ndarray
+    end: np.ndarray
+    wall: np.ndarray
+    step: np.ndarray
+    fallback: np.ndarray  # records left to the exact decoder
+
+
 def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
     """Decode the Event records ``buf[s:s+l]`` (each followed by its 4-byte footer)."""
     n = len(starts)
     if n == 0:
         return Decoded({})
-    # Zero padding: every position the fast path gathers lies within 300 bytes
-    # past a record's end (a varint, a tag of < 128 bytes), so no clipping is needed.
-    # Only up to the last record's footer: a buffer that ends in a long damaged
-    # stretch (zeros left by a crash) is not copied whole.
+    padded = _padded(buf, starts, lengths)
+    batch = _Batch(padded, np.frombuffer(padded, np.uint8), starts, lengths, starts + lengths,
+                   np.full(n, np.nan), np.zeros(n, np.int64), np.zeros(n, bool))
+    rec, q = _read_heads(batch)
+    slots, values = _read_values(batch, rec, q)
+    odd: set[str] = set()
+    scalars = _fast_scalars(batch, values, slots, odd)
+    texts, bad = _decode_exactly(batch, scalars, odd)
+    out, points = _columns(batch, scalars, slots)
+    return Decoded(out, texts, bad, points, odd)
+
+
+def _padded(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> bytearray:
+    """A copy with zero padding: every position the fast path gathers lies within 300
+    bytes past a record's end (a varint, a tag of < 128 bytes), so no clipping is
+    needed. Only up to the last record's footer: a buffer that ends in a long damaged
+    stretch (zeros left by a crash) is not copied whole."""
     limit = min(int((starts + lengths).max()) + 4, len(buf))
     padded = bytearray(limit + _PAD)
     padded[:limit] = memoryview(buf)[:limit]
-    buf = padded
-    a = np.frombuffer(buf, np.uint8)
-    at = a.__getitem__
+    return padded
 
-    end = starts + lengths
-    p = starts.copy()
-    wall = np.full(n, np.nan)
-    step = np.zeros(n, np.int64)
-    fallback = np.zeros(n, bool)
 
+def _read_heads(b: _Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Read each record's wall time and step; return the records that hold a summary
+    and where its first value starts. Anything unusual is marked for the exact path."""
+    at, end, n = b.a.__getitem__, b.end, len(b.starts)
+    p = b.starts.copy()
     m = _keep((p + 9 <= end) & (at(p) == 0x09))
-    wall[m] = byte_view(buf, "<f8")[p[m] + 1]
+    b.wall[m] = byte_view(b.buf, "<f8")[p[m] + 1]
     p[m] += 9
     m = (p < end) & (at(p) == 0x10)
     if m.any():
         m = _keep(m)
-        val, size, ok = _varints(a, p[m] + 1, end[m])
-        step[m] = val
+        val, size, ok = _varints(b.a, p[m] + 1, end[m])
+        b.step[m] = val
         p[m] += 1 + size
         if not ok.all():
-            fallback[np.arange(n)[m][~ok]] = True
+            b.fallback[np.arange(n)[m][~ok]] = True
     first = np.where(p < end, at(p), 0)
-    summ = (first == 0x2A) & ~fallback
-    fallback |= (p < end) & ~summ & ~np.isin(first, _NO_SUMMARY_KEYS)
+    summ = (first == 0x2A) & ~b.fallback
+    b.fallback |= (p < end) & ~summ & ~np.isin(first, _NO_SUMMARY_KEYS)
 
     rec = np.flatnonzero(summ)
-    slen, size, ok = _varints(a, p[rec] + 1, end[rec])
+    slen, size, ok = _varints(b.a, p[rec] + 1, end[rec])
     q = p[rec] + 1 + size
     ok &= q + slen == end[rec]
-    fallback[rec[~ok]] = True
+    b.fallback[rec[~ok]] = True
     k = _keep(ok)
-    rec, q = rec[k], q[k]
+    return rec[k], q[k]
 
-    # Summary values, one slot at a time: value{tag, simple_value}.
+
+def _read_values(b: _Batch, rec: np.ndarray, q: np.ndarray) -> tuple[int, tuple]:
+    """Summary values, one slot at a time: ``value{tag, simple_value}``. Returns the
+    number of slots and, per slot, (records, tag positions, tag lengths, values)."""
+    at, end = b.a.__getitem__, b.end
     v_rec, v_tp, v_tl, v_val = [], [], [], []
-    f32 = byte_view(buf, "<f4")
+    f32 = byte_view(b.buf, "<f4")
     r_act, qa = rec, q
     slots = 0
     while len(r_act):
         ea = end[r_act]
-        vl, vs, good = _varints(a, qa + 1, ea)
+        vl, vs, good = _varints(b.a, qa + 1, ea)
         v0 = qa + 1 + vs
         vend = v0 + vl
         tl = at(v0 + 1).astype(np.int64)
@@ -125,7 +154,7 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         good &= (at(qa) == 0x0A) & (vend <= ea) & (at(v0) == 0x0A) & (tl < 0x80)
         good &= (r + 5 == vend) & (at(r) == 0x15)
         if not good.all():
-            fallback[r_act[~good]] = True
+            b.fallback[r_act[~good]] = True
             r_act, r, v0, tl, vend, ea = (x[good] for x in (r_act, r, v0, tl, vend, ea))
         v_rec.append(r_act)
         v_tp.append(v0 + 2)
@@ -134,36 +163,50 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         more = vend < ea
         r_act, qa = r_act[more], vend[more]
         slots += 1
+    return slots, (v_rec, v_tp, v_tl, v_val)
 
-    scalars: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    odd: set[str] = set()
-    if v_rec:
-        vrec = np.concatenate(v_rec) if slots > 1 else v_rec[0]
-        tp = np.concatenate(v_tp) if slots > 1 else v_tp[0]
-        tl = np.concatenate(v_tl) if slots > 1 else v_tl[0]
-        vals = np.concatenate(v_val) if slots > 1 else v_val[0]
-        k = _keep(~fallback[vrec])
-        vrec, tp, tl, vals = vrec[k], tp[k], tl[k], vals[k]
-        for name, recs, vv in _group_tags(buf, tp, tl, vrec, vals, fallback, odd):
-            ok = ~fallback[recs]  # a hash collision moved some records to the exact path
-            if not ok.all():
-                recs, vv = recs[ok], vv[ok]
-            scalars.setdefault(name, []).append((recs, vv.astype(np.float64)))
 
+Pieces = dict[str, list[tuple[np.ndarray, np.ndarray]]]  # tag -> [(records, values)]
+
+
+def _fast_scalars(b: _Batch, values: tuple, slots: int, odd: set[str]) -> Pieces:
+    """Group the fast path's values by tag (records the exact path will redo left out)."""
+    scalars: Pieces = {}
+    v_rec, v_tp, v_tl, v_val = values
+    if not v_rec:
+        return scalars
+    vrec, tp, tl, vals = (np.concatenate(x) if slots > 1 else x[0]
+                          for x in (v_rec, v_tp, v_tl, v_val))
+    k = _keep(~b.fallback[vrec])
+    vrec, tp, tl, vals = vrec[k], tp[k], tl[k], vals[k]
+    for name, recs, vv in _group_tags(b.buf, tp, tl, vrec, vals, b.fallback, odd):
+        ok = ~b.fallback[recs]  # a hash collision moved some records to the exact path
+        if not ok.all():
+            recs, vv = recs[ok], vv[ok]
+        scalars.setdefault(name, []).append((recs, vv.astype(np.float64)))
+    return scalars
+
+
+def _decode_exactly(b: _Batch, scalars: Pieces, odd: set[str]):
+    """Every record the fast path left: the exact decoder; the texts and bad indices."""
     texts: list[tuple[int, str, str]] = []
     bad: list[int] = []
-    for i in np.flatnonzero(fallback).tolist():
-        s = int(starts[i])
+    for i in np.flatnonzero(b.fallback).tolist():
+        s = int(b.starts[i])
         try:
-            w, st, svals, tvals = decode_event(buf, s, s + int(lengths[i]), odd)
+            w, st, svals, tvals = decode_event(b.buf, s, s + int(b.lengths[i]), odd)
         except Exception:  # malformed payload: reported by index, never raised
             bad.append(i)
             continue
-        wall[i], step[i] = w, st
+        b.wall[i], b.step[i] = w, st
         for tag, value in svals:
             scalars.setdefault(tag, []).append((np.array([i]), np.array([value], np.float64)))
         texts.extend((st, tag, text) for tag, text in tvals)
+    return texts, bad
 
+
+def _columns(b: _Batch, scalars: Pieces, slots: int):
+    """Per tag: (steps, values, wall times) in record order; and the point count."""
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     points = 0
     for name, pieces in scalars.items():
@@ -177,9 +220,9 @@ def decode(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> Decoded:
         if slots > 1 and len(pieces) == 1 and len(recs) > 1 and (np.diff(recs) < 0).any():
             order = np.argsort(recs, kind="stable")
             recs, vals = recs[order], vals[order]
-        out[name] = (step[recs], vals, wall[recs])
+        out[name] = (b.step[recs], vals, b.wall[recs])
         points += len(recs)
-    return Decoded(out, texts, bad, points, odd)
+    return out, points
 
 
 def _group_tags(buf, tp, tl, vrec, vals, fallback, odd):

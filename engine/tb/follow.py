@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .discovery import RunSource, find_runs
-from .reader import EventFileReader, FileChunk, Scalars, qualified, sort_by_step
+from .reader import EventFileReader, FileChunk, qualified
+from .scalars import Scalars, sort_by_step
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ same granularity (YOLOv5's ``train/box_loss``, ``train/obj_loss``, ``train/cls_l
 YOLOv8's ``dfl_loss`` and ``seg_loss``), the role is their sum (SPEC §3): the
 composite tag ``train/box_loss+train/cls_loss+train/obj_loss`` (parts joined by
 ``+`` in sorted order), whose series the reader builds from the steps all parts
-share (``reader.sum_parts``, ``reader.PartSum`` when following). A logged total
+share (``scalars.sum_parts``, ``scalars.PartSum`` when following). A logged total
 (``Loss/total_loss`` of the TF2 Object Detection API, ``train/loss``) always wins.
 Losses of separate objectives are never summed: an actor-critic logs
 ``actor_loss`` (minus a Q-value, which need not fall), ``critic_loss`` and

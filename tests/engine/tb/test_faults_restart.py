@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from traindoc.engine.tb.follow import LogFollower
-from traindoc.engine.tb.reader import EventFileReader, Scalars, load_path
+from traindoc.engine.tb.reader import EventFileReader, load_path
+from traindoc.engine.tb.scalars import Scalars
 
 from .helpers import records, simple, version_event
 
@@ -51,7 +52,7 @@ def test_repeated_step_is_not_a_restart(tmp_path):
 
 
 def test_purge_restarts_several_restarts():
-    from traindoc.engine.tb.reader import purge_restarts
+    from traindoc.engine.tb.scalars import purge_restarts
 
     steps = np.array([1, 2, 3, 4, 5, 3, 4, 5, 6, 2, 3, 9, 10, 8], np.int64)
     s = Scalars(steps, np.arange(len(steps), dtype=float), np.zeros(len(steps)))

@@ -13,7 +13,8 @@ import pytest
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from traindoc.engine.run_diagnosis import diagnose_log, run_data
-from traindoc.engine.tb.reader import PartSum, Scalars, load_path, sum_parts
+from traindoc.engine.tb.reader import load_path
+from traindoc.engine.tb.scalars import PartSum, Scalars, sum_parts
 from traindoc.engine.watch import Watcher
 
 from ..cli_helpers import traindoc

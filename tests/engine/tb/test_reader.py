@@ -9,8 +9,9 @@ import pytest
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
 from traindoc.engine.tb.discovery import find_runs
-from traindoc.engine.tb.reader import EventFileReader, Scalars, load_path, load_run, merge_files
+from traindoc.engine.tb.reader import EventFileReader, load_path, load_run
 from traindoc.engine.tb.records import frame
+from traindoc.engine.tb.scalars import Scalars, merge_files
 
 from .helpers import (
     ENCODINGS,
