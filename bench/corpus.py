@@ -119,6 +119,37 @@ def _data(r: Recipe):
     return (xt - mean) / std, yt, (xv - mean) / std, yv, ds.num_classes
 
 
+def _mlp(r: Recipe, width: int, classes: int):
+    from torch import nn
+
+    layers: list[nn.Module] = []
+    for h in r.hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(r.dropout)] if r.dropout else [])
+        width = h
+    return nn.Sequential(*layers, nn.Linear(width, classes))
+
+
+def _optimizer(r: Recipe, params):
+    import torch
+
+    if r.optim == "sgd":
+        return torch.optim.SGD(params, lr=r.lr, weight_decay=r.weight_decay)
+    if r.optim == "momentum":
+        return torch.optim.SGD(params, lr=r.lr, momentum=0.9, weight_decay=r.weight_decay)
+    if r.optim == "adamw":
+        return torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay or 0.01)
+    return torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
+
+
+def _lr_factor(r: Recipe, step: int, total: int) -> float:
+    if r.schedule != "cosine":
+        return 1.0
+    warm = max(1, total // 10)
+    if step <= warm:
+        return step / warm
+    return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+
 def hand_run(r: Recipe) -> Metrics:
     import torch
     from torch import nn
@@ -127,21 +158,9 @@ def hand_run(r: Recipe) -> Metrics:
     torch.manual_seed(r.seed)
     xt, yt, xv, yv, classes = _data(r)
     xt, yt, xv, yv = (torch.as_tensor(a) for a in (xt, yt, xv, yv))
-    layers: list[nn.Module] = []
-    width = xt.shape[1]
-    for h in r.hidden:
-        layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(r.dropout)] if r.dropout else [])
-        width = h
-    model = nn.Sequential(*layers, nn.Linear(width, classes))
+    model = _mlp(r, xt.shape[1], classes)
     params = list(model.parameters())
-    if r.optim == "sgd":
-        opt = torch.optim.SGD(params, lr=r.lr, weight_decay=r.weight_decay)
-    elif r.optim == "momentum":
-        opt = torch.optim.SGD(params, lr=r.lr, momentum=0.9, weight_decay=r.weight_decay)
-    elif r.optim == "adamw":
-        opt = torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay or 0.01)
-    else:
-        opt = torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
+    opt = _optimizer(r, params)
     loss_fn = nn.CrossEntropyLoss()
     spe = math.ceil(len(yt) / r.batch)
     total = spe * r.epochs
@@ -160,11 +179,7 @@ def hand_run(r: Recipe) -> Metrics:
                 xb[0, 0] = math.nan
             if step in r.spike_steps:
                 xb *= r.spike_scale
-            factor = 1.0
-            if r.schedule == "cosine":
-                warm = max(1, total // 10)
-                factor = step / warm if step <= warm else 0.5 * (
-                    1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+            factor = _lr_factor(r, step, total)
             for group in opt.param_groups:
                 group["lr"] = r.lr * factor
             out = model(xb)
