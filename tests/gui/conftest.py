@@ -11,11 +11,6 @@ import numpy as np
 import pytest
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.qt)
-
-
 @pytest.fixture
 def model(qtbot):
     from traindoc.gui.model import AppModel
