@@ -1,13 +1,17 @@
-"""A run's folder: its name, ``config.toml``, ``status.json`` and checkpoint path.
+"""A run's folder: its name, ``config.toml``, ``status.json``, ``parent.json`` and checkpoint.
 
 Layout of ``<logdir>/<run-name>/``::
 
     config.toml                    the exact config the run used
     status.json                    {"status": ..., "reason": ..., ...}, rewritten atomically
+    parent.json                    fix lineage (SPEC §7): the parent run, rule, remedy, patch
     events.out.tfevents.*          scalars (and the config as a text summary)
     checkpoint.pt                  model weights + config + step; load with weights_only=True
 
-Torch-free: the GUI and the launcher use it from the parent process.
+Side files read back from a folder someone else wrote (:func:`checked_status`,
+:func:`read_parent`) are checked field by field: a bad field is ignored with a
+one-line problem, never an exception. Torch-free: the GUI and the launcher use it
+from the parent process.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -138,3 +143,116 @@ def read_status(run_dir: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# ---------------------------------------------------------------- side files, checked
+
+MAX_SIDE_FILE = 1 << 20  # status.json and parent.json are a few hundred bytes
+
+
+def read_json_object(path: Path) -> tuple[dict | None, str | None]:
+    """``(object, None)``; ``(None, None)`` when the file is absent; ``(None, problem)``
+    when it cannot be read or is not a JSON object. Never raises."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SIDE_FILE + 1)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        if isinstance(exc, NotADirectoryError):
+            return None, None
+        return None, f"{path}: cannot read it ({exc.strerror or exc}); ignored"
+    if len(data) > MAX_SIDE_FILE:
+        return None, f"{path}: larger than {MAX_SIDE_FILE} bytes; ignored"
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not valid JSON"
+        return None, f"{path}: {why}; ignored"
+    if not isinstance(record, dict):
+        return None, f"{path}: not a JSON object ({type(record).__name__}); ignored"
+    return record, None
+
+
+def checked_status(run_dir: str | Path) -> tuple[str | None, str, list[str]]:
+    """The ``status`` and ``reason`` of a run folder's ``status.json`` (None and '' when
+    absent), and the problems found; a field of the wrong type is ignored."""
+    path = Path(run_dir) / STATUS_FILE
+    record, problem = read_json_object(path)
+    if record is None:
+        return None, "", [problem] if problem else []
+    problems = []
+    status = record.get("status")
+    if status is not None and not isinstance(status, str):
+        problems.append(f"{path}: status is {_shown(status)}, not a name; ignored")
+        status = None
+    reason = record.get("reason", "")
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str):
+        problems.append(f"{path}: reason is {_shown(reason)}, not text; ignored")
+        reason = ""
+    return status.strip() or None if status else None, reason, problems
+
+
+@dataclass(frozen=True, slots=True)
+class ParentLink:
+    """A child run's ``parent.json``: the run it was fixed from and the fix applied."""
+
+    parent: str | None  # the parent's run folder (normalised), None when unknown
+    rule: str = ""  # the finding the fix targets
+    remedy: str = ""  # the remedy applied
+    patch: dict[str, Any] = field(default_factory=dict)  # dotted config key -> value
+    parent_name: str | None = None
+
+
+def write_parent(run_dir: str | Path, link: ParentLink) -> str | None:
+    """Atomically write ``parent.json``; like :func:`write_status`, returns the problem
+    (also logged) instead of raising when it cannot be written."""
+    path = Path(run_dir) / PARENT_FILE
+    data = json.dumps(asdict(link), indent=1, default=str).encode("utf-8")
+    try:
+        atomic_write(path, lambda f: f.write(data))
+    except OSError as exc:
+        problem = f"could not write {path}: {exc.strerror or exc}"
+        log.warning("%s", problem)
+        return problem
+    return None
+
+
+def read_parent(run_dir: str | Path) -> tuple[ParentLink | None, list[str]]:
+    """A run folder's ``parent.json`` checked field by field (None when absent or
+    unusable), and the problems found; a field of the wrong type is ignored."""
+    path = Path(run_dir) / PARENT_FILE
+    record, problem = read_json_object(path)
+    if record is None:
+        return None, [problem] if problem else []
+    problems: list[str] = []
+    fields_: dict[str, Any] = {}
+    for key, what in (("parent", "a folder"), ("rule", "text"), ("remedy", "text"),
+                      ("parent_name", "text")):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{path}: {key} is {_shown(value)}, not {what}; ignored")
+            value = None
+        fields_[key] = value
+    patch = record.get("patch") or {}
+    if not isinstance(patch, dict):
+        problems.append(f"{path}: patch is {_shown(patch)}, not an object; ignored")
+        patch = {}
+    parent = fields_["parent"]
+    link = ParentLink(
+        parent=os.path.normpath(parent) if parent else None, rule=fields_["rule"] or "",
+        remedy=fields_["remedy"] or "", patch=dict(patch), parent_name=fields_["parent_name"],
+    )
+    return link, problems
+
+
+def _shown(value: Any) -> str:
+    """A JSON value's type in a warning, with a short excerpt."""
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        text = "..."
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{type(value).__name__} {text}"

@@ -8,7 +8,6 @@ never blocks on a child process.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -162,17 +161,11 @@ class RunController(QObject):
     def _write_parent(self, run_id: str, run_dir: Path) -> None:
         run = self.model.run(run_id)
         parent = self.model.run(run.fix.parent)
-        record = {
-            "parent": str(parent.run_dir) if parent and parent.run_dir else None,
-            "parent_name": parent.name if parent else None,
-            "rule": run.fix.rule,
-            "remedy": run.fix.remedy,
-            "patch": run.fix.patch,
-        }
-        try:
-            (run_dir / rundir.PARENT_FILE).write_text(json.dumps(record, indent=1, default=str))
-        except OSError:
-            log.warning("could not write %s", run_dir / rundir.PARENT_FILE)
+        rundir.write_parent(run_dir, rundir.ParentLink(
+            parent=str(parent.run_dir) if parent and parent.run_dir else None,
+            parent_name=parent.name if parent else None,
+            rule=run.fix.rule, remedy=run.fix.remedy, patch=run.fix.patch,
+        ))
 
     def _start_next(self) -> None:
         if self.pending and not any(

@@ -14,7 +14,6 @@ the same sums as a one-shot load).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -153,7 +152,7 @@ class LogSource:
 
     def _new_run(self, name: str) -> str:
         root = self.path if name == "." else self.path / name
-        status, reason, problems = run_status(root)
+        status, reason, problems = rundir.checked_status(root)
         run = self.model.add_run(
             root.name if name == "." else name, "log", status or LOG, run_dir=root,
             source=str(self.path), reason=reason,
@@ -173,13 +172,13 @@ class LogSource:
     def _link_parent(self, run_id: str, root: Path) -> list[str]:
         """Fix lineage written by the GUI (``parent.json``) reconnects loaded runs;
         returns the problems found in that file."""
-        record, problems = run_parent(root)
-        if record is None or not record["parent"]:
+        link, problems = rundir.read_parent(root)
+        if link is None or not link.parent:
             return problems
         for other in self.model.runs():
             if other.id != run_id and other.run_dir is not None \
-                    and str(other.run_dir) == record["parent"]:
-                fix = FixInfo(other.id, record["rule"], record["remedy"], record["patch"])
+                    and str(other.run_dir) == link.parent:
+                fix = FixInfo(other.id, link.rule, link.remedy, link.patch)
                 self.model.set_fix(run_id, fix)
                 break
         return problems
@@ -328,94 +327,3 @@ def _scalars(series) -> Scalars:
     """A chart series as reader scalars (the charts keep no wall times)."""
     steps, values = series.steps, series.values
     return Scalars(steps.copy(), values.copy(), np.zeros(len(steps)))
-
-
-# ---------------------------------------------------------------- a run's side files
-
-MAX_SIDE_FILE = 1 << 20  # status.json and parent.json are a few hundred bytes
-
-
-def read_json_object(path: Path) -> tuple[dict | None, str | None]:
-    """``(object, None)``; ``(None, None)`` when the file is absent; ``(None, problem)``
-    when it cannot be read or is not a JSON object. Never raises."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SIDE_FILE + 1)
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        if isinstance(exc, NotADirectoryError):
-            return None, None
-        return None, f"{path}: cannot read it ({exc.strerror or exc}); ignored"
-    if len(data) > MAX_SIDE_FILE:
-        return None, f"{path}: larger than {MAX_SIDE_FILE} bytes; ignored"
-    try:
-        record = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        why = "nested too deeply" if isinstance(exc, RecursionError) else "not valid JSON"
-        return None, f"{path}: {why}; ignored"
-    if not isinstance(record, dict):
-        return None, f"{path}: not a JSON object ({type(record).__name__}); ignored"
-    return record, None
-
-
-def run_status(root: Path) -> tuple[str | None, str, list[str]]:
-    """The ``status`` and ``reason`` of a run folder's ``status.json`` (None and '' when
-    absent), and the problems found; a field of the wrong type is ignored."""
-    path = root / rundir.STATUS_FILE
-    record, problem = read_json_object(path)
-    if record is None:
-        return None, "", [problem] if problem else []
-    problems = []
-    status = record.get("status")
-    if status is not None and not isinstance(status, str):
-        problems.append(f"{path}: status is {_shown(status)}, not a name; ignored")
-        status = None
-    reason = record.get("reason", "")
-    if reason is None:
-        reason = ""
-    if not isinstance(reason, str):
-        problems.append(f"{path}: reason is {_shown(reason)}, not text; ignored")
-        reason = ""
-    return status.strip() or None if status else None, reason, problems
-
-
-def run_parent(root: Path) -> tuple[dict | None, list[str]]:
-    """A run folder's ``parent.json`` checked field by field: ``{"parent": str | None,
-    "rule": str, "remedy": str, "patch": dict}`` (None when absent or unusable), and
-    the problems found; a field of the wrong type is ignored."""
-    path = root / rundir.PARENT_FILE
-    record, problem = read_json_object(path)
-    if record is None:
-        return None, [problem] if problem else []
-    problems = []
-    out: dict = {}
-    parent = record.get("parent")
-    if parent is not None and not isinstance(parent, str):
-        problems.append(f"{path}: parent is {_shown(parent)}, not a folder; ignored")
-        parent = None
-    out["parent"] = os.path.normpath(parent) if parent else None
-    for key in ("rule", "remedy"):
-        value = record.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            problems.append(f"{path}: {key} is {_shown(value)}, not text; ignored")
-            value = ""
-        out[key] = value
-    patch = record.get("patch") or {}
-    if not isinstance(patch, dict):
-        problems.append(f"{path}: patch is {_shown(patch)}, not an object; ignored")
-        patch = {}
-    out["patch"] = dict(patch)
-    return out, problems
-
-
-def _shown(value) -> str:
-    """A JSON value's type in a warning, with a short excerpt."""
-    try:
-        text = json.dumps(value, default=str)
-    except (ValueError, RecursionError):
-        text = "..."
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{type(value).__name__} {text}"

@@ -13,7 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from traindoc.gui.core.state import AppState, FixInfo, RunState, Verdict
+from traindoc.diagnostics.fix_verdict import Verdict
+from traindoc.gui.core.state import AppState, FixInfo, RunState
 
 log = logging.getLogger(__name__)
 

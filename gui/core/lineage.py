@@ -1,18 +1,21 @@
-"""The fix loop, Qt-free: a child config from a remedy, and the verdict when it ends (SPEC §7)."""
+"""The GUI's fix loop, Qt-free wiring: a child config from a remedy, the verdict when it ends.
+
+The verdict itself is :func:`traindoc.diagnostics.fix_verdict.judge_fix` and the
+``parent.json`` record is :mod:`traindoc.engine.rundir`'s; this module only reads
+them out of, and into, the :class:`AppState` (SPEC §7).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+from traindoc.diagnostics.fix_verdict import Verdict, compared_roles, judge_fix
 from traindoc.engine import config as config_module
 from traindoc.engine.config import RunConfig
 from traindoc.engine.events import FINISHED
-from traindoc.gui.core.state import AppState, FixInfo, RunState, Verdict
+from traindoc.gui.core.state import AppState, FixInfo, RunState
 
-# Roles compared before/after, with the direction that is better.
-VERDICT_ROLES = ("val_loss", "val_accuracy")
-FALLBACK_ROLE = "train_loss"  # runs with no validation series
 MAX_NAME = 120
 
 
@@ -35,39 +38,17 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
     if child.fix is None or child.diagnosis is None:
         return None
     parent = state.runs.get(child.fix.parent)
-    # Only alarms count: an info finding is a note on weak evidence, not the problem.
-    alarms = alarm_rules(child.diagnosis)
-    resolved: bool | None = child.fix.rule not in alarms
-    why = ""
-    if child.status != FINISHED:
-        resolved, why = None, f"the fixed run ended {child.status}"
-    elif child.diagnosis.status.value == "insufficient-data":
-        resolved, why = None, "the fixed run has too little data to judge"
-    if resolved is not None and child.diagnosis.findings:
-        parts = []
-        others = sorted(alarms - {child.fix.rule})
-        if others:
-            parts.append("new: " + ", ".join(others))
-        noted = sorted(child.diagnosis.rules - alarms)
-        if resolved and child.fix.rule in noted:
-            parts.append(f"{child.fix.rule} remains only as a note")
-        why = "; ".join(parts)
-    roles = [r for r in VERDICT_ROLES if child.series(r) is not None]
-    if not roles and child.series(FALLBACK_ROLE) is not None:
-        roles = [FALLBACK_ROLE]
-    metrics = []
-    for role in roles:
-        before = parent.best(role) if parent is not None else None
-        after = child.best(role)
-        metrics.append((role, before[0] if before else None, after[0] if after else None))
-    return Verdict(rule=child.fix.rule, resolved=resolved, metrics=tuple(metrics), why=why)
-
-
-def alarm_rules(diagnosis: Any) -> frozenset[str]:
-    """The rules with a warning or an error in ``diagnosis`` (info notes left out)."""
-    return frozenset(
-        f.rule for f in diagnosis.findings if getattr(f, "alarm", f.severity.value != "info")
+    roles = compared_roles(role for role in child.roles if child.series(role) is not None)
+    metrics = [(role, _best(parent, role), _best(child, role)) for role in roles]
+    return judge_fix(
+        child.fix.rule, child.diagnosis, finished=child.status == FINISHED,
+        status=child.status, metrics=metrics,
     )
+
+
+def _best(run: RunState | None, role: str) -> float | None:
+    best = run.best(role) if run is not None else None
+    return best[0] if best else None
 
 
 def mark_tried(diagnosis: Any, tried: dict[str, set[str]]) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from traindoc.diagnostics.fix_verdict import Verdict
 from traindoc.diagnostics.types import METRIC_ROLES
 from traindoc.engine.events import RUNNING
 from traindoc.gui.core.buffers import GrowingSeries
@@ -49,35 +50,6 @@ class FixInfo:
     rule: str
     remedy: str
     patch: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Before/after of a fix: is the finding gone, and the best validation metrics of each.
-
-    ``metrics`` holds ``(role, parent's best, child's best)``; a value is None when
-    the run has no finite point of that role.
-    """
-
-    rule: str
-    resolved: bool | None  # None: inconclusive (the child failed, or has too little data)
-    metrics: tuple[tuple[str, float | None, float | None], ...] = ()
-    why: str = ""  # for an inconclusive verdict
-
-    def text(self) -> str:
-        if self.resolved is None:
-            outcome = f"inconclusive ({self.why})"
-        else:
-            outcome = "resolved" if self.resolved else "still present"
-            outcome += f" ({self.why})" if self.why else ""
-        parts = [f"{self.rule}: {outcome}"]
-        for role, before, after in self.metrics:
-            parts.append(f"best {role.replace('_', ' ')} {_fmt(before)} → {_fmt(after)}")
-        return " · ".join(parts)
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
 
 
 @dataclass(slots=True, eq=False)

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from traindoc.diagnostics.fix_verdict import alarm_rules
 from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from traindoc.engine.config import RunConfig
 from traindoc.gui.core import lineage
@@ -100,7 +101,7 @@ def test_verdict_counts_only_alarms_not_info_notes():
     child.diagnosis = Diagnosis(Status.PROBLEMS, (_finding(), note))
     verdict = lineage.verdict(state, child)
     assert verdict.resolved is True and verdict.why.startswith("new: divergence")
-    assert lineage.alarm_rules(child.diagnosis) == {"divergence"}
+    assert alarm_rules(child.diagnosis) == {"divergence"}
 
 
 def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
