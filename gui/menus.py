@@ -1,15 +1,19 @@
-"""Menus and toolbar of the main window (wiring only: each action calls a window method)."""
+"""Menus and toolbar of the main window, and the file and finder actions they open.
+
+Each action calls a window method or acts through the window's models (``model``,
+``draft``) and controllers (``logs``); it never reaches into a sibling view. ``w``
+is the :class:`traindoc.gui.main_window.MainWindow`, which builds its menus here:
+typed as a plain ``QMainWindow`` so that this module does not import it (no cycle).
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
-if TYPE_CHECKING:
-    from traindoc.gui.main_window import MainWindow
+MainWindow = QMainWindow  # traindoc.gui.main_window.MainWindow, not imported (see above)
 
 
 def build(w: MainWindow) -> None:
@@ -140,12 +144,6 @@ def _form_config(w: MainWindow):
     return w.draft.config
 
 
-def _apply_to_form(w: MainWindow, patch: dict) -> None:
-    for key, value in patch.items():
-        w.draft.set(key, value)
-    w.form.refill()
-
-
 def lr_find(w: MainWindow) -> None:
     from traindoc.gui.dialogs.lr_find import LrFindDialog
 
@@ -153,7 +151,7 @@ def lr_find(w: MainWindow) -> None:
     if config is None:
         return
     dialog = LrFindDialog(config, parent=w)
-    dialog.lr_chosen.connect(lambda lr: _apply_to_form(w, {"optim.lr": lr}))
+    dialog.lr_chosen.connect(lambda lr: w.draft.apply({"optim.lr": lr}))
     dialog.open()
 
 
@@ -164,5 +162,5 @@ def batch_find(w: MainWindow) -> None:
     if config is None:
         return
     dialog = BatchFindDialog(config, parent=w)
-    dialog.patch_chosen.connect(lambda patch: _apply_to_form(w, patch))
+    dialog.patch_chosen.connect(w.draft.apply)
     dialog.open()

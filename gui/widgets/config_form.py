@@ -2,7 +2,8 @@
 
 Numbers are typed as text, so any value reaches engine's validation and its
 message (key, value, what is allowed) appears right under the field; choices are
-combo boxes, switches are check boxes. Every edit goes to the :class:`DraftModel`.
+combo boxes, switches are check boxes. Every edit goes to the :class:`DraftModel`;
+the form shows its values again whenever code replaces them (``loaded``).
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("train.device", "Device", "combo", ("auto", "cpu", "cuda", "cuda:0")),
     )),
 )
-FIELD_KEYS = tuple(f.key for _, fields in SECTIONS for f in fields)
 
 
 def display(value) -> str:
@@ -153,10 +153,6 @@ class ConfigForm(QScrollArea):
         # Engine coerces text ("0.01" → 0.01, "256, 256" → (256, 256)) and names bad input.
         line.textEdited.connect(lambda text, key=spec.key: self.draft.set(key, text.strip()))
         return line
-
-    def refill(self) -> None:
-        """Show the draft's values again (after code changed them, e.g. a finder's patch)."""
-        self._fill()
 
     def _fill(self) -> None:
         for key, editor in self.editors.items():

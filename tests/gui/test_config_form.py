@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from traindoc.engine import config as cfg
-from traindoc.gui.config_draft import DraftModel, error_key, validate_values
+from traindoc.gui.config_draft import DraftModel
+from traindoc.gui.core.config_draft import error_key, validate_values
 
 
 @pytest.fixture
@@ -74,6 +75,18 @@ def test_loading_a_config_fills_every_field(form):
     assert form.editors["train.device"].currentText() == "cpu"
     assert form.editors["data.dataset"].currentText() == "csv:/tmp/x.csv"
     assert form.draft.config == config
+
+
+def test_a_patch_set_by_code_shows_in_the_form(form):
+    # a finder's "use these settings": the form refills from the draft, no one calls it
+    form.draft.apply({"optim.lr": 0.003, "data.batch_size": 32, "train.grad_accum": 2})
+    assert form.editors["optim.lr"].text() == "0.003"
+    assert form.editors["data.batch_size"].text() == "32"
+    assert form.editors["train.grad_accum"].text() == "2"
+    assert form.draft.valid and form.draft.config.data.batch_size == 32
+    form.draft.apply({"optim.lr": "-1"})
+    assert form.editors["optim.lr"].text() == "-1"
+    assert form.error_labels["optim.lr"].text().startswith("optim.lr = -1.0")
 
 
 def test_error_key_parses_engine_messages():

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from tests.gui.conftest import add_run
+from traindoc.diagnostics.fix_verdict import Verdict
 from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from traindoc.engine.config import RunConfig
-from traindoc.diagnostics.fix_verdict import Verdict
 from traindoc.gui.core.state import FixInfo
 
 
