@@ -9,7 +9,6 @@ so remedies get patches) and runs the rules. Used by ``traindoc diagnose``, by
 from __future__ import annotations
 
 import logging
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,18 @@ def config_of(run_log: RunLog) -> dict[str, Any] | None:
 
 def config_from_text(text: str | None, *, source: str = "") -> dict[str, Any] | None:
     """A traindoc config's TOML (as stored in a log) as nested data; None if absent or bad."""
+    config = stored_config(text, source=source)
+    return config_module.to_dict(config) if config is not None else None
+
+
+def stored_config(text: str | None, *, source: str = "") -> config_module.RunConfig | None:
+    """The config a traindoc run stored in its log (``CONFIG_TAG``), parsed and checked the
+    one way every reader uses; None when absent or not a valid config here."""
     if not text:
         return None
     try:
-        return config_module.to_dict(config_module.loads(text))
-    except (config_module.ConfigError, tomllib.TOMLDecodeError) as exc:
+        return config_module.loads(text, source=source or "stored config")
+    except config_module.ConfigError as exc:
         log.info("%s: ignoring an unreadable config (%s)", source, exc)
         return None
 

@@ -1,130 +1,116 @@
-"""Live diagnosis of logs that are still being written (``traindoc diagnose --watch``).
+"""The one live follower of logs still being written: ``traindoc diagnose --watch`` drives it
+in a loop, the GUI's log sources from their worker thread.
 
-Each run under the watched paths is read by an :class:`~traindoc.engine.tb.follow.LogFollower`
-(only the bytes appended since the last poll) and diagnosed by a
-:class:`~traindoc.diagnostics.live.LiveDiagnoser` fed only the new points, so each update
-costs O(new points). The diagnoser is rebuilt from the points kept so far only
-when the run's roles change (a new tag appeared) or a restarted run purged steps,
-and the whole run is started over when the follower reports it reset (a file of
-it replaced, rewritten or removed).
-A role filled by a sum of loss parts is summed as the parts arrive
-(:class:`~traindoc.engine.tb.reader.PartSum`, the code that sums them in a one-shot load).
+A :class:`Watcher` finds the runs under each watched path and follows their event files
+(:class:`~traindoc.engine.tb.follow.LogFollower`: only the bytes appended since the last
+poll). Each run's roles, sums of loss parts, stored config and diagnosis are kept current
+by a :class:`~traindoc.engine.live_run.LiveRun` fed only the new points. Each poll yields
+one :class:`RunChange` per run that changed, diagnosis included, so a consumer only
+translates it (prints it, or moves it into its model). A run is started over, and its
+change says ``reset``, when the follower reports its files replaced, rewritten or
+removed, and when its live state needs points it has already taken (a restart, a new
+stored config, a role moved, the user's role overrides): the run is then read again from
+the start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from traindoc.diagnostics.live import LiveDiagnoser
 from traindoc.diagnostics.types import Diagnosis
-from traindoc.engine.run_diagnosis import config_from_text, display_name
+from traindoc.engine import config as config_module
+from traindoc.engine.live_run import LiveRun
+from traindoc.engine.run_diagnosis import display_name
 from traindoc.engine.tb.follow import FollowUpdate, LogFollower
 from traindoc.engine.tb.reader import CONFIG_TAG
-from traindoc.engine.tb.roles import infer_roles, sum_parts_of
-from traindoc.engine.tb.scalars import PartSum, Scalars
+from traindoc.engine.tb.scalars import Scalars
 
 
 @dataclass(slots=True)
-class WatchedRun:
-    """One run's points so far, its roles and its incremental diagnoser."""
+class RunChange:
+    """What one poll changed in one run."""
 
-    name: str
-    overrides: dict[str, str]
-    chunks: dict[str, list[Scalars]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    roles: dict[str, str] = field(default_factory=dict)
-    config: dict | None = None
-    live: LiveDiagnoser | None = None
-    sums: dict[str, PartSum] = field(default_factory=dict)  # composite tag -> its running sum
+    name: str  # the run's display name (prefixed by its path when several are watched)
+    run: str  # its name under its watched path ("." for the path itself)
+    path: str  # the watched path it was found under
+    new: bool = False  # first seen in this poll
+    reset: bool = False  # drop everything had of the run: ``points`` hold it whole
+    points: dict[str, Scalars] = field(default_factory=dict)  # tag -> new points
+    sums: dict[str, Scalars] = field(default_factory=dict)  # composite tag -> new points
+    roles: dict[str, str] = field(default_factory=dict)  # the run's roles now
+    config: config_module.RunConfig | None = None  # a stored config read in this poll
+    diagnosis: Diagnosis | None = None  # the run's diagnosis now (None: nothing read)
 
     @property
-    def points(self) -> int:
-        return sum(self.counts.values())
-
-    def add(self, tags: dict[str, Scalars], purged: dict[str, int], texts: dict[str, str]) -> None:
-        rebuild = False
-        for tag, step in purged.items():
-            kept = [_before(chunk, step) for chunk in self.chunks.get(tag, [])]
-            self.chunks[tag] = [chunk for chunk in kept if len(chunk)]
-            self.counts[tag] = sum(len(chunk) for chunk in self.chunks[tag])
-            rebuild = True
-        if CONFIG_TAG in texts:
-            self.config = config_from_text(texts[CONFIG_TAG], source=self.name)
-            rebuild = True
-        new_tag = any(tag not in self.counts for tag in tags)
-        for tag, scalars in tags.items():
-            self.chunks.setdefault(tag, []).append(scalars)
-            self.counts[tag] = self.counts.get(tag, 0) + len(scalars)
-        roles = infer_roles(self.counts, overrides=self.overrides) if new_tag else self.roles
-        if rebuild or roles != self.roles or self.live is None:
-            self.roles = roles
-            self._rebuild()
-            return
-        for role, tag in self.roles.items():
-            part_sum = self.sums.get(tag)
-            new = part_sum.update(tags) if part_sum is not None else tags.get(tag)
-            if new is not None and len(new):
-                self.live.feed(role, new.steps, new.values)
-
-    def _rebuild(self) -> None:
-        self.live = LiveDiagnoser(config=self.config, name=self.name, tags=self.roles)
-        self.sums = {}
-        for role, tag in self.roles.items():
-            parts = sum_parts_of(tag, self.counts)
-            if parts is not None and tag not in self.counts:
-                part_sum = self.sums[tag] = PartSum(parts)
-                # The parts' chunks in arrival order, as if they had arrived just now.
-                for i in range(max(len(self.chunks.get(p, [])) for p in parts)):
-                    got = {p: self.chunks[p][i] for p in parts if i < len(self.chunks[p])}
-                    new = part_sum.update(got)
-                    if len(new):
-                        self.live.feed(role, new.steps, new.values)
-                continue
-            for chunk in self.chunks.get(tag, []):
-                self.live.feed(role, chunk.steps, chunk.values)
-
-    def diagnosis(self) -> Diagnosis:
-        if self.live is None:
-            self._rebuild()
-        assert self.live is not None
-        return self.live.diagnosis()
+    def touched(self) -> bool:
+        """Points, texts or a reset arrived (not only the run's discovery)."""
+        return self.diagnosis is not None
 
 
 class Watcher:
-    """Follows several paths; ``poll()`` returns the runs that received points."""
+    """Follows several paths; ``changes()`` yields what each poll changed, run by run."""
 
-    def __init__(self, paths: list[str], overrides: dict[str, str]) -> None:
-        self.followers = [(path, LogFollower(path)) for path in paths]
-        self.overrides = overrides
-        self.runs: dict[str, WatchedRun] = {}
+    def __init__(
+        self, paths: list[str], overrides: Mapping[str, str], *, rescan_secs: float = 2.0
+    ) -> None:
+        self.followers = [(path, LogFollower(path, rescan_secs=rescan_secs)) for path in paths]
+        self.overrides = dict(overrides)
+        self.runs: dict[str, LiveRun] = {}
+        self.warnings: list[str] = []  # since the last take_warnings()
+        self._where: dict[str, tuple[str, LogFollower, str]] = {}  # name -> path, follower, run
 
     def poll(self) -> tuple[list[str], list[str]]:
-        """(names of runs that changed, warnings)."""
-        changed: list[str] = []
-        warnings: list[str] = []
+        """One poll: (names of the runs that received points, texts or a reset, warnings)."""
+        changed = [change.name for change in self.changes() if change.touched]
+        return changed, self.take_warnings()
+
+    def take_warnings(self) -> list[str]:
+        warnings, self.warnings = self.warnings, []
+        return warnings
+
+    def changes(self) -> Iterator[RunChange]:
+        """Poll every path; yield each changed run as soon as it is diagnosed."""
         for path, follower in self.followers:
-            update: FollowUpdate = follower.poll()
-            warnings.extend(update.warnings)
-            for run in set(update.points) | set(update.texts) | set(update.reset):
-                name = display_name(path, run, len(self.followers))
-                state = self.runs.get(name)
-                if state is None or run in update.reset:
-                    # A replaced or rewritten file: the run as read again, from nothing
-                    # (a finding that no longer holds disappears with the old points).
-                    state = self.runs[name] = WatchedRun(name, self.overrides)
-                state.add(
-                    update.points.get(run, {}),
-                    update.purged.get(run, {}),
-                    update.texts.get(run, {}),
-                )
-                changed.append(name)
-        return changed, warnings
+            update = follower.poll()
+            self.warnings.extend(update.warnings)
+            runs = set(update.points) | set(update.texts) | set(update.reset)
+            for run in [*update.new_runs, *sorted(runs - set(update.new_runs))]:
+                yield self._change(path, follower, run, update)
 
+    def set_overrides(self, name: str, overrides: Mapping[str, str]) -> RunChange | None:
+        """Give run ``name`` its own role overrides (role -> tag; '' unmaps): it is read
+        again and diagnosed with them. None for a run not (or no longer) followed."""
+        if name not in self._where:
+            return None
+        path, follower, run = self._where[name]
+        self.runs[name] = LiveRun(name, overrides)  # kept by the reset that follows
+        return self._change(path, follower, run, follower.reread(run))
 
-def _before(scalars: Scalars, step: int) -> Scalars:
-    keep = scalars.steps < step
-    if bool(np.all(keep)):
-        return scalars
-    return Scalars(scalars.steps[keep], scalars.values[keep], scalars.wall_times[keep])
+    def _change(
+        self, path: str, follower: LogFollower, run: str, update: FollowUpdate
+    ) -> RunChange:
+        name = display_name(path, run, len(self.followers))
+        self._where[name] = (path, follower, run)
+        state = self.runs.get(name)
+        change = RunChange(name, run, path, new=state is None, reset=run in update.reset)
+        points = update.points.get(run, {})
+        texts = update.texts.get(run, {})
+        touched = bool(points or texts or change.reset)
+        if state is None or change.reset:
+            # A replaced or rewritten file: the run as read again, from nothing
+            # (a finding that no longer holds disappears with the old points).
+            state = LiveRun(name, state.overrides if state is not None else self.overrides)
+        elif state.needs_history(points, update.purged.get(run, {}), texts):
+            whole = follower.reread(run)
+            self.warnings.extend(whole.warnings)
+            state, change.reset = LiveRun(name, state.overrides), True
+            points, texts = whole.points.get(run, {}), whole.texts.get(run, {})
+        self.runs[name] = state
+        change.sums = state.take(points, texts)
+        change.points, change.roles = points, dict(state.roles)
+        if CONFIG_TAG in texts:
+            change.config = state.config
+        if touched:
+            change.diagnosis = state.diagnosis()
+        return change

@@ -157,22 +157,23 @@ def watch(
     last: dict[str, tuple] = {}
     try:
         while True:
-            changed, warnings = watcher.poll()
-            for warning in warnings:
-                print(f"warning: {warning}", file=sys.stderr, flush=True)
-            for name in changed:
-                run = watcher.runs[name]
-                diagnosis = run.diagnosis()
-                key = (diagnosis.status, tuple((f.rule, f.severity) for f in diagnosis.findings))
-                if last.get(name) == key:
+            for change in watcher.changes():
+                _print_warnings(watcher.take_warnings())
+                if change.diagnosis is None:
                     continue
-                last[name] = key
+                diagnosis = change.diagnosis
+                key = (diagnosis.status, tuple((f.rule, f.severity) for f in diagnosis.findings))
+                if last.get(change.name) == key:
+                    continue
+                last[change.name] = key
                 if as_json:
-                    obj = run_json(diagnosis, run=name, roles=run.roles, points=run.points)
+                    points = watcher.runs[change.name].points
+                    obj = run_json(diagnosis, run=change.name, roles=change.roles, points=points)
                     print(json.dumps(obj, allow_nan=False, default=str), flush=True)
                 else:
                     stamp = time.strftime("%H:%M:%S")
-                    print(f"[{stamp}] " + text_block(diagnosis, run=name), flush=True)
+                    print(f"[{stamp}] " + text_block(diagnosis, run=change.name), flush=True)
+            _print_warnings(watcher.take_warnings())
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
         pass
@@ -183,3 +184,8 @@ def watch(
         f.severity in levels for run in watcher.runs.values() for f in run.diagnosis().findings
     )
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)

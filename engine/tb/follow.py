@@ -127,6 +127,17 @@ class LogFollower:
             tuple(warnings), tuple(sorted(resets)),
         )
 
+    def reread(self, name: str) -> FollowUpdate:
+        """Run ``name`` read again from the start of its files, as one update that resets
+        it (for a consumer that must rebuild what it derived from the run's points)."""
+        got = _Collected(points={}, texts={}, purged={})
+        warnings: list[str] = []
+        if name in self._runs:
+            self._reread(name, got, warnings)
+        return FollowUpdate(
+            points=got.points, texts=got.texts, warnings=tuple(warnings), reset=(name,)
+        )
+
     def _reread(self, name: str, got: _Collected, warnings: list[str]) -> None:
         """Forget what was delivered of run ``name`` and read all its files again."""
         run = self._runs[name]

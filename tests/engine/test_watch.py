@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from traindoc.engine.run_diagnosis import diagnose_log
 from traindoc.engine.tb.reader import load_path
@@ -50,6 +51,7 @@ def test_watcher_matches_batch_diagnosis_as_the_log_grows(tmp_path):
     assert watcher.runs["run"].diagnosis().findings[0].rule == "nan-loss"
 
 
+@pytest.mark.slow
 def test_cli_watch_prints_changes_and_exits_on_ctrl_c(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
