@@ -2,7 +2,8 @@
 
 Texts restate the seed's advice (the source document is the authority on the
 numbers: lr / 10, max_norm=1.0, dropout 0.3-0.5, weight_decay=0.01, warmup over the
-first 5% of steps, ...). Patches use the dotted keys of SPEC §6; a patch is computed
+first 5% of steps, ...). Patches use the dotted keys of SPEC §6 and stay within the
+config's limits (:mod:`traindoc.diagnostics.patch_limits`); a patch is computed
 only when the run's config is known, and a remedy whose patch would change nothing
 (already in place) is listed after the others as already tried.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traindoc.diagnostics import snippets
+from traindoc.diagnostics.patch_limits import MAX_EPOCHS, MAX_LR, MAX_WIDTH
 from traindoc.diagnostics.types import Remedy
 
 Config = Mapping[str, Any]
@@ -36,13 +38,6 @@ def get(config: Config | None, dotted: str, default: Any = None) -> Any:
 def _number(config: Config, key: str) -> float | None:
     v = get(config, key)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-# The largest values a traindoc config accepts (traindoc.engine.config's validation): a patch
-# never leaves them, so every offered fix can be applied.
-MAX_WIDTH = 65536
-MAX_EPOCHS = 100_000
-MAX_LR = 1e15
 
 
 def _scaled_lr(factor: float) -> PatchBuilder:

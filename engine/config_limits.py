@@ -1,7 +1,9 @@
 """The range of every config value (SPEC §6) and the guards on config text.
 
-Every limit is a named constant here, so that other modules (the GUI form, the
-remedies in ``diagnostics.remedies``) can mirror them. :func:`engine.config.validate`
+Every limit is a named constant here; the three a remedy's patch can reach
+(:data:`MAX_WIDTH`, :data:`MAX_EPOCHS`, :data:`MAX_LR`) are defined in
+:mod:`traindoc.diagnostics.patch_limits` (the remedies may import only
+diagnostics) and taken from there. :func:`engine.config.validate`
 applies them; :func:`check_model_budget` is also for the training process, which
 knows a file dataset's input shape only once it has loaded it.
 
@@ -25,6 +27,9 @@ import math
 import re
 from typing import Any
 
+from traindoc.diagnostics.patch_limits import MAX_EPOCHS as MAX_EPOCHS  # defined there, once
+from traindoc.diagnostics.patch_limits import MAX_LR as MAX_LR
+from traindoc.diagnostics.patch_limits import MAX_WIDTH as MAX_WIDTH
 from traindoc.engine.errors import UserError
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeding accept 0..2^32-1
@@ -32,12 +37,9 @@ MAX_NAME_LENGTH = 100  # a folder name, with a timestamp suffix added
 MAX_DATASET_SPEC_LENGTH = 4096  # PATH_MAX
 MAX_BATCH_SIZE = 65536
 MAX_LAYERS = 64
-MAX_WIDTH = 65536  # mirrored by traindoc.diagnostics.remedies.MAX_WIDTH
 MAX_PARAMETERS = 1_000_000_000
-MAX_EPOCHS = 100_000  # mirrored by traindoc.diagnostics.remedies.MAX_EPOCHS
 MAX_GRAD_ACCUM = 4096
 MAX_PATIENCE = 100_000
-MAX_LR = 1e15  # absurd rates still run and are diagnosed (tests train at 1e12)
 MAX_WEIGHT_DECAY = 100.0
 MAX_CLIP_GRAD_NORM = 1e6
 MAX_CUDA_INDEX = 1023

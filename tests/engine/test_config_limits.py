@@ -53,6 +53,7 @@ BAD_SETS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "override", "words"), BAD_SETS, ids=lambda v: str(v)[:30])
 def test_bad_set_exits_2_with_one_line_and_no_run_folder(tmp_path, command, override, words):
     logdir = tmp_path / "runs"
@@ -81,6 +82,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_config_file_exits_2_with_one_line(tmp_path, case):
     content, words = BAD_FILES[case]
@@ -90,6 +92,7 @@ def test_bad_config_file_exits_2_with_one_line(tmp_path, case):
     assert_one_line_exit_2(result, logdir, "bad.toml", *words)
 
 
+@pytest.mark.slow
 def test_directory_as_config_exits_2(tmp_path):
     (tmp_path / "conf").mkdir()
     logdir = tmp_path / "runs"
@@ -97,6 +100,7 @@ def test_directory_as_config_exits_2(tmp_path):
     assert_one_line_exit_2(result, logdir, "conf", "not a config file")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads anything")
 def test_unreadable_config_exits_2(tmp_path):
     path = _write(tmp_path / "secret.toml", "seed = 1\n")
@@ -186,12 +190,20 @@ def test_parameter_count_matches_the_built_model(arch, hidden, shape, classes):
     assert limits.parameter_count(arch, hidden, shape, classes) == expected
 
 
-def test_limits_mirrored_elsewhere_agree():
-    from traindoc.diagnostics import remedies
+def test_patches_that_grow_a_value_stop_at_the_limit_engine_accepts():
+    # The ceilings are defined once (diagnostics.patch_limits) for validation and remedies.
+    from traindoc.diagnostics.remedies import remedy
 
-    assert remedies.MAX_WIDTH == limits.MAX_WIDTH
-    assert remedies.MAX_EPOCHS == limits.MAX_EPOCHS
-    assert remedies.MAX_LR == limits.MAX_LR
+    config = cfg.apply_patch(cfg.RunConfig(), {"model.hidden": [limits.MAX_WIDTH - 1],
+                                               "train.epochs": limits.MAX_EPOCHS - 1})
+    nested = cfg.to_dict(config)
+    wider = remedy("bigger-model", nested, rule="underfitting").patch
+    longer = remedy("train-longer", nested, rule="underfitting").patch
+    assert wider == {"model.hidden": [limits.MAX_WIDTH]}
+    assert longer == {"train.epochs": limits.MAX_EPOCHS}
+    patched = cfg.apply_patch(config, {**wider, **longer})
+    assert patched.model.hidden == (limits.MAX_WIDTH,)
+    assert patched.train.epochs == limits.MAX_EPOCHS
 
 
 def test_nesting_depth_ignores_strings_and_comments():
@@ -245,6 +257,7 @@ def test_load_names_the_file_when_it_cannot_be_read(tmp_path):
         cfg.load(loop)
 
 
+@pytest.mark.slow
 def test_a_file_dataset_whose_real_input_passes_the_parameter_budget_fails_before_the_run(
         tmp_path):
     # Validation only knows the hidden layers' own weights for a file (268M here); the
