@@ -1,15 +1,12 @@
 """Log directories opened in the GUI: every run found is charted, diagnosed and followed.
 
-A :class:`FollowThread` per opened path polls an ``traindoc.engine.tb.follow.LogFollower``
-(which reads only the bytes appended since the last poll and notices new runs),
-off the GUI thread. Its updates go through a queue; :class:`LogSource` in the
-pump moves them into the model within the frame budget, so a directory still
-being written grows live: new points on the charts, new runs in the list.
-
-A role filled by a sum of loss parts (YOLO's box + obj + cls, see
-``traindoc.engine.tb.roles``) is a series of its own in the run, named by the composite tag
-and summed as the parts arrive (:class:`traindoc.engine.tb.reader.PartSum`: O(new points),
-the same sums as a one-shot load).
+A :class:`FollowThread` per opened path drives the engine's live follower
+(:class:`traindoc.engine.watch.Watcher`) off the GUI thread: it reads only the bytes
+appended since the last poll, notices new runs, sums loss parts, reads the stored config
+and diagnoses each changed run there, so opening large logs never stalls the window.
+Its :class:`~traindoc.engine.watch.RunChange` objects go through a queue; :class:`LogSource`
+in the pump only translates them into model calls, within the frame budget (a long
+series is appended in slices).
 """
 
 from __future__ import annotations
@@ -19,16 +16,13 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
-import numpy as np
-
-from traindoc.engine import config as config_module
 from traindoc.engine import rundir
-from traindoc.engine.tb.follow import FollowUpdate, LogFollower
-from traindoc.engine.tb.reader import CONFIG_TAG
-from traindoc.engine.tb.roles import infer_roles, role_candidates, sum_parts_of
-from traindoc.engine.tb.scalars import PartSum, Scalars
+from traindoc.engine.tb.roles import infer_roles, role_candidates
+from traindoc.engine.watch import RunChange, Watcher
+from traindoc.gui.core.lineage import mark_tried
 from traindoc.gui.core.state import LOG, FixInfo
 from traindoc.gui.diagnosis import RunDiagnoser
 from traindoc.gui.model import AppModel
@@ -38,36 +32,60 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often a followed directory is checked for new bytes
 RESCAN_S = 2.0  # how often its tree is walked again for new runs and files
+SLICE = 200_000  # points appended to the model per step of a pump tick
 
 
 class FollowThread(threading.Thread):
-    """Polls a LogFollower; puts each non-empty update, then ``None`` after every poll."""
+    """Polls a Watcher of one path; puts each RunChange and warning, then ``None`` after
+    every poll. Role overrides asked from the GUI are applied here, between polls."""
 
     def __init__(self, path: Path, out: queue.Queue, *, interval: float = POLL_S) -> None:
         super().__init__(name=f"follow {path}", daemon=True)
-        self.follower = LogFollower(path, rescan_secs=RESCAN_S)
+        self.watcher = Watcher([str(path)], {}, rescan_secs=RESCAN_S)
         self.out = out
         self.interval = interval
         self.halt = threading.Event()
+        self.wake = threading.Event()
+        self.requests: queue.Queue = queue.Queue()  # (run name, role overrides)
 
     def run(self) -> None:
         while not self.halt.is_set():
             try:
-                update = self.follower.poll()
+                self._poll()
             except Exception:  # the reader never raises on file contents; be safe anyway
-                log.exception("following %s failed", self.follower.path)
+                log.exception("following %s failed", self.watcher.followers[0][0])
                 return
-            if update:
-                self.out.put(update)
             self.out.put(None)
-            self.halt.wait(self.interval)
+            self.wake.wait(self.interval)
+            self.wake.clear()
+
+    def _poll(self) -> None:
+        while not self.requests.empty():
+            name, overrides = self.requests.get_nowait()
+            self._put(self.watcher.set_overrides(name, overrides))
+        for change in self.watcher.changes():
+            self._put(change)
+            if self.halt.is_set():
+                return
+        self._put(None)
+
+    def _put(self, change: RunChange | None) -> None:
+        for warning in self.watcher.take_warnings():
+            self.out.put(warning)
+        if change is not None:
+            self.out.put(change)
+
+    def set_overrides(self, name: str, overrides: dict[str, str]) -> None:
+        self.requests.put((name, dict(overrides)))
+        self.wake.set()
 
     def stop(self) -> None:
         self.halt.set()
+        self.wake.set()
 
 
 class LogSource:
-    """Pump side of one opened path: turns follower updates into runs and points."""
+    """Pump side of one opened path: turns the follower's changes into runs and points."""
 
     def __init__(self, controller: LogController, path: Path) -> None:
         self.controller = controller
@@ -76,8 +94,8 @@ class LogSource:
         self.queue: queue.Queue = queue.Queue()
         self.thread = FollowThread(path, self.queue)
         self.runs: dict[str, str] = {}  # run name (relative to path) -> run id
-        self.dirty: set[str] = set()
-        self.new_tags: set[str] = set()
+        self.sum_tags: dict[str, set[str]] = {}  # run id -> its composite series
+        self.steps: deque = deque()  # model calls not done yet, in order
         self.scans = 0
         self.warnings: list[str] = []
         self.closed = False
@@ -89,66 +107,69 @@ class LogSource:
         if self.closed:
             return True
         while time.perf_counter() < deadline:
+            if self.steps:
+                self.steps.popleft()()
+                continue
             try:
-                update = self.queue.get_nowait()
+                item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if update is None:
+            if item is None:
                 self.scans += 1
                 self._settle()
+            elif isinstance(item, str):
+                self._warn(item, log_it=False)
             else:
-                self._take(update)
+                self._take(item)
         return False
 
-    def _take(self, update: FollowUpdate) -> None:
-        for name in update.new_runs:
-            if name not in self.runs:
-                self._new_run(name)
-        for name in update.reset:  # files replaced: this update holds the whole run again
-            self._reset_run(name)
-        for name, tags in update.points.items():
-            run_id = self.runs.get(name) or self._new_run(name)
-            run = self.model.run(run_id)
-            if run is None:  # closed by the user
-                continue
-            purged = update.purged.get(name, {})
-            for tag, scalars in tags.items():
-                if tag not in run.tags:
-                    self.new_tags.add(run_id)
-                elif tag in purged:  # a restarted run: its new file replaces the tail
-                    run.tags[tag].drop_from(purged[tag])
-                self.model.append_points(run_id, tag, scalars.steps, scalars.values)
-            self.controller.add_to_sums(run_id, tags, purged)
-            self.dirty.add(run_id)
-        for name, texts in update.texts.items():
-            run = self.model.run(self.runs.get(name))
-            text = texts.get(CONFIG_TAG)
-            if run is not None and text and (run.config is None or name in update.reset):
-                try:
-                    self.model.update_run(run.id, config=config_module.loads(text))
-                except config_module.ConfigError:
-                    log.info("%s: stored config is not valid here", name)
-        for warning in update.warnings:
-            self.warnings.append(warning)
-            self.model.message.emit(warning)
+    def _take(self, change: RunChange) -> None:
+        """Queue the model calls of one change: points in slices, then roles and diagnosis."""
+        run_id = self.runs.get(change.run) or self._new_run(change.run)
+        run = self.model.run(run_id)
+        known = run.tags if run is not None else {}
+        new_tags = change.new or change.reset or any(t not in known for t in change.points)
+        if change.reset:
+            self.steps.append(lambda: self._reset_run(run_id))
+        for tag, scalars in [*change.points.items(), *change.sums.items()]:
+            if tag in change.sums:
+                self.sum_tags.setdefault(run_id, set()).add(tag)
+            for i in range(0, len(scalars), SLICE):
+                steps, values = scalars.steps[i:i + SLICE], scalars.values[i:i + SLICE]
+                self.steps.append(lambda t=tag, s=steps, v=values: self._append(run_id, t, s, v))
+        self.steps.append(lambda: self._finish(run_id, change, new_tags=new_tags))
 
-    def _reset_run(self, name: str) -> None:
-        """Forget a run's points, sums and diagnosis: its files were replaced and the
-        follower re-reads them whole (a finding that no longer holds disappears)."""
-        run_id = self.runs.get(name)
-        run = self.model.run(run_id) if run_id is not None else None
-        if run is None:  # unknown, or closed by the user
+    def _append(self, run_id: str, tag: str, steps, values) -> None:
+        if self.model.run(run_id) is not None:  # not closed by the user
+            self.model.append_points(run_id, tag, steps, values)
+
+    def _finish(self, run_id: str, change: RunChange, *, new_tags: bool) -> None:
+        run = self.model.run(run_id)
+        if run is None:
             return
-        for tag in self.controller.sums.pop(run_id, {}):
+        if change.config is not None:
+            self.model.update_run(run_id, config=change.config)
+        if new_tags or change.roles != run.roles:  # the candidates change with the tags
+            uncertain = self.controller.uncertain_roles(run_id)
+            self.model.set_roles(run_id, change.roles, uncertain=uncertain)
+        if change.diagnosis is not None:
+            state = self.model.state
+            tried = {f.rule: state.tried_remedies(run_id, f.rule)
+                     for f in change.diagnosis.findings}
+            self.model.set_diagnosis(run_id, mark_tried(change.diagnosis, tried))
+            self.controller.pump.request_frame()
+
+    def _reset_run(self, run_id: str) -> None:
+        """Forget a run's points, sums and diagnosis: the change holds the run whole again
+        (a finding that no longer holds disappears)."""
+        run = self.model.run(run_id)
+        if run is None:  # closed by the user
+            return
+        for tag in self.sum_tags.pop(run_id, set()):
             run.tags.pop(tag, None)
         for series in run.tags.values():
             series.clear()
-        diagnoser = self.controller.diagnosers.get(run_id)
-        if diagnoser is not None:
-            diagnoser.reset()
         self.model.set_diagnosis(run_id, None)
-        self.new_tags.add(run_id)
-        self.dirty.add(run_id)
 
     def _new_run(self, name: str) -> str:
         root = self.path if name == "." else self.path / name
@@ -158,14 +179,14 @@ class LogSource:
             source=str(self.path), reason=reason,
         )
         self.runs[name] = run.id
-        self.controller.diagnosers[run.id] = RunDiagnoser(self.model, run.id)
         problems += self._link_parent(run.id, root)
         for problem in problems:  # a bad side file spoils its own field, never the folder
             self._warn(problem)
         return run.id
 
-    def _warn(self, warning: str) -> None:
-        log.warning("%s", warning)
+    def _warn(self, warning: str, *, log_it: bool = True) -> None:
+        if log_it:
+            log.warning("%s", warning)
         self.warnings.append(warning)
         self.model.message.emit(warning)
 
@@ -184,31 +205,18 @@ class LogSource:
         return problems
 
     def _settle(self) -> None:
-        """After a pass over the files: roles for runs with new tags, then diagnosis."""
-        for run_id in self.new_tags:
-            self.controller.infer(run_id)
-        self.new_tags.clear()
-        for run_id in self.dirty:
-            run = self.model.run(run_id)
-            if run is None:
-                continue
-            diagnoser = self.controller.diagnosers.get(run_id)
-            if diagnoser is not None:
-                diagnoser.update(force=True)
-        if self.dirty:
-            self.controller.pump.request_frame()
-        self.dirty.clear()
-        if self.scans == 1:
-            found = len(self.runs)
-            problems = sum(  # info findings are notes, not problems
-                1 for r in self.runs.values()
-                if self.model.run(r) is not None
-                and any(f.severity.value != "info" for f in self.model.run(r).findings())
-            )
-            note = f", {len(self.warnings)} warning(s)" if self.warnings else ""
-            self.model.message.emit(
-                f"{self.path}: {found} run(s), {problems} with findings{note}; following it"
-            )
+        """After the first pass over the files is in the model: a summary line."""
+        if self.scans != 1:
+            return
+        runs = [self.model.run(r) for r in self.runs.values()]
+        problems = sum(  # info findings are notes, not problems
+            1 for run in runs
+            if run is not None and any(f.severity.value != "info" for f in run.findings())
+        )
+        note = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        self.model.message.emit(
+            f"{self.path}: {len(self.runs)} run(s), {problems} with findings{note}; following it"
+        )
 
     def close(self) -> None:
         self.closed = True
@@ -216,15 +224,13 @@ class LogSource:
 
 
 class LogController:
-    """Opens log paths, infers tag roles (with the user's overrides) and keeps them followed."""
+    """Opens log paths, keeps them followed, and passes the user's role overrides on."""
 
     def __init__(self, model: AppModel, pump: Pump) -> None:
         self.model = model
         self.pump = pump
         self.sources: dict[Path, LogSource] = {}
-        self.diagnosers: dict[str, RunDiagnoser] = {}
         self.overrides: dict[str, dict[str, str]] = {}  # run id -> role -> tag
-        self.sums: dict[str, dict[str, PartSum]] = {}  # run id -> composite tag -> its sum
 
     def open(self, path: str | Path) -> LogSource:
         """Start reading (and following) ``path``; raises FileNotFoundError when it is absent
@@ -248,47 +254,6 @@ class LogController:
         self.pump.add(source)
         return source
 
-    def infer(self, run_id: str) -> None:
-        run = self.model.run(run_id)
-        if run is None:
-            return
-        sums = self.sums.setdefault(run_id, {})
-        counts = {tag: len(series) for tag, series in run.tags.items() if tag not in sums}
-        roles = infer_roles(counts, overrides=self.overrides.get(run_id))
-        wanted = {tag for tag in roles.values()
-                  if tag not in counts and sum_parts_of(tag, counts) is not None}
-        for tag in set(sums) - wanted:  # a sum no role reads any more
-            del sums[tag]
-            run.tags.pop(tag, None)
-        for tag in wanted - set(sums):
-            self._start_sum(run_id, tag)
-        self.model.set_roles(run_id, roles, uncertain=self.uncertain_roles(run_id))
-
-    def _start_sum(self, run_id: str, tag: str) -> None:
-        """A composite tag's series from its parts' points so far (then kept up by
-        ``add_to_sums``)."""
-        run = self.model.run(run_id)
-        parts = sum_parts_of(tag, run.tags)
-        part_sum = self.sums.setdefault(run_id, {})[tag] = PartSum(parts)
-        old = run.tags.get(tag)
-        if old is not None:
-            old.clear()  # a new generation: incremental readers of it start over
-        got = part_sum.update({p: _scalars(run.tags[p]) for p in parts})
-        if len(got) or old is not None:
-            self.model.append_points(run_id, tag, got.steps, got.values)
-
-    def add_to_sums(self, run_id: str, tags: dict[str, Scalars], purged: dict[str, int]) -> None:
-        """Extend the run's composite series by the sums the new points of their parts
-        completed; a sum whose part was purged (restarted run) is built again."""
-        for tag, part_sum in list(self.sums.get(run_id, {}).items()):
-            if any(p in purged for p in part_sum.parts):
-                self._start_sum(run_id, tag)
-                continue
-            new = {p: tags[p] for p in part_sum.parts if p in tags}
-            got = part_sum.update(new) if new else None
-            if got is not None and len(got):
-                self.model.append_points(run_id, tag, got.steps, got.values)
-
     def uncertain_roles(self, run_id: str) -> frozenset[str]:
         """Roles that more than one tag could fill, not settled by the user."""
         candidates = self.candidates(run_id)
@@ -296,19 +261,24 @@ class LogController:
         return frozenset(r for r, tags in candidates.items() if len(tags) > 1 and r not in settled)
 
     def candidates(self, run_id: str) -> dict[str, list[str]]:
-        sums = self.sums.get(run_id, {})
+        sums = set().union(*(s.sum_tags.get(run_id, ()) for s in self.sources.values()))
         return role_candidates(t for t in self.model.run(run_id).tags if t not in sums)
 
     def set_overrides(self, run_id: str, overrides: dict[str, str]) -> None:
-        """Apply the user's role choices (role -> tag; '' unmaps) and re-diagnose."""
+        """Apply the user's role choices (role -> tag; '' unmaps): a followed run is read
+        again and diagnosed with them off the GUI thread; another (a launched run) at once."""
         self.overrides[run_id] = dict(overrides)
-        self.infer(run_id)
-        diagnoser = self.diagnosers.get(run_id)
-        if diagnoser is None:
-            diagnoser = self.diagnosers[run_id] = RunDiagnoser(self.model, run_id)
-        diagnoser.reset()
+        for source in self.sources.values():
+            name = next((n for n, i in source.runs.items() if i == run_id), None)
+            if name is not None:
+                source.thread.set_overrides(name, overrides)
+                return
+        run = self.model.run(run_id)
+        counts = {tag: len(series) for tag, series in run.tags.items()}
+        roles = infer_roles(counts, overrides=overrides)
+        self.model.set_roles(run_id, roles, uncertain=self.uncertain_roles(run_id))
         self.model.set_diagnosis(run_id, None)
-        diagnoser.update(force=True)
+        RunDiagnoser(self.model, run_id).update(force=True)
         self.pump.request_frame()
 
     def close_all(self) -> None:
@@ -317,13 +287,3 @@ class LogController:
         for source in self.sources.values():
             source.thread.join(2.0)
         self.sources.clear()
-
-    def wait_loaded(self, source: LogSource) -> bool:
-        """True once the first pass over ``source`` is in the model."""
-        return source.scans >= 1
-
-
-def _scalars(series) -> Scalars:
-    """A chart series as reader scalars (the charts keep no wall times)."""
-    steps, values = series.steps, series.values
-    return Scalars(steps.copy(), values.copy(), np.zeros(len(steps)))

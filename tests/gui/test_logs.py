@@ -89,8 +89,9 @@ def test_role_override_changes_what_is_charted_and_diagnosed(qtbot, window, tmp_
     run_id = next(iter(source.runs.values()))
     run = window.model.run(run_id)
     assert run.roles["train_loss"] == "loss"
-    window.logs.set_overrides(run_id, {"train_loss": "aux_loss"})
-    assert run.roles["train_loss"] == "aux_loss"
+    window.logs.set_overrides(run_id, {"train_loss": "aux_loss"})  # applied off the GUI thread
+    qtbot.waitUntil(lambda: run.roles["train_loss"] == "aux_loss" and run.diagnosis is not None,
+                    timeout=LOAD_MS)
     window.model.set_current(run_id)
     window.model.frame.emit()
     np.testing.assert_allclose(window.charts.curve(run_id, "train_loss").raw.yData,

@@ -81,10 +81,14 @@ def test_overriding_a_sum_and_back(qtbot, window, tmp_path):
     writer.close()
     run = open_and_wait(qtbot, window, folder)
     assert window.logs.candidates(run.id)["train_loss"][0] == TRAIN
-    window.logs.set_overrides(run.id, {"train_loss": "train/obj_loss"})
-    assert run.roles["train_loss"] == "train/obj_loss" and TRAIN not in run.tags
+    window.logs.set_overrides(run.id, {"train_loss": "train/obj_loss"})  # off the GUI thread
+    qtbot.waitUntil(lambda: run.roles["train_loss"] == "train/obj_loss"
+                    and run.diagnosis is not None, timeout=LOAD_MS)
+    assert TRAIN not in run.tags
     window.logs.set_overrides(run.id, {})
-    assert run.roles["train_loss"] == TRAIN and len(run.series("train_loss")) == 20
+    qtbot.waitUntil(lambda: run.roles["train_loss"] == TRAIN and run.diagnosis is not None,
+                    timeout=LOAD_MS)
+    assert len(run.series("train_loss")) == 20
     assert_like_a_load(run, folder)
     assert run.diagnosis is not None and run.diagnosis.points > 0
 
