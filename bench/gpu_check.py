@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 import traindoc.engine.train.loop as loop
+import traindoc.engine.train.setup as setup
 from traindoc.engine import config as cfg
 from traindoc.engine.events import Metrics
 from traindoc.engine.train.augment import augment_batch
@@ -32,16 +33,16 @@ def run(patch: dict, *, force_fp16: bool = False) -> dict:
             if "perf/device_mem_mb" in event.points:
                 seen["mem"].extend(event.points["perf/device_mem_mb"][1].tolist())
 
-    original = loop.amp_dtype_for
+    original = setup.amp_dtype_for
     if force_fp16:
-        loop.amp_dtype_for = lambda mode, device: torch.float16
+        setup.amp_dtype_for = lambda mode, device: torch.float16
     try:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             result = loop.run_training(config, Path(tmp), emit=emit, should_stop=lambda: False)
             seconds = time.perf_counter() - t0
     finally:
-        loop.amp_dtype_for = original
+        setup.amp_dtype_for = original
     return {
         "status": result.status,
         "val_acc": result.summary.get("val/accuracy"),

@@ -21,9 +21,11 @@ import torch.nn.functional as F
 from traindoc.engine import config as cfg
 from traindoc.engine.data import datasets
 from traindoc.engine.events import Started
-from traindoc.engine.train.loop import evaluate, resolve_device, run_training
+from traindoc.engine.train.evaluation import evaluate
+from traindoc.engine.train.loop import run_training
 from traindoc.engine.train.models import build_model
 from traindoc.engine.train.optim import build_optimizer
+from traindoc.engine.train.setup import resolve_device
 
 
 def ours(config: cfg.RunConfig) -> tuple[int, float]:

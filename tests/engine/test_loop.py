@@ -13,8 +13,10 @@ import torch
 from traindoc.engine import config as cfg
 from traindoc.engine import rundir
 from traindoc.engine.events import Evaluated, Finished, Metrics, Started
-from traindoc.engine.train.loop import EarlyStopping, clip_gradients, forward_backward, run_training
+from traindoc.engine.train.evaluation import EarlyStopping
+from traindoc.engine.train.loop import run_training
 from traindoc.engine.train.models import build_model
+from traindoc.engine.train.step import clip_gradients, forward_backward
 
 
 def small_config(**patch) -> cfg.RunConfig:
