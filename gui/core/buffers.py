@@ -9,21 +9,17 @@ charts would otherwise recompute over every point each frame: the bounds of its
 steps and finite values (:class:`RunningBounds`), the indices of its non-finite
 values, and whether its steps are in order (so a chart may clip by bisection).
 
-:func:`ema` is TensorBoard's debiased exponential moving average, vectorised (a
-blocked linear scan) and resumable, so a live curve is smoothed in O(new points).
+The charts smooth with :func:`traindoc.diagnostics.signals.ema` (resumable, so a live
+curve is smoothed in O(new points)).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 INITIAL_CAPACITY = 1024
-# Largest factor a block of the scan may scale by (a**-B): keeps the blocked sums exact
-# to ~1e-10 relative, far below what a chart can show.
-_MAX_SCALE = 1e6
 
 
 class GrowingArray:
@@ -186,82 +182,3 @@ class GrowingSeries:
         steps, values = self.steps[keep].copy(), self.values[keep].copy()
         self.clear()
         self.append(steps, values)
-
-
-# ---------------------------------------------------------------- smoothing
-
-
-@dataclass(frozen=True, slots=True)
-class EmaState:
-    """Where a smoothing pass stopped: the biased accumulator and finite points seen."""
-
-    last: float = 0.0
-    count: int = 0
-
-
-def linear_scan(d: np.ndarray, a: float, y0: float = 0.0) -> np.ndarray:
-    """``y[k] = a * y[k-1] + d[k]`` with ``y[-1] = y0``, vectorised for 0 <= a < 1.
-
-    Blocks of ``B`` points are solved at once with ``a**j * cumsum(d * a**-j)``
-    (``B`` chosen so that ``a**-B`` stays below ``_MAX_SCALE``); the carries between
-    blocks obey the same recurrence with ``a**B`` and are solved recursively.
-    """
-    d = np.asarray(d, dtype=np.float64)
-    n = d.size
-    if n == 0:
-        return d.copy()
-    if a <= 0.0:
-        out = d.copy()
-        out[0] += a * y0
-        return out
-    block = max(1, min(n, int(math.log(_MAX_SCALE) / -math.log(a))))
-    if block == 1:
-        # a < 1/_MAX_SCALE: two terms of the expansion are exact to a**2 < 1e-12.
-        out = d.copy()
-        out[0] += a * y0
-        if n > 1:
-            out[1:] += a * d[:-1]
-            out[1] += a * a * y0
-        return out
-    j = np.arange(block, dtype=np.float64)
-    up = a**-j  # a**-j, at most _MAX_SCALE
-    down = a**j
-    nb = -(-n // block)
-    padded = np.zeros(nb * block)
-    padded[:n] = d
-    grid = padded.reshape(nb, block)
-    local = np.cumsum(grid * up, axis=1) * down  # each block from a zero start
-    if nb == 1:
-        carries_in = np.asarray([y0])
-    else:
-        ends = local[:, -1]
-        # y at the end of block b = a**B * y at the end of block b-1 + ends[b]
-        carried = linear_scan(ends[:-1], a**block, y0)
-        carries_in = np.concatenate(([y0], carried))
-    out = local + carries_in[:, None] * (down * a)[None, :]
-    return out.reshape(-1)[:n]
-
-
-def ema(
-    values: np.ndarray, weight: float, state: EmaState | None = None
-) -> tuple[np.ndarray, EmaState]:
-    """TensorBoard's debiased EMA of ``values``, resumable from ``state``.
-
-    Non-finite values do not enter the average and stay non-finite in the output
-    (so a NaN is never smoothed away). ``weight`` 0 returns the values unchanged.
-    """
-    state = state or EmaState()
-    values = np.asarray(values, dtype=np.float64)
-    if weight <= 0.0 or values.size == 0:
-        return values.copy(), state
-    weight = min(weight, 0.999999)
-    finite = np.isfinite(values)
-    out = values.copy()
-    x = values[finite]
-    if x.size == 0:
-        return out, state
-    biased = linear_scan((1.0 - weight) * x, weight, state.last)
-    counts = np.arange(state.count + 1, state.count + 1 + x.size, dtype=np.float64)
-    debias = 1.0 - np.power(weight, counts)
-    out[finite] = biased / debias
-    return out, EmaState(last=float(biased[-1]), count=state.count + int(x.size))

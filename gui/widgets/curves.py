@@ -23,8 +23,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from traindoc.diagnostics.signals import EmaState, ema
 from traindoc.gui.core import reduction
-from traindoc.gui.core.buffers import EmaState, GrowingArray, GrowingSeries, RunningBounds, ema
+from traindoc.gui.core.buffers import GrowingArray, GrowingSeries, RunningBounds
 
 RAW_ALPHA = 70  # of 255: the raw curve stays visible behind the smoothed one
 MAX_MARKERS = 2000  # non-finite markers drawn at most (evenly sampled)

@@ -1,24 +1,11 @@
-"""Growable series and TensorBoard's debiased EMA (Qt-free)."""
+"""Growable series for the charts (Qt-free)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from traindoc.gui.core.buffers import GrowingArray, GrowingSeries, ema
-
-
-def reference_ema(values, weight):
-    """TensorBoard's smoothing loop, written out (non-finite values pass through)."""
-    last, count, out = 0.0, 0, []
-    for v in values:
-        if not np.isfinite(v):
-            out.append(v)
-            continue
-        count += 1
-        last = last * weight + (1 - weight) * v
-        out.append(last / (1 - weight**count))
-    return np.asarray(out)
+from traindoc.gui.core.buffers import GrowingArray, GrowingSeries
 
 
 def test_growing_array_doubles_and_keeps_every_value():
@@ -55,27 +42,3 @@ def test_drop_from_rewrites_the_tail_and_bumps_the_generation():
 def test_series_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="differ in length"):
         GrowingSeries().append([1, 2], [1.0])
-
-
-@pytest.mark.parametrize("weight", [0.0, 1e-7, 0.3, 0.6, 0.9, 0.99, 0.999])
-def test_ema_matches_tensorboard_loop(weight):
-    rng = np.random.default_rng(1)
-    values = rng.normal(size=5000).cumsum()
-    values[[7, 300, 4000]] = [np.nan, np.inf, np.nan]
-    got, _ = ema(values, weight)
-    want = reference_ema(values, weight)
-    finite = np.isfinite(want)
-    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-9, atol=1e-9)
-    assert not np.isfinite(got[~finite]).any()
-
-
-@pytest.mark.parametrize("weight", [0.6, 0.99])
-def test_ema_resumes_over_new_points_only(weight):
-    values = np.random.default_rng(2).normal(size=3000)
-    whole, _ = ema(values, weight)
-    parts, state = [], None
-    for lo, hi in [(0, 1), (1, 900), (900, 901), (901, 3000)]:
-        out, state = ema(values[lo:hi], weight, state)
-        parts.append(out)
-    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12, atol=1e-12)
-    assert state.count == 3000

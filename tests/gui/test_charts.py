@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.gui.conftest import add_run
-from traindoc.gui.core.buffers import ema
+from traindoc.diagnostics.signals import ema
 
 
 @pytest.fixture
