@@ -428,6 +428,7 @@ def test_dataset_validation() -> None:
         ArrayDataset(np.zeros((2, 2), np.float32), np.zeros(3, np.int64), 2, "short")
 
 
+@pytest.mark.slow
 def test_module_is_torch_free() -> None:
     code = (
         "import sys, traindoc.engine.data.datasets, traindoc.engine.train.schedules; "

@@ -124,6 +124,7 @@ def check_failed_on_a_full_disk(result: subprocess.CompletedProcess, logdir: Pat
     return run
 
 
+@pytest.mark.slow
 def test_disk_full_while_training_is_one_line_and_exit_1(tmp_path):
     logdir = tmp_path / "runs"
     # Flush 1 is the file_version record; a few more get through, then the disk is full.
@@ -175,6 +176,7 @@ def _fill(fs: Path, leave: int) -> None:
         f.write(b"\0" * max(0, free - leave))
 
 
+@pytest.mark.slow
 def test_a_real_full_tmpfs_while_training(small_fs):
     _fill(small_fs, leave=96 * 1024)
     logdir = small_fs / "runs"
@@ -195,6 +197,7 @@ def test_a_real_full_tmpfs_while_training(small_fs):
     assert log.points > 0  # intact records before the torn end are kept
 
 
+@pytest.mark.slow
 def test_a_real_full_tmpfs_at_start(small_fs):
     _fill(small_fs, leave=0)
     logdir = small_fs / "runs"

@@ -97,6 +97,7 @@ def wait_for_running(proc: subprocess.Popen, logdir: Path, timeout: float = 60) 
 # ------------------------------------------------------------------ orphaned worker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.2, 1.0, 3.0])
 def test_worker_stops_within_two_seconds_of_its_parents_death(tmp_path, delay):
     logdir = tmp_path / "L"
@@ -115,6 +116,7 @@ def test_worker_stops_within_two_seconds_of_its_parents_death(tmp_path, delay):
         assert status.get("reason") == "parent process exited", status
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_worker_alone_is_stopped_sigterm(tmp_path):
     logdir = tmp_path / "L"
     proc = launch_long_run(logdir, tmp_path)
@@ -148,6 +150,7 @@ def assert_interrupted(proc: subprocess.Popen, timeout: float = 15) -> tuple[str
     return out, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.15, 0.5, 1.2])
 def test_ctrl_c_during_start_up_is_130_and_one_line(tmp_path, delay):
     logdir = tmp_path / "L"
@@ -168,6 +171,7 @@ def test_ctrl_c_during_start_up_is_130_and_one_line(tmp_path, delay):
     assert wait_until(lambda: not session_pids(proc.pid), 3.0)
 
 
+@pytest.mark.slow
 def test_second_ctrl_c_while_stopping_is_still_130_without_traceback(tmp_path):
     logdir = tmp_path / "L"
     proc = launch(
@@ -185,6 +189,7 @@ def test_second_ctrl_c_while_stopping_is_still_130_without_traceback(tmp_path):
     assert wait_until(lambda: not session_pids(proc.pid), 3.0)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_the_final_summary_is_130_and_one_line(tmp_path):
     marker = tmp_path / "summary-started"
     proc = launch(
@@ -220,6 +225,7 @@ def big_event_file(path: Path, records: int) -> None:
             f.write(block)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_diagnose_of_a_large_file_is_130_and_one_line(tmp_path):
     run = tmp_path / "big"
     run.mkdir()

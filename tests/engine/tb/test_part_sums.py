@@ -175,6 +175,7 @@ def test_watch_sums_parts_as_they_arrive_like_a_one_shot_load(tmp_path):
     assert watcher.runs["."].live.points("train_loss") == 110
 
 
+@pytest.mark.slow
 def test_cli_reports_the_sum_and_refuses_a_metric_without_direction(tmp_path):
     writer = EventFileWriter(str(tmp_path))
     write_epochs(writer, part_values(30), range(30))
@@ -194,6 +195,7 @@ def test_cli_reports_the_sum_and_refuses_a_metric_without_direction(tmp_path):
 
 @pytest.mark.parametrize("override", ["val_metric=metrics/mAP_0.5:0.95",
                                       "train_loss=train/box_loss+train/cls_loss"])
+@pytest.mark.slow
 def test_cli_role_overrides_of_metrics_and_sums(tmp_path, override):
     writer = EventFileWriter(str(tmp_path))
     write_epochs(writer, part_values(12), range(12))

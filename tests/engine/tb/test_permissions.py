@@ -198,6 +198,7 @@ def unprivileged():
             shutil.rmtree(warm, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_real_permissions_as_an_unprivileged_user(unprivileged):
     top, run = unprivileged
     paths = _tree(top)
