@@ -10,13 +10,14 @@ only when the run's config is known, and a remedy whose patch would change nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from traindoc.diagnostics import snippets
 from traindoc.diagnostics.patch_limits import MAX_EPOCHS, MAX_LR, MAX_WIDTH
-from traindoc.diagnostics.types import Remedy
+from traindoc.diagnostics.types import Diagnosis, Remedy
 
 Config = Mapping[str, Any]
 PatchBuilder = Callable[[Config], "dict[str, Any] | None"]
@@ -233,36 +234,38 @@ _MISSING = object()
 
 
 def remedies_for(
-    rule: str,
-    cause: str | None = None,
-    config: Config | None = None,
-    already_applied: Iterable[str] = (),
+    rule: str, cause: str | None = None, config: Config | None = None,
 ) -> tuple[Remedy, ...]:
     """The remedies for a finding, in the order to try them.
 
-    Remedies already in place in ``config``, or named in ``already_applied`` (fixes
-    applied to this run's ancestors that did not resolve the finding), come last,
-    marked ``already_tried``; the first remaining one is "the next remedy".
+    Remedies already in place in ``config`` come last, marked ``already_tried``;
+    the first remaining one is "the next remedy".
     """
     order = ORDER.get((rule, cause)) or ORDER.get((rule, None), ())
-    applied = set(already_applied)
-    made = []
-    for rid in order:
-        r = remedy(rid, config, rule=rule, cause=cause)
-        if rid in applied and not r.already_tried:
-            r = Remedy(r.id, r.text, snippet=r.snippet, patch=r.patch, already_tried=True)
-        made.append(r)
+    made = [remedy(rid, config, rule=rule, cause=cause) for rid in order]
     return tuple([r for r in made if not r.already_tried] + [r for r in made if r.already_tried])
 
 
-def next_remedy(
-    rule: str,
-    cause: str | None = None,
-    config: Config | None = None,
-    already_applied: Iterable[str] = (),
-) -> Remedy | None:
-    """The first remedy not yet tried, or None when every one was."""
-    return next(
-        (r for r in remedies_for(rule, cause, config, already_applied) if not r.already_tried),
-        None,
-    )
+def mark_tried(diagnosis: Diagnosis | None, tried: Mapping[str, set[str]]) -> Diagnosis | None:
+    """Remedies applied along a run's fix lineage (``tried[rule]``: fixes of its
+    ancestors that did not resolve the finding) become already-tried, listed last.
+
+    The diagnosis only knows the config, where ``lower-lr`` applied once still has
+    room to apply again; lineage says it was tried, so the next remedy is offered.
+    """
+    if diagnosis is None or not any(tried.values()):
+        return diagnosis
+    findings = []
+    for finding in diagnosis.findings:
+        done = tried.get(finding.rule, set())
+        if not done:
+            findings.append(finding)
+            continue
+        marked = [
+            dataclasses.replace(r, already_tried=True) if r.id in done else r
+            for r in finding.remedies
+        ]
+        ordered = [r for r in marked if not r.already_tried]
+        ordered += [r for r in marked if r.already_tried]
+        findings.append(dataclasses.replace(finding, remedies=tuple(ordered)))
+    return dataclasses.replace(diagnosis, findings=tuple(findings))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -206,52 +206,73 @@ def _unknown_key(dotted: str) -> str:
 
 
 def _coerce(key: str, value: Any, kind: type) -> Any:
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise ConfigError(f"{key} = {show(value)}: expected true or false")
-    if kind is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key} = {show(value)}: expected an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key} = {show(value)}: expected an integer")
-    if kind is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key} = {show(value)}: expected a number")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key} = {show(value)}: expected a number")
-    if kind is tuple:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = [value]
-        if isinstance(value, str):
-            value = [part for part in value.replace(",", " ").split() if part]
-        if isinstance(value, list | tuple):
-            try:
-                return tuple(_coerce(key, v, int) for v in value)
-            except ConfigError:
-                pass
-        raise ConfigError(f"{key} = {show(value)}: expected a list of integers, e.g. [256, 256]")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{key} = {show(value)}: expected a string")
-    raise AssertionError(f"unhandled config type {kind} for {key}")
+    """``value`` as ``kind`` (TOML's own type, or the text a ``--set`` or the form gives)."""
+    coerce, expected = _COERCIONS[kind]
+    result = coerce(key, value)
+    if result is _INVALID:
+        raise ConfigError(f"{key} = {show(value)}: expected {expected}")
+    return result
+
+
+_INVALID = object()
+
+
+def _to_bool(_key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return _INVALID
+
+
+def _parsed(value: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(value)
+    except ValueError:
+        return _INVALID
+
+
+def _to_int(_key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _parsed(value, int) if isinstance(value, str) else _INVALID
+
+
+def _to_float(_key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int | float):
+        return float(value)
+    return _parsed(value, float) if isinstance(value, str) else _INVALID
+
+
+def _to_ints(key: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, str):
+        value = [part for part in value.replace(",", " ").split() if part]
+    if not isinstance(value, list | tuple):
+        return _INVALID
+    items = tuple(_to_int(key, v) for v in value)
+    return _INVALID if any(v is _INVALID for v in items) else items
+
+
+def _to_str(_key: str, value: Any) -> Any:
+    return value if isinstance(value, str) else _INVALID
+
+
+# config field type -> (coercion, what the message says is expected)
+_COERCIONS: dict[type, tuple[Callable[[str, Any], Any], str]] = {
+    bool: (_to_bool, "true or false"),
+    int: (_to_int, "an integer"),
+    float: (_to_float, "a number"),
+    tuple: (_to_ints, "a list of integers, e.g. [256, 256]"),
+    str: (_to_str, "a string"),
+}
 
 
 # ---------------------------------------------------------------- validation
@@ -363,11 +384,6 @@ def load(path: str | Path) -> RunConfig:
 
 def save(config: RunConfig, path: str | Path) -> None:
     Path(path).write_text(dumps(config), encoding="utf-8")
-
-
-def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfig:
-    """Convenience for code (not users): ``replace_section(cfg, "optim", lr=0.1)``."""
-    return apply_patch(config, {f"{section}.{k}": v for k, v in changes.items()})
 
 
 __all__ = [

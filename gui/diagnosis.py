@@ -6,8 +6,8 @@ import logging
 import time
 
 from traindoc.diagnostics.live import LiveDiagnoser
+from traindoc.diagnostics.remedies import mark_tried
 from traindoc.engine import config as config_module
-from traindoc.gui.core.lineage import mark_tried
 from traindoc.gui.core.state import RunState
 from traindoc.gui.model import AppModel
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
@@ -72,10 +71,6 @@ def scalars_csv(model: AppModel, run_ids: list[str], path: str | Path) -> int:
     return rows
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
-
-
 def report_markdown(model: AppModel, charts, run_ids: list[str], path: str | Path) -> Path:
     """The diagnosis of the runs with the chart images (saved next to the report)."""
     path = Path(path)
@@ -87,49 +82,60 @@ def report_markdown(model: AppModel, charts, run_ids: list[str], path: str | Pat
             lines.append(f"![{key}]({image.relative_to(path.parent).as_posix()})")
         lines.append("")
     for run_id in run_ids:
-        run = model.run(run_id)
-        lines += [f"## {run.name}", "", f"- status: {run.status}"]
-        if run.reason:
-            lines.append(f"- reason: {run.reason}")
-        if run.run_dir is not None:
-            lines.append(f"- folder: `{run.run_dir}`")
-        for role in ("val_loss", "val_accuracy", "train_loss"):
-            best = run.best(role)
-            if best is not None and np.isfinite(best[0]):
-                lines.append(f"- best {role.replace('_', ' ')}: {best[0]:.4g} (step {best[1]})")
-        if run.fix is not None:
-            parent = model.run(run.fix.parent)
-            lines.append(f"- fix of {parent.name if parent else '?'}: `{run.fix.remedy}` "
-                         f"for `{run.fix.rule}` ({run.fix.patch})")
-        if run.verdict is not None:
-            lines.append(f"- verdict: {run.verdict.text()}")
-        diagnosis = run.diagnosis
-        lines.append(f"- diagnosis: {diagnosis.status.value if diagnosis else 'not run'}")
-        lines.append("")
-        for finding in run.findings():
-            confidence = getattr(getattr(finding, "confidence", None), "value", "high")
-            note = finding.severity.value == "info"  # weak evidence: a note, not an alarm
-            kind = "note" if note else finding.severity.value
-            lines += [
-                f"### {kind}: {finding.title} (`{finding.rule}`, {confidence} confidence)",
-                "",
-                f"Steps {finding.step_start}–{finding.step_end}. {finding.evidence}",
-                "",
-            ]
-            if note:
-                lines += ["*A note on weak evidence, not an alarm.*", ""]
-            for index, remedy in enumerate(finding.remedies, 1):
-                tried = " *(already tried)*" if remedy.already_tried else ""
-                lines.append(f"{index}. **{remedy.id}**{tried}: {remedy.text}")
-                if remedy.patch:
-                    change = ", ".join(f"`{k} = {v!r}`" for k, v in remedy.patch.items())
-                    lines.append(f"   Config change: {change}")
-                if remedy.snippet:
-                    body = remedy.snippet.strip("\n").splitlines()
-                    snippet = "\n".join("   " + ln for ln in body)
-                    lines += ["", "   ```python", snippet, "   ```"]
-            lines.append("")
-        if run.traceback:
-            lines += ["### Traceback", "", "```", run.traceback.rstrip(), "```", ""]
+        lines += _run_section(model, model.run(run_id))
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _run_section(model: AppModel, run) -> list[str]:
+    """One run: its facts, then each finding with its remedies, then its traceback."""
+    lines = [f"## {run.name}", "", f"- status: {run.status}"]
+    if run.reason:
+        lines.append(f"- reason: {run.reason}")
+    if run.run_dir is not None:
+        lines.append(f"- folder: `{run.run_dir}`")
+    for role in ("val_loss", "val_accuracy", "train_loss"):
+        best = run.best(role)
+        if best is not None and np.isfinite(best[0]):
+            lines.append(f"- best {role.replace('_', ' ')}: {best[0]:.4g} (step {best[1]})")
+    if run.fix is not None:
+        parent = model.run(run.fix.parent)
+        lines.append(f"- fix of {parent.name if parent else '?'}: `{run.fix.remedy}` "
+                     f"for `{run.fix.rule}` ({run.fix.patch})")
+    if run.verdict is not None:
+        lines.append(f"- verdict: {run.verdict.text()}")
+    diagnosis = run.diagnosis
+    lines.append(f"- diagnosis: {diagnosis.status.value if diagnosis else 'not run'}")
+    lines.append("")
+    for finding in run.findings():
+        lines += _finding_section(finding)
+    if run.traceback:
+        lines += ["### Traceback", "", "```", run.traceback.rstrip(), "```", ""]
+    return lines
+
+
+def _finding_section(finding) -> list[str]:
+    """A finding's heading, evidence and numbered remedies (patch and snippet under each)."""
+    confidence = getattr(getattr(finding, "confidence", None), "value", "high")
+    note = finding.severity.value == "info"  # weak evidence: a note, not an alarm
+    kind = "note" if note else finding.severity.value
+    lines = [
+        f"### {kind}: {finding.title} (`{finding.rule}`, {confidence} confidence)",
+        "",
+        f"Steps {finding.step_start}–{finding.step_end}. {finding.evidence}",
+        "",
+    ]
+    if note:
+        lines += ["*A note on weak evidence, not an alarm.*", ""]
+    for index, remedy in enumerate(finding.remedies, 1):
+        tried = " *(already tried)*" if remedy.already_tried else ""
+        lines.append(f"{index}. **{remedy.id}**{tried}: {remedy.text}")
+        if remedy.patch:
+            change = ", ".join(f"`{k} = {v!r}`" for k, v in remedy.patch.items())
+            lines.append(f"   Config change: {change}")
+        if remedy.snippet:
+            body = remedy.snippet.strip("\n").splitlines()
+            snippet = "\n".join("   " + ln for ln in body)
+            lines += ["", "   ```python", snippet, "   ```"]
+    lines.append("")
+    return lines

@@ -173,12 +173,3 @@ class GrowingSeries:
         self.ordered = True
         self.version += 1
         self.generation += 1
-
-    def drop_from(self, step: int) -> None:
-        """Forget the points at or after ``step`` (a restarted run rewrites its tail)."""
-        keep = self.steps < step
-        if keep.all():
-            return
-        steps, values = self.steps[keep].copy(), self.values[keep].copy()
-        self.clear()
-        self.append(steps, values)

@@ -1,13 +1,13 @@
 """The GUI's fix loop, Qt-free wiring: a child config from a remedy, the verdict when it ends.
 
-The verdict itself is :func:`traindoc.diagnostics.fix_verdict.judge_fix` and the
-``parent.json`` record is :mod:`traindoc.engine.rundir`'s; this module only reads
-them out of, and into, the :class:`AppState` (SPEC §7).
+The verdict itself is :func:`traindoc.diagnostics.fix_verdict.judge_fix`, the
+remedies tried along a lineage are marked by :func:`traindoc.diagnostics.remedies.mark_tried`
+and the ``parent.json`` record is :mod:`traindoc.engine.rundir`'s; this module only
+reads them out of, and into, the :class:`AppState` (SPEC §7).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from traindoc.diagnostics.fix_verdict import Verdict, compared_roles, judge_fix
@@ -49,27 +49,3 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
 def _best(run: RunState | None, role: str) -> float | None:
     best = run.best(role) if run is not None else None
     return best[0] if best else None
-
-
-def mark_tried(diagnosis: Any, tried: dict[str, set[str]]) -> Any:
-    """Remedies applied along the lineage (``tried[rule]``) become already-tried, listed last.
-
-    The diagnosis only knows the config, where ``lower-lr`` applied once still has
-    room to apply again; lineage says it was tried, so the next remedy is offered.
-    """
-    if diagnosis is None or not any(tried.values()):
-        return diagnosis
-    findings = []
-    for finding in diagnosis.findings:
-        done = tried.get(finding.rule, set())
-        if not done:
-            findings.append(finding)
-            continue
-        marked = [
-            dataclasses.replace(r, already_tried=True) if r.id in done else r
-            for r in finding.remedies
-        ]
-        ordered = [r for r in marked if not r.already_tried]
-        ordered += [r for r in marked if r.already_tried]
-        findings.append(dataclasses.replace(finding, remedies=tuple(ordered)))
-    return dataclasses.replace(diagnosis, findings=tuple(findings))

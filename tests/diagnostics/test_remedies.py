@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from traindoc.diagnostics.remedies import CATALOGUE, ORDER, next_remedy, remedies_for, remedy
+from traindoc.diagnostics.remedies import CATALOGUE, ORDER, mark_tried, remedies_for, remedy
+from traindoc.diagnostics.types import Diagnosis, Finding, Severity, Status
 
 CONFIG = {
     "data": {"dataset": "digits", "augment": False},
@@ -79,14 +80,28 @@ def test_remedy_already_in_place_is_listed_last_as_tried():
     assert ids == [("lower-lr", False), ("clip-grad", False), ("add-warmup", True)]
 
 
+def next_remedy(rule, cause=None, config=None, already_applied=()):
+    """The next remedy for ``rule`` once the fixes ``already_applied`` along the lineage
+    did not resolve it (what the GUI offers after a fix: :func:`mark_tried`)."""
+    finding = Finding(rule, Severity.WARNING, rule, 0, 1, "",
+                      remedies=remedies_for(rule, cause, config))
+    diagnosis = mark_tried(Diagnosis(Status.PROBLEMS, (finding,)), {rule: set(already_applied)})
+    return diagnosis.findings[0].next_remedy()
+
+
 def test_next_remedy_after_a_fix_that_did_not_resolve():
     assert next_remedy("oscillation", None, CONFIG).id == "lower-lr"
     after = next_remedy("oscillation", None, CONFIG, already_applied=("lower-lr",))
     assert after.id == "add-warmup"
     done = ("lower-lr", "add-warmup", "clip-grad")
     assert next_remedy("oscillation", None, CONFIG, already_applied=done) is None
-    order = [r.id for r in remedies_for("oscillation", None, CONFIG, already_applied=("lower-lr",))]
-    assert order == ["add-warmup", "clip-grad", "lower-lr"]
+    finding = Finding("oscillation", Severity.WARNING, "", 0, 1, "",
+                      remedies=remedies_for("oscillation", None, CONFIG))
+    marked = mark_tried(Diagnosis(Status.PROBLEMS, (finding,)), {"oscillation": {"lower-lr"}})
+    remedies = marked.findings[0].remedies
+    assert [r.id for r in remedies] == ["add-warmup", "clip-grad", "lower-lr"]
+    assert [r.already_tried for r in remedies] == [False, False, True]
+    assert mark_tried(marked, {}) is marked and mark_tried(None, {"x": {"y"}}) is None
 
 
 def test_nan_remedies_follow_the_cause():

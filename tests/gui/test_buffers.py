@@ -31,12 +31,13 @@ def test_series_tracks_versions_nonfinite_steps_and_best():
     assert s.version == 2
 
 
-def test_drop_from_rewrites_the_tail_and_bumps_the_generation():
+def test_clear_empties_the_series_and_bumps_the_generation():
     s = GrowingSeries()
     s.append(np.arange(10), np.arange(10.0))
-    s.drop_from(6)
-    assert s.generation == 1
-    np.testing.assert_array_equal(s.steps, np.arange(6))
+    s.clear()
+    assert s.generation == 1 and len(s) == 0
+    s.append([3], [1.0])
+    np.testing.assert_array_equal(s.steps, [3])
 
 
 def test_series_rejects_mismatched_lengths():

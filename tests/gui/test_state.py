@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from traindoc.diagnostics.fix_verdict import alarm_rules
+from traindoc.diagnostics.remedies import mark_tried
 from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Remedy, Severity, Status
 from traindoc.engine.config import RunConfig
 from traindoc.gui.core import lineage
@@ -55,7 +56,7 @@ def test_child_config_applies_the_patch_and_names_the_fix():
 
 def test_mark_tried_moves_applied_remedies_last():
     diagnosis = Diagnosis(Status.PROBLEMS, (_finding(),))
-    marked = lineage.mark_tried(diagnosis, {"divergence": {"lower-lr"}})
+    marked = mark_tried(diagnosis, {"divergence": {"lower-lr"}})
     remedies = marked.findings[0].remedies
     assert [r.id for r in remedies] == ["add-warmup", "clip-grad", "lower-lr"]
     assert [r.already_tried for r in remedies] == [False, False, True]
