@@ -3,7 +3,8 @@
 Every override (``--set KEY=VALUE``) and every remedy patch goes through one
 function, :func:`apply_patch`, which validates the result as a whole, so an
 invalid value is rejected before anything runs with a message naming the key,
-the value and what is allowed.
+the value and what is allowed. A raw value is read into its field's type by
+:mod:`traindoc.engine.config_values`; the ranges are :mod:`traindoc.engine.config_limits`.
 
 This module imports neither torch nor Qt: the GUI uses it to validate its form.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import tomli_w
 
 from traindoc.engine import config_limits as limits
 from traindoc.engine.config_limits import ConfigError, check, choice, int_range, number_range, show
+from traindoc.engine.config_values import coerce
 
 BUNDLED_DATASETS = ("digits", "spirals", "blobs")
 FILE_DATASETS = ("mnist", "cifar10", "npz", "csv")
@@ -159,14 +161,14 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
         if not key:
             if section not in TOP_LEVEL_KEYS:
                 raise ConfigError(_unknown_key(dotted))
-            top[section] = _coerce(dotted, raw, type(getattr(RunConfig(), section)))
+            top[section] = coerce(dotted, raw, type(getattr(RunConfig(), section)))
             continue
         if section not in SECTIONS or key not in _field_names(SECTIONS[section]):
             raise ConfigError(_unknown_key(dotted))
         default = getattr(SECTIONS[section](), key)
         kind = tuple if isinstance(default, tuple) else type(default)
         try:
-            value = _coerce(dotted, raw, kind)
+            value = coerce(dotted, raw, kind)
         except (OverflowError, RecursionError):  # 10**400 for a float key; a deep list
             raise ConfigError(f"{dotted} = {show(raw)}: out of range") from None
         sections[section] = replace(sections[section], **{key: value})
@@ -203,76 +205,6 @@ def _unknown_key(dotted: str) -> str:
     hint = f"; did you mean {close[0]}?" if close else ""
     name = dotted if len(dotted) <= limits.MAX_SHOWN else show(dotted)
     return f"{name}: unknown key{hint} (allowed: {', '.join(keys)})"
-
-
-def _coerce(key: str, value: Any, kind: type) -> Any:
-    """``value`` as ``kind`` (TOML's own type, or the text a ``--set`` or the form gives)."""
-    coerce, expected = _COERCIONS[kind]
-    result = coerce(key, value)
-    if result is _INVALID:
-        raise ConfigError(f"{key} = {show(value)}: expected {expected}")
-    return result
-
-
-_INVALID = object()
-
-
-def _to_bool(_key: str, value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return _INVALID
-
-
-def _parsed(value: str, parse: Callable[[str], Any]) -> Any:
-    try:
-        return parse(value)
-    except ValueError:
-        return _INVALID
-
-
-def _to_int(_key: str, value: Any) -> Any:
-    if isinstance(value, bool):
-        return _INVALID
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return _parsed(value, int) if isinstance(value, str) else _INVALID
-
-
-def _to_float(_key: str, value: Any) -> Any:
-    if isinstance(value, bool):
-        return _INVALID
-    if isinstance(value, int | float):
-        return float(value)
-    return _parsed(value, float) if isinstance(value, str) else _INVALID
-
-
-def _to_ints(key: str, value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value]
-    if isinstance(value, str):
-        value = [part for part in value.replace(",", " ").split() if part]
-    if not isinstance(value, list | tuple):
-        return _INVALID
-    items = tuple(_to_int(key, v) for v in value)
-    return _INVALID if any(v is _INVALID for v in items) else items
-
-
-def _to_str(_key: str, value: Any) -> Any:
-    return value if isinstance(value, str) else _INVALID
-
-
-# config field type -> (coercion, what the message says is expected)
-_COERCIONS: dict[type, tuple[Callable[[str, Any], Any], str]] = {
-    bool: (_to_bool, "true or false"),
-    int: (_to_int, "an integer"),
-    float: (_to_float, "a number"),
-    tuple: (_to_ints, "a list of integers, e.g. [256, 256]"),
-    str: (_to_str, "a string"),
-}
 
 
 # ---------------------------------------------------------------- validation
