@@ -47,9 +47,6 @@ class Metrics:
     epoch: int
     step: int  # last optimizer step covered
 
-    def count(self) -> int:
-        return sum(len(steps) for steps, _ in self.points.values())
-
 
 @dataclass(frozen=True, slots=True)
 class Evaluated:
@@ -63,7 +60,11 @@ class Evaluated:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The run ended on its own terms: finished, stopped, or diverged."""
+    """The run ended on its own terms: finished, stopped, or diverged.
+
+    ``summary`` holds a training run's final metrics; ``result`` a finder's typed
+    result (:mod:`traindoc.engine.find.results`), None otherwise.
+    """
 
     seq: int
     status: str
@@ -72,6 +73,7 @@ class Finished:
     epochs_done: int
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
 
 
 @dataclass(frozen=True, slots=True)

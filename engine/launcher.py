@@ -5,6 +5,8 @@ parent (so even a run whose process dies at once can be inspected), then spawns
 ``traindoc.engine.worker.main``. ``poll()`` never blocks; ``stop()`` ends the child within
 its timeout (a stop request, then SIGTERM, then SIGKILL). A child that exits
 without a final event is reported as ``Failed`` with the reason.
+:class:`traindoc.engine.drive.RunDriver` is what polls and stops a handle, for the
+command line and the GUI alike.
 """
 
 from __future__ import annotations
@@ -104,9 +106,6 @@ class RunHandle:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def is_running(self) -> bool:
-        return self.final is None
-
     def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Ask the child to stop, then escalate; returns once it is gone (≤ timeout + 1 s).
 
@@ -193,18 +192,6 @@ class RunHandle:
                 self._dead_since = now
             elif now - self._dead_since >= DRAIN_SECONDS:
                 events.append(self._report_death())
-        return events
-
-    def wait(self, timeout: float | None = None, interval: float = 0.05) -> list[Event]:
-        """Block until the run ends (or ``timeout``); return every event seen meanwhile."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        events: list[Event] = []
-        while self.final is None:
-            events.extend(self.poll())
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            if self.final is None:
-                time.sleep(interval)
         return events
 
     def _report_death(self) -> Failed:

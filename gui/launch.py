@@ -1,16 +1,16 @@
 """Runs launched from the GUI: start, stop, queue, apply a fix, and end them all on close.
 
 Each run goes through :class:`traindoc.engine.launcher.RunHandle` (a spawned process; torch
-is imported there, never here). A :class:`HandleSource` in the pump moves its
-events into the model; stopping and closing happen on helper threads so the GUI
-never blocks on a child process.
+is imported there, never here), driven by :class:`traindoc.engine.drive.RunDriver`: a
+:class:`HandleSource` in the pump steps it at each tick and moves its events into
+the model; stopping and closing happen on helper threads so the GUI never blocks
+on a child process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,13 @@ from PySide6.QtCore import QObject, Signal
 
 from traindoc.engine import rundir
 from traindoc.engine.config import ConfigError, RunConfig
+from traindoc.engine.drive import RunDriver
 from traindoc.engine.events import (
     FAILED,
     RUNNING,
     STOPPED,
     Evaluated,
+    Event,
     Failed,
     Finished,
     Metrics,
@@ -38,7 +40,6 @@ from traindoc.gui.pump import Pump
 
 log = logging.getLogger(__name__)
 
-POLL_BATCH = 256  # events taken from a queue per poll
 STOP_TIMEOUT_S = 4.0  # RunHandle.stop escalates within this (+1 s): inside SPEC's 5 s
 
 
@@ -49,25 +50,26 @@ class HandleSource:
         self.controller = controller
         self.model = controller.model
         self.run_id = run_id
-        self.handle = handle
         self.diagnoser = RunDiagnoser(self.model, run_id)
+        self.driver = RunDriver(handle, on_events=self._apply_all, on_end=self._ended)
+        self._got = False
 
     def pump(self, deadline: float) -> bool:
-        got = False
-        while True:
-            events = self.handle.poll(max_items=POLL_BATCH)
-            for event in events:
-                self._apply(event)
-            got = got or bool(events)
-            if len(events) < POLL_BATCH or time.perf_counter() >= deadline:
-                break
-        if self.handle.final is not None:
-            self.diagnoser.update(force=True)
-            self.controller.run_ended(self.run_id, self.handle)
+        self._got = False
+        if self.driver.step(deadline):
             return True
-        if got:
+        if self._got:
             self.diagnoser.update()
         return False
+
+    def _apply_all(self, events: list[Event]) -> None:
+        self._got = True
+        for event in events:
+            self._apply(event)
+
+    def _ended(self, final: Finished | Failed) -> None:
+        self.diagnoser.update(force=True)
+        self.controller.run_ended(self.run_id, self.driver)
 
     def _apply(self, event: Any) -> None:
         model, run_id = self.model, self.run_id
@@ -106,7 +108,7 @@ class RunController(QObject):
         self.model = model
         self.pump = pump
         self.logdir = Path(logdir)
-        self.handles: dict[str, RunHandle] = {}
+        self.drivers: dict[str, RunDriver] = {}  # of the runs started and not yet ended
         self.pending: list[str] = []  # queued run ids, in order
         self._threads: list[threading.Thread] = []
 
@@ -150,11 +152,12 @@ class RunController(QObject):
             self.model.update_run(run_id, status=FAILED, reason=f"cannot start: {exc}")
             self._start_next()  # the queue goes on without it
             return
-        self.handles[run_id] = handle
+        source = HandleSource(self, run_id, handle)
+        self.drivers[run_id] = source.driver
         self.model.update_run(run_id, status=STARTING, run_dir=run_dir, name=run_dir.name)
         if run.fix is not None:
             self._write_parent(run_id, run_dir)
-        self.pump.add(HandleSource(self, run_id, handle))
+        self.pump.add(source)
         self.run_started.emit(run_id)
         log.info("started %s (pid %s)", run_dir, handle.pid)
 
@@ -169,17 +172,17 @@ class RunController(QObject):
 
     def _start_next(self) -> None:
         if self.pending and not any(
-            self.model.run(r).status in (STARTING, RUNNING) for r in self.handles
+            self.model.run(r).status in (STARTING, RUNNING) for r in self.drivers
             if self.model.run(r) is not None
         ):
             self._launch(self.pending.pop(0))
 
     # ------------------------------------------------------------ ending
 
-    def run_ended(self, run_id: str, handle: RunHandle) -> None:
+    def run_ended(self, run_id: str, driver: RunDriver) -> None:
         """Called by the run's source once its final event is in."""
-        self.handles.pop(run_id, None)
-        self._in_thread(handle.close)
+        self.drivers.pop(run_id, None)
+        self._in_thread(driver.close)
         run = self.model.run(run_id)
         if run is not None and run.fix is not None:
             verdict = lineage.verdict(self.model.state, run)
@@ -194,32 +197,27 @@ class RunController(QObject):
             self.pending.remove(run_id)
             self.model.update_run(run_id, status=STOPPED, reason="removed from the queue")
             return
-        handle = self.handles.get(run_id)
-        if handle is not None:
+        driver = self.drivers.get(run_id)
+        if driver is not None:
             self.model.message.emit(f"stopping {self.model.run(run_id).name}…")
-            self._in_thread(lambda: handle.stop(timeout=STOP_TIMEOUT_S))
+            self._in_thread(lambda: driver.stop(STOP_TIMEOUT_S))
 
     def close_all(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """End every child process (window closing): all stopped in parallel, then reaped."""
         self.pending.clear()
-        handles = list(self.handles.values())
-        self.handles.clear()
-        stoppers = [threading.Thread(target=h.stop, args=(timeout,), daemon=True) for h in handles]
-        for thread in stoppers:
-            thread.start()
+        drivers = list(self.drivers.values())
+        self.drivers.clear()
+        stoppers = [driver.stop_in_background(timeout) for driver in drivers]
         for thread in stoppers:
             thread.join(timeout + 2.0)
-        for handle in handles:
+        for driver in drivers:
             try:
-                handle.close()
+                driver.close()
             except Exception:
                 log.exception("closing a run handle failed")
         for thread in self._threads:
             thread.join(timeout + 2.0)
         self._threads.clear()
-
-    def active_ids(self) -> list[str]:
-        return list(self.handles)
 
     def _in_thread(self, target) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]

@@ -1,31 +1,25 @@
 """Loss against learning rate, with the suggestion marked: one drawing for the GUI and the PNG.
 
-:func:`draw_sweep` draws onto a pyqtgraph ``PlotItem`` (the GUI's LR-finder dialog
-uses it). :func:`render_png` writes the same drawing to a PNG without a display:
-it runs this module in a subprocess with ``QT_QPA_PLATFORM=offscreen`` and
-pyqtgraph's ``ImageExporter``, so the calling process (the CLI) loads neither Qt
-nor torch. Importing this module loads only numpy.
+:func:`draw_sweep` draws an lr-find document (``LrFindResult.as_dict()``, the
+``lr_find.json`` format) onto a pyqtgraph ``PlotItem``: the GUI's LR-finder dialog
+uses it. Run as ``python -m traindoc.gui.lr_plot SWEEP.json PNG`` it writes the
+same drawing to a PNG offscreen with pyqtgraph's ``ImageExporter``: that is how
+:func:`traindoc.engine.find.plot.render_png` draws the command line's plot.
+Importing this module loads only numpy.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
-import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
-
 PNG_SIZE = (900, 560)
-RENDER_TIMEOUT_S = 60.0
 RAW_COLOR = (150, 150, 150)
 SMOOTH_COLOR = (31, 119, 180)
 SUGGEST_COLOR = (214, 39, 40)
@@ -52,7 +46,7 @@ def y_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, float]:
 
 
 def draw_sweep(plot: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Draw an lr-find summary (see :func:`engine.find.finders.run_lr_find`) onto a ``PlotItem``.
+    """Draw an lr-find document (``LrFindResult.as_dict()``) onto a ``PlotItem``.
 
     Returns the items drawn (``raw``, ``smoothed``, ``marker``, ``line``) so a
     caller can test or update them.
@@ -121,33 +115,6 @@ def draw_sweep(plot: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
         items[f"alt:{name}"] = tick
     plot.setYRange(*y_range(losses, smoothed), padding=0)
     return items
-
-
-def render_png(summary: Mapping[str, Any], path: str | Path) -> str | None:
-    """Write the plot to ``path``; returns None on success, else the reason it failed."""
-    path = Path(path)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
-        json.dump(dict(summary), tmp)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYQTGRAPH_QT_LIB": "PySide6"}
-    root = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "traindoc.gui.lr_plot", tmp.name, str(path)],
-            capture_output=True,
-            text=True,
-            timeout=RENDER_TIMEOUT_S,
-            env=env,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"plot not written ({exc})"
-    finally:
-        Path(tmp.name).unlink(missing_ok=True)
-    if result.returncode != 0 or not path.is_file():
-        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"plot not written ({tail})"
-    return None
 
 
 def _export(summary_json: str, png: str) -> None:

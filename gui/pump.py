@@ -2,9 +2,12 @@
 
 A source is anything with ``pump(deadline) -> bool``: it moves what arrived (run
 events, new log records) into the model until ``time.perf_counter()`` passes
-``deadline`` and returns True once it is finished for good. After draining, the
-pump emits ``AppModel.frame`` once; each chart then redraws only the curves whose
-series changed — ``setData`` once per curve per frame, never per point.
+``deadline`` and returns True once it is finished for good. A background run is
+a source through its :class:`traindoc.engine.drive.RunDriver` (:class:`DriverSource`,
+or ``gui.launch.HandleSource`` for the window's runs). After draining, the pump
+emits ``AppModel.frame`` once; each chart then redraws only the curves whose
+series changed — ``setData`` once per curve per frame, never per point. A pump
+without a model (a finder dialog opened on its own) only drains.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
+from traindoc.engine.drive import RunDriver
 from traindoc.gui.model import AppModel
 
 log = logging.getLogger(__name__)
@@ -29,10 +33,20 @@ class Source(Protocol):
     def pump(self, deadline: float) -> bool: ...
 
 
+class DriverSource:
+    """A background run as a source: each tick delivers what arrived, until the run ends."""
+
+    def __init__(self, driver: RunDriver) -> None:
+        self.driver = driver
+
+    def pump(self, deadline: float) -> bool:
+        return self.driver.step(deadline)
+
+
 class Pump(QObject):
     def __init__(
         self,
-        model: AppModel,
+        model: AppModel | None,
         *,
         interval_ms: int = FRAME_MS,
         budget_s: float = DRAIN_BUDGET_S,
@@ -76,7 +90,8 @@ class Pump(QObject):
             if done:
                 self.remove(source)
         self._frame_requested = False
-        self.model.frame.emit()
+        if self.model is not None:
+            self.model.frame.emit()
         if not self.sources and not self._frame_requested:
             self.timer.stop()
 

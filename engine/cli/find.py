@@ -1,11 +1,13 @@
 """``traindoc lr-find`` and ``traindoc batch-find`` (SPEC §7), through the training launcher.
 
-Both run in a background process (``traindoc.engine.find.worker``); this process loads
-neither torch nor Qt (the PNG is drawn by a subprocess, :mod:`traindoc.gui.lr_plot`).
+Both run in a background process (``traindoc.engine.find.worker``) driven by
+:class:`traindoc.engine.drive.RunDriver`; this process loads neither torch nor Qt
+(the PNG is drawn by a subprocess, :func:`traindoc.engine.find.plot.render_png`).
 Their folders go to ``--logdir`` (default ``runs/finders``): ``config.toml``,
 ``status.json``, ``lr_find.json`` + ``lr_find.png`` or ``batch_find.json``.
 
-``--apply`` writes the result into the config file with :func:`traindoc.engine.config.save`
+``--apply`` writes the result's ``patch()`` (:mod:`traindoc.engine.find.results`)
+into the config file with :func:`traindoc.engine.config.save`
 (the file is rewritten in canonical form: comments are not kept). The config
 written is the one the finder used, ``--set`` overrides included, since that is
 what the result holds for. Without a CONFIG argument ``--apply`` writes
@@ -21,7 +23,6 @@ import json
 import math
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,15 @@ from typing import Any
 from traindoc.engine import config as config_module
 from traindoc.engine.cli.exits import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UserError
 from traindoc.engine.cli.train import add_config_arguments, load_config
-from traindoc.engine.events import STOPPED, Failed, Finished, Metrics
+from traindoc.engine.drive import RunDriver
+from traindoc.engine.events import STOPPED, Failed, Finished
 from traindoc.engine.find import worker as finder_worker
+from traindoc.engine.find.plot import render_png
+from traindoc.engine.find.results import LR_FIND_PLOT, BatchFindResult, LrFindResult
 from traindoc.engine.launcher import RunHandle
-from traindoc.gui import lr_plot
 
 DEFAULT_LOGDIR = "runs/finders"
 DEFAULT_CONFIG_FILE = "traindoc.toml"
-POLL_SECONDS = 0.05
 
 
 def add_parsers(commands: Any) -> None:
@@ -108,46 +110,41 @@ def run_lr_find(args: argparse.Namespace) -> int:
     target = finder_worker.lr_find_target(
         start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps
     )
-    final, run_dir = _run(config, "lr-find", args.logdir, target, lambda e: None)
+    final, run_dir = _run(config, "lr-find", args.logdir, target)
     if isinstance(final, int):
         return final
-    summary = final.summary
-    suggestion = summary["suggestion"]
-    plot = Path(args.plot) if args.plot else run_dir / "lr_find.png"
-    plot_error = lr_plot.render_png(summary, plot)
+    result: LrFindResult = final.result
+    plot = Path(args.plot) if args.plot else run_dir / LR_FIND_PLOT
+    plot_error = render_png(result.as_dict(), plot)
     if args.json:
-        print_json({**summary, "run_dir": str(run_dir), "plot": str(plot)})
+        print_json({**result.as_dict(), "run_dir": str(run_dir), "plot": str(plot)})
     else:
-        _print_lr_report(summary, run_dir, plot, plot_error)
+        _print_lr_report(result, run_dir, plot, plot_error)
     with _human_lines(args):
-        return _finish_lr_find(args, config, final, suggestion, apply_path)
-
-
-def _finish_lr_find(args, config, final, suggestion, apply_path) -> int:
-    lr = suggestion["lr"]
-    if lr is None:
-        print(f"suggested lr: {config.optim.lr:g} (unchanged: no clear descent; nothing applied)")
-        return EXIT_FINDINGS
-    print(f"suggested lr: {lr:.3g}")
-    if apply_path is not None:
-        _apply(config, {"optim.lr": float(f"{lr:.3g}")}, apply_path, new_file=not args.config)
-    return EXIT_OK if final.status != STOPPED else EXIT_INTERRUPTED
+        patch = result.patch()
+        if not patch:
+            lr = config.optim.lr
+            print(f"suggested lr: {lr:g} (unchanged: no clear descent; nothing applied)")
+            return EXIT_FINDINGS
+        print(f"suggested lr: {result.suggestion.lr:.3g}")
+        if apply_path is not None:
+            _apply(config, patch, apply_path, new_file=not args.config)
+        return EXIT_OK if final.status != STOPPED else EXIT_INTERRUPTED
 
 
 def _print_lr_report(
-    summary: dict[str, Any], run_dir: Path, plot: Path, plot_error: str | None
+    result: LrFindResult, run_dir: Path, plot: Path, plot_error: str | None
 ) -> None:
-    lrs = summary["lrs"]
-    suggestion = summary["suggestion"]
-    span = f"{lrs[0]:.3g} -> {lrs[-1]:.3g}" if lrs else "no steps"
-    print(f"lr-find: {len(lrs)} steps on {summary['device']}, lr {span} ({summary['end_reason']})")
-    if suggestion["lr"] is not None:
-        print(f"  {suggestion['rule']:<15} {suggestion['lr']:<10.3g} {suggestion['note']}")
+    lrs, suggestion = result.lrs, result.suggestion
+    span = f"{lrs[0]:.3g} -> {lrs[-1]:.3g}" if len(lrs) else "no steps"
+    print(f"lr-find: {len(lrs)} steps on {result.device}, lr {span} ({result.end_reason})")
+    if suggestion.lr is not None:
+        print(f"  {suggestion.rule:<15} {suggestion.lr:<10.3g} {suggestion.note}")
     else:
-        print(f"  {'no suggestion':<15} {'-':<10} {suggestion['note']}")
-    for name, value in suggestion["alternatives"].items():
+        print(f"  {'no suggestion':<15} {'-':<10} {suggestion.note}")
+    for name, value in suggestion.alternatives.items():
         print(f"  {name:<15} {value:<10.3g} (alternative)")
-    print(f"  {'configured':<15} {summary['configured_lr']:<10.3g}")
+    print(f"  {'configured':<15} {result.configured_lr:<10.3g}")
     print(f"folder: {run_dir}")
     print(f"plot: {plot}" if plot_error is None else f"warning: {plot_error}")
 
@@ -170,70 +167,55 @@ def run_batch_find(args: argparse.Namespace) -> int:
         start=args.start,
         max_batch=args.max_batch,
     )
-    final, run_dir = _run(config, "batch-find", args.logdir, target, lambda e: None)
+    final, run_dir = _run(config, "batch-find", args.logdir, target)
     if isinstance(final, int):
         return final
-    summary = final.summary
-    if final.status == STOPPED:
-        print("batch-find: stopped by user")
-        return EXIT_INTERRUPTED
+    result: BatchFindResult = final.result
     if args.json:
-        print_json({**summary, "run_dir": str(run_dir)})
+        print_json({**result.as_dict(), "run_dir": str(run_dir)})
     else:
-        _print_batch_report(summary, run_dir)
+        _print_batch_report(result, run_dir)
     with _human_lines(args):
-        return _finish_batch_find(args, config, summary, apply_path)
+        patch, plan = result.patch(), result.plan
+        if not patch or plan is None:
+            return EXIT_FINDINGS
+        print(f"batch size: {plan.micro_batch}, grad_accum: {plan.accum_steps}, lr: {plan.lr:.3g}")
+        if apply_path is not None:
+            _apply(config, patch, apply_path, new_file=not args.config)
+        return EXIT_OK
 
 
-def _finish_batch_find(args, config, summary, apply_path) -> int:
-    plan = summary["plan"]
-    if plan is None:
-        return EXIT_FINDINGS
-    print(
-        f"batch size: {plan['micro_batch']}, grad_accum: {plan['accum_steps']}, "
-        f"lr: {plan['lr']:.3g}"
-    )
-    if apply_path is not None:
-        patch = {
-            "data.batch_size": plan["micro_batch"],
-            "train.grad_accum": plan["accum_steps"],
-            "optim.lr": float(f"{plan['lr']:.3g}"),
-        }
-        _apply(config, patch, apply_path, new_file=not args.config)
-    return EXIT_OK
-
-
-def _print_batch_report(summary: dict[str, Any], run_dir: Path) -> None:
-    limit = summary["memory_limit_mb"]
-    limit_text = f"{limit:,.2f} MiB ({summary['memory_limit_source']})" if limit else "the device's"
-    print(f"batch-find on {summary['device']}, memory limit {limit_text}")
-    for trial in summary["tried"]:
-        verdict = f"fits (peak {trial['peak_mb']:,.2f} MiB)" if trial["fits"] else "out of memory"
-        print(f"  batch {trial['batch']:>6}: {verdict}")
-    largest = summary["largest_fit"]
-    if not largest:
+def _print_batch_report(result: BatchFindResult, run_dir: Path) -> None:
+    limit = result.memory_limit_mb
+    limit_text = f"{limit:,.2f} MiB ({result.memory_limit_source})" if limit else "the device's"
+    print(f"batch-find on {result.device}, memory limit {limit_text}")
+    for trial in result.tried:
+        verdict = f"fits (peak {trial.peak_mb:,.2f} MiB)" if trial.fits else "out of memory"
+        print(f"  batch {trial.batch:>6}: {verdict}")
+    largest, plan = result.largest_fit, result.plan
+    if not largest or plan is None:
         print("not even a batch of 1 fits: use a smaller model or mixed precision (train.amp)")
         print(f"folder: {run_dir}")
         return
     note = (
-        f" (no out-of-memory up to {summary['max_batch']}, the cap: the training set size or "
+        f" (no out-of-memory up to {result.max_batch}, the cap: the training set size or "
         "--max-batch)"
-        if summary["capped"]
+        if result.capped
         else ""
     )
     print(f"largest batch that fit: {largest}{note}")
-    recommended = summary["recommended"]
+    recommended = result.recommended
     print(f"recommended batch (largest - 20%, rounded down to a power of two): {recommended}")
     if recommended < 16:
         print("  note: batches under 16 train unstably; accumulate gradients to a larger one")
     if recommended > 256:
         print("  note: batches over 256 may generalize worse; larger is not always better")
-    plan, conf = summary["plan"], summary["configured"]
+    base = result.configured_batch * result.configured_accum
     print(
-        f"target effective batch {summary['target']}: micro-batch {plan['micro_batch']} x "
-        f"{plan['accum_steps']} accumulation step(s) = {plan['effective_batch']}, lr "
-        f"{conf['lr']:g} x {plan['effective_batch']}/{conf['batch_size'] * conf['grad_accum']}"
-        f" = {plan['lr']:.3g} (linear scaling)"
+        f"target effective batch {result.target}: micro-batch {plan.micro_batch} x "
+        f"{plan.accum_steps} accumulation step(s) = {plan.effective_batch}, lr "
+        f"{result.configured_lr:g} x {plan.effective_batch}/{base}"
+        f" = {plan.lr:.3g} (linear scaling)"
     )
     print(f"folder: {run_dir}")
 
@@ -242,35 +224,26 @@ def _print_batch_report(summary: dict[str, Any], run_dir: Path) -> None:
 
 
 def _run(
-    config: config_module.RunConfig,
-    kind: str,
-    logdir: str,
-    target: Callable[..., None],
-    on_event: Callable[[Any], None],
+    config: config_module.RunConfig, kind: str, logdir: str, target: Callable[..., None]
 ) -> tuple[Finished | int, Path]:
     """Run a finder to its end; returns its Finished event (or an exit code) and its folder."""
     named = config_module.apply_patch(config, {"name": f"{config.name}-{kind}"})
-    handle = RunHandle(named, logdir, target=target)
+    driver = RunDriver(RunHandle(named, logdir, target=target))
     try:
-        run_dir = handle.start()
+        run_dir = driver.handle.start()
     except OSError as exc:
         raise UserError(f"--logdir {logdir}: cannot create a folder ({exc})") from None
     print(f"{kind}: running in the background ({run_dir})…", file=sys.stderr)
     try:
-        while handle.final is None:
-            for event in handle.poll():
-                if isinstance(event, Metrics):
-                    on_event(event)
-            if handle.final is None:
-                time.sleep(POLL_SECONDS)
+        driver.run()
     except KeyboardInterrupt:
         print(f"{kind}: stopping (Ctrl-C)…", file=sys.stderr)
-        handle.stop()
-        handle.wait(timeout=5.0)
+        driver.stop()
+        driver.run(timeout=5.0)
         return EXIT_INTERRUPTED, run_dir
     finally:
-        handle.close()
-    final = handle.final
+        driver.close()
+    final = driver.final
     if isinstance(final, Failed):
         if final.user_error:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -280,6 +253,9 @@ def _run(
             print(final.traceback.rstrip(), file=sys.stderr)
         return EXIT_FINDINGS, run_dir
     assert isinstance(final, Finished)
+    if final.result is None:  # stopped before it found anything
+        print(f"{kind}: {final.reason}")
+        return (EXIT_INTERRUPTED if final.status == STOPPED else EXIT_FINDINGS), run_dir
     return final, run_dir
 
 
@@ -310,9 +286,6 @@ def _apply(
     print(f"applied: {changes} -> {path}{created}")
 
 
-__all__ = ["DEFAULT_LOGDIR", "add_parsers", "run_batch_find", "run_lr_find"]
-
-
 def print_json(obj: Any) -> None:
     """One strict JSON object on stdout (NaN and infinities become null)."""
     print(json.dumps(_finite(obj), allow_nan=False, default=str))
@@ -331,3 +304,6 @@ def _finite(obj: Any) -> Any:
 def _human_lines(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     """With --json, stdout holds the JSON object alone: the readable lines go to stderr."""
     return contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+
+
+__all__ = ["DEFAULT_LOGDIR", "add_parsers", "run_batch_find", "run_lr_find"]

@@ -1,4 +1,5 @@
-"""``traindoc train``: a headless run with a progress bar, through the same launcher as the GUI."""
+"""``traindoc train``: a headless run with a progress bar, through the same launcher and
+driver as the GUI (:class:`traindoc.engine.drive.RunDriver`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import argparse
 import math
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,11 @@ from traindoc.engine.cli.exits import (
     ignore_sigint,
     interrupted,
 )
-from traindoc.engine.events import DIVERGED, Evaluated, Failed, Finished, Metrics, Started
+from traindoc.engine.drive import RunDriver
+from traindoc.engine.events import DIVERGED, Evaluated, Event, Failed, Finished, Metrics, Started
 from traindoc.engine.launcher import RunHandle
 
 DEFAULT_LOGDIR = "runs"
-POLL_SECONDS = 0.05
 
 
 def add_parser(commands: Any) -> None:
@@ -75,30 +75,26 @@ def load_config(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides, args.device)
-    handle = RunHandle(config, args.logdir)
     progress = Progress(enabled=not args.quiet)
+    driver = RunDriver(RunHandle(config, args.logdir), on_events=progress.show)
     try:
         try:
-            run_dir = handle.start()
+            run_dir = driver.handle.start()
         except OSError as exc:
             why = rundir.disk_error_text(exc) if rundir.is_disk_error(exc) else str(exc)
             raise UserError(f"--logdir {args.logdir}: cannot create a run folder ({why})") from None
-        while handle.final is None:
-            for event in handle.poll():
-                progress.handle(event)
-            if handle.final is None:
-                time.sleep(POLL_SECONDS)
+        driver.run()
     except KeyboardInterrupt:
-        return stop_interrupted(handle, progress)
+        return stop_interrupted(driver, progress)
     finally:
-        handle.close()
+        driver.close()
     progress.close()
-    final = handle.final
+    final = driver.final
     if isinstance(final, Failed) and final.user_error and not progress.started:
         # Bad input found by the training process before it started: nothing to keep.
         shutil.rmtree(run_dir, ignore_errors=True)
         raise UserError(final.reason)
-    print_summary(handle, run_dir)
+    print_summary(driver, run_dir)
     if isinstance(final, Failed):
         return EXIT_BAD_INPUT if final.user_error else EXIT_FINDINGS
     if isinstance(final, Finished) and final.status == DIVERGED:
@@ -106,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def stop_interrupted(handle: RunHandle, progress: Progress) -> int:
+def stop_interrupted(driver: RunDriver, progress: Progress) -> int:
     """Ctrl-C: stop the run (a second Ctrl-C meanwhile changes nothing) and exit 130.
 
     Before the run started (no ``Started`` event), nothing is worth keeping: the run
@@ -114,24 +110,23 @@ def stop_interrupted(handle: RunHandle, progress: Progress) -> int:
     flushed, and the summary printed as for any other ending.
     """
     ignore_sigint()
-    run_dir = handle.run_dir
+    run_dir = driver.handle.run_dir
     if run_dir is None:  # start() itself was interrupted (and cleaned up after itself)
         interrupted("train", "before the run started")
         return EXIT_INTERRUPTED
     if progress.started:
         progress.note("stopping (Ctrl-C)…")
-    handle.stop()
-    events = handle.poll(max_items=1_000_000)
-    if not progress.started and not any(isinstance(event, Started) for event in events):
-        handle.close()
+    driver.stop()
+    driver.step()  # what the run sent before it stopped: did it start?
+    if not progress.started:
+        driver.close()
         progress.close()
         shutil.rmtree(run_dir, ignore_errors=True)
         interrupted("train", "before the run started")
         return EXIT_INTERRUPTED
-    for event in events + handle.wait(timeout=5.0):
-        progress.handle(event)
+    driver.run(timeout=5.0)
     progress.close()
-    print_summary(handle, run_dir)
+    print_summary(driver, run_dir)
     return EXIT_INTERRUPTED
 
 
@@ -145,7 +140,11 @@ class Progress:
         self.epochs = 0
         self.started = False
 
-    def handle(self, event: Any) -> None:
+    def show(self, events: list[Event]) -> None:
+        for event in events:
+            self._show(event)
+
+    def _show(self, event: Event) -> None:
         if isinstance(event, Started):
             self.started = True
             self.epochs = event.epochs
@@ -186,8 +185,8 @@ class Progress:
             self.bar = None
 
 
-def print_summary(handle: RunHandle, run_dir: Path) -> None:
-    final = handle.final
+def print_summary(driver: RunDriver, run_dir: Path) -> None:
+    final = driver.final
     if isinstance(final, Failed):
         print(f"status: failed — {final.reason}")
         if final.traceback and not final.user_error:
@@ -206,10 +205,10 @@ def print_summary(handle: RunHandle, run_dir: Path) -> None:
         print("summary: " + ", ".join(parts))
     print(f"logs: {run_dir}")
     print_diagnosis(run_dir)
-    for warning in handle.warnings:
+    for warning in driver.handle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if handle.sequence.missing:
-        print(f"warning: {len(handle.sequence.missing)} events lost", file=sys.stderr)
+    if driver.lost:
+        print(f"warning: {driver.lost} events lost", file=sys.stderr)
 
 
 def print_diagnosis(run_dir: Path) -> None:

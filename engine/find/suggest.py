@@ -263,8 +263,13 @@ class BatchPlan:
         return {
             "data.batch_size": self.micro_batch,
             "train.grad_accum": self.accum_steps,
-            "optim.lr": self.lr,
+            "optim.lr": config_lr(self.lr),
         }
+
+
+def config_lr(lr: float) -> float:
+    """A learning rate as a config gets it: three significant digits."""
+    return float(f"{lr:.3g}")
 
 
 def safe_batch(largest_fit: int, margin: float = 0.2) -> int:
@@ -377,6 +382,7 @@ __all__ = [
     "BatchSearch",
     "Suggestion",
     "accumulation_plan",
+    "config_lr",
     "ema_debiased",
     "power_of_two_floor",
     "rolling_median",

@@ -7,8 +7,8 @@ targets, so the parent (CLI or GUI) can name them without loading it::
 
     handle = RunHandle(config, logdir, target=lr_find_target(num_steps=100))
 
-The final ``Finished`` event's ``summary`` holds the result (see
-:func:`engine.find.finders.run_lr_find` and :func:`engine.find.finders.run_batch_find`).
+The final ``Finished`` event's ``result`` holds what was found
+(:mod:`traindoc.engine.find.results`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def lr_find_main(
     num_steps: int = 100,
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
-        from traindoc.engine.find.finders import run_lr_find  # imports torch: finder process only
+        from traindoc.engine.find.finders.sweep import run_lr_find  # torch: finder process only
 
         return run_lr_find(
             config,
@@ -58,9 +58,7 @@ def batch_find_main(
     max_batch: int = 65536,
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
-        from traindoc.engine.find.finders import (
-            run_batch_find,  # imports torch: finder process only
-        )
+        from traindoc.engine.find.finders.batch import run_batch_find  # torch: finder only
 
         return run_batch_find(
             config,

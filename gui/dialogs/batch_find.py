@@ -3,22 +3,22 @@
 Start at 8, double until out of memory, keep the largest that fit minus 20%
 rounded down to a power of two, then the gradient-accumulation steps and the
 linearly scaled lr that reach the target effective batch
-(:func:`engine.find.finders.run_batch_find` via ``engine.find.worker``; torch stays
-in the child). "Use these settings" emits :attr:`BatchFindDialog.patch_chosen`
-with dotted config keys (``data.batch_size``, ``train.grad_accum``, ``optim.lr``),
-ready for ``traindoc.engine.config.apply_patch``.
+(:func:`traindoc.engine.find.finders.batch.run_batch_find` via ``engine.find.worker``;
+torch stays in the child). "Use these settings" emits
+:attr:`BatchFindDialog.patch_chosen` with the result's ``patch()`` (dotted config
+keys ``data.batch_size``, ``train.grad_accum``, ``optim.lr``), ready for
+``traindoc.engine.config.apply_patch``.
 
 Wiring (main window)::
 
-    dialog = BatchFindDialog(form_config, parent=self)
-    dialog.patch_chosen.connect(form.apply_patch)
-    dialog.open()          # or: patch = find_batch_size(config, parent)  (modal)
+    dialog = BatchFindDialog(form_config, pump=window_pump, parent=self)
+    dialog.patch_chosen.connect(draft.update)
+    dialog.open()
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -36,23 +36,29 @@ from PySide6.QtWidgets import (
 from traindoc.engine import config as config_module
 from traindoc.engine.events import Event, Failed, Finished, Metrics
 from traindoc.engine.find import worker as finder_worker
+from traindoc.engine.find.results import BatchFindResult
 from traindoc.gui.dialogs.finder_dialog import FinderDialog
+from traindoc.gui.pump import Pump
 
 
 class BatchFindDialog(FinderDialog):
     """Finds the batch size for ``config``; emits the config patch the user accepts."""
 
     patch_chosen = Signal(dict)
-    search_done = Signal(dict)  # the finder's summary (see engine.find.finders.run_batch_find)
+    search_done = Signal(object)  # the search's BatchFindResult
 
     def __init__(
         self,
         config: config_module.RunConfig,
         *,
         logdir: str | Path | None = None,
+        pump: Pump | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(config, logdir=logdir, tmp_prefix="traindoc-batch-find-", parent=parent)
+        super().__init__(
+            config, logdir=logdir, tmp_prefix="traindoc-batch-find-", pump=pump, parent=parent
+        )
+        self.found: BatchFindResult | None = None
         self.setWindowTitle("Find batch size")
         self.resize(560, 460)
 
@@ -98,7 +104,7 @@ class BatchFindDialog(FinderDialog):
             return
         limit = self.memory_limit.value() or None
         target = finder_worker.batch_find_target(target=self.target.value(), memory_limit_mb=limit)
-        self.summary = None
+        self.found = None
         self.log.clear()
         self.use_button.setEnabled(False)
         if not self.launch("batch-find", target, failure="Cannot start"):
@@ -116,59 +122,39 @@ class BatchFindDialog(FinderDialog):
                 self.log.appendPlainText(f"batch {batch:>6}: {verdict}")
             elif isinstance(event, Finished):
                 self.status.setText(f"Done in {event.seconds:.1f} s: {event.reason}.")
-                if event.summary.get("plan") is not None or "largest_fit" in event.summary:
-                    self.show_result(event.summary)
+                if isinstance(event.result, BatchFindResult):
+                    self.show_result(event.result)
             elif isinstance(event, Failed):
                 self.status.setText(f"The search failed: {event.reason}")
 
     def run_ended(self) -> None:
         self.start_button.setEnabled(True)
 
-    def show_result(self, summary: dict[str, Any]) -> None:
-        self.summary = summary
-        plan = summary.get("plan")
-        if not plan:
+    def show_result(self, result: BatchFindResult) -> None:
+        self.found = result
+        plan = result.plan
+        if plan is None:
             self.result_label.setText("Not even a batch of 1 fits: try a smaller model.")
-            self.search_done.emit(summary)
+            self.search_done.emit(result)
             return
-        conf = summary["configured"]
-        base = conf["batch_size"] * conf["grad_accum"]
-        capped = " (no out-of-memory up to the cap)" if summary.get("capped") else ""
+        base = result.configured_batch * result.configured_accum
+        capped = " (no out-of-memory up to the cap)" if result.capped else ""
         self.result_label.setText(
-            f"Largest batch that fit: {summary['largest_fit']}{capped}; minus 20%, rounded down "
-            f"to a power of two: <b>{summary['recommended']}</b>.<br>"
-            f"Target {summary['target']}: batch <b>{plan['micro_batch']}</b> × "
-            f"<b>{plan['accum_steps']}</b> accumulation steps = {plan['effective_batch']}, "
-            f"lr {conf['lr']:g} × {plan['effective_batch']}/{base} = <b>{plan['lr']:.3g}</b>."
+            f"Largest batch that fit: {result.largest_fit}{capped}; minus 20%, rounded down "
+            f"to a power of two: <b>{result.recommended}</b>.<br>"
+            f"Target {result.target}: batch <b>{plan.micro_batch}</b> × "
+            f"<b>{plan.accum_steps}</b> accumulation steps = {plan.effective_batch}, "
+            f"lr {result.configured_lr:g} × {plan.effective_batch}/{base} = <b>{plan.lr:.3g}</b>."
         )
         self.use_button.setEnabled(True)
-        self.search_done.emit(summary)
-
-    @property
-    def patch(self) -> dict[str, Any] | None:
-        plan = (self.summary or {}).get("plan")
-        if not plan:
-            return None
-        return {
-            "data.batch_size": int(plan["micro_batch"]),
-            "train.grad_accum": int(plan["accum_steps"]),
-            "optim.lr": float(f"{plan['lr']:.3g}"),
-        }
+        self.search_done.emit(result)
 
     def _use(self) -> None:
-        patch = self.patch
-        if patch is None:
+        patch = self.found.patch() if self.found is not None else {}
+        if not patch:
             return
         self.patch_chosen.emit(patch)
         self.accept()
 
 
-def find_batch_size(
-    config: config_module.RunConfig, parent: QWidget | None = None
-) -> dict[str, Any] | None:
-    """Run the dialog modally; the accepted config patch, or None."""
-    dialog = BatchFindDialog(config, parent=parent)
-    return dialog.choose(dialog.patch_chosen)
-
-
-__all__ = ["BatchFindDialog", "find_batch_size"]
+__all__ = ["BatchFindDialog"]

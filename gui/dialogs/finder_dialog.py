@@ -2,10 +2,13 @@
 
 :class:`FinderDialog` owns the log folder (a temporary one unless given), the
 :class:`traindoc.engine.launcher.RunHandle` running the finder (``traindoc.engine.find.worker``:
-torch stays in the child), the timer that drains its events, and the lifecycle:
-closing or finishing the dialog ends the process and removes the temporary folder.
-A subclass lays out its widgets (with a ``status`` label), calls :meth:`launch`,
-and handles the events in :meth:`handle_events` and the end in :meth:`run_ended`.
+torch stays in the child) and its :class:`traindoc.engine.drive.RunDriver`, which the
+GUI's pump steps (the window's pump when given, else the dialog's own), and the
+lifecycle: closing or finishing the dialog ends the process and removes the
+temporary folder. A subclass lays out its widgets (with a ``status`` label), calls
+:meth:`launch`, and handles the events in :meth:`handle_events` and the end in
+:meth:`run_ended`; the finder's typed result (:mod:`traindoc.engine.find.results`)
+arrives in the ``Finished`` event's ``result``.
 """
 
 from __future__ import annotations
@@ -15,15 +18,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, SignalInstance
 from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
 from traindoc.engine import config as config_module
+from traindoc.engine.drive import RunDriver
 from traindoc.engine.events import Event
 from traindoc.engine.launcher import RunHandle
-
-POLL_MS = 50
-POLL_BUDGET = 500  # events per timer tick
+from traindoc.gui.pump import DriverSource, Pump
 
 
 class FinderDialog(QDialog):
@@ -37,18 +38,18 @@ class FinderDialog(QDialog):
         *,
         logdir: str | Path | None,
         tmp_prefix: str,
+        pump: Pump | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
         self._tmp = None if logdir else tempfile.TemporaryDirectory(prefix=tmp_prefix)
         self.logdir = Path(logdir) if logdir else Path(self._tmp.name)
+        self.pump = pump if pump is not None else Pump(None, parent=self)
         self.handle: RunHandle | None = None
-        self.summary: dict[str, Any] | None = None
+        self.driver: RunDriver | None = None
+        self._source: DriverSource | None = None
         self._shut = False
-        self.timer = QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self.poll)
 
     # ------------------------------------------------------------ running
 
@@ -61,28 +62,29 @@ class FinderDialog(QDialog):
         named = config_module.apply_patch(
             self.config, {"name": f"{self.config.name}-{name_suffix}"}
         )
-        self.handle = RunHandle(named, self.logdir, target=target)
+        handle = RunHandle(named, self.logdir, target=target)
         self._shut = False
         try:
-            self.handle.start()
+            handle.start()
         except OSError as exc:
             self.status.setText(f"{failure}: {exc}")
-            self.handle = None
             return False
-        self.timer.start()
+        self.handle = handle
+        self.driver = RunDriver(
+            handle, on_events=self.handle_events, on_end=lambda final: self.run_ended()
+        )
+        self._source = DriverSource(self.driver)
+        self.pump.add(self._source)
         return True
 
     def is_running(self) -> bool:
-        return self.handle is not None and self.handle.final is None
+        return self.driver is not None and self.driver.final is None
 
-    def poll(self) -> None:
-        """Drain the background process's events (called by the timer)."""
-        if self.handle is None:
-            return
-        self.handle_events(self.handle.poll(max_items=POLL_BUDGET))
-        if self.handle.final is not None:
-            self.timer.stop()
-            self.run_ended()
+    def stop(self) -> None:
+        """Ask the finder to stop; the pump keeps delivering its last events."""
+        if self.is_running():
+            self.status.setText("Stopping…")
+            self.driver.stop_in_background()
 
     def handle_events(self, events: list[Event]) -> None:
         """Show what arrived (the subclass's part)."""
@@ -106,25 +108,19 @@ class FinderDialog(QDialog):
         Stopping can take seconds: it runs on a helper thread so the GUI stays
         responsive (SPEC §8); ``closer`` is that thread.
         """
-        self.timer.stop()
+        if self._source is not None:
+            self.pump.remove(self._source)
         if self._shut:
             return
         self._shut = True
-        handle, tmp = self.handle, self._tmp
+        driver, tmp = self.driver, self._tmp
         self._tmp = None
 
         def close() -> None:
-            if handle is not None:
-                handle.close()
+            if driver is not None:
+                driver.close()
             if tmp is not None:
                 tmp.cleanup()
 
         self.closer = threading.Thread(target=close, name="finder-close", daemon=True)
         self.closer.start()
-
-    def choose(self, chosen_signal: SignalInstance) -> Any | None:
-        """Run modally; the last value ``chosen_signal`` carried, or None if none was chosen."""
-        chosen: list[Any] = []
-        chosen_signal.connect(chosen.append)
-        self.exec()
-        return chosen[-1] if chosen else None

@@ -1,25 +1,23 @@
 """The LR-finder dialog: runs the range test in the background and plots loss against lr.
 
-Self-contained: give it a :class:`RunConfig`; it starts the sweep through
-:class:`traindoc.engine.launcher.RunHandle` (``traindoc.engine.find.worker``: torch stays in the
-child), draws the points as they arrive, then the smoothed curve with the
+Self-contained: give it a :class:`RunConfig`; it starts the sweep in the
+background (:class:`traindoc.gui.dialogs.finder_dialog.FinderDialog`: torch stays in
+the child), draws the points as they arrive, then the smoothed curve with the
 suggestion marked (:func:`traindoc.gui.lr_plot.draw_sweep`, the same drawing as the
-CLI's PNG). "Use this LR" emits :attr:`LrFindDialog.lr_chosen` and accepts.
+CLI's PNG) from the sweep's :class:`~traindoc.engine.find.results.LrFindResult`.
+"Use this LR" emits :attr:`LrFindDialog.lr_chosen` and accepts.
 
 Wiring (main window)::
 
-    dialog = LrFindDialog(form_config, parent=self)
-    dialog.lr_chosen.connect(lambda lr: form.apply_patch({"optim.lr": lr}))
-    dialog.open()          # or: lr = find_lr(config, parent)  (modal)
+    dialog = LrFindDialog(form_config, pump=window_pump, parent=self)
+    dialog.lr_chosen.connect(lambda lr: draft.update({"optim.lr": lr}))
+    dialog.open()
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -36,17 +34,18 @@ from PySide6.QtWidgets import (
 from traindoc.engine import config as config_module
 from traindoc.engine.events import Event, Failed, Finished, Metrics
 from traindoc.engine.find import worker as finder_worker
+from traindoc.engine.find.results import LrFindResult
+from traindoc.engine.find.suggest import config_lr
 from traindoc.gui import lr_plot
 from traindoc.gui.dialogs.finder_dialog import FinderDialog
-
-log = logging.getLogger(__name__)
+from traindoc.gui.pump import Pump
 
 
 class LrFindDialog(FinderDialog):
     """Runs ``traindoc lr-find`` for ``config`` in the background and shows the result."""
 
     lr_chosen = Signal(float)
-    sweep_done = Signal(dict)  # the finder's summary (see traindoc.engine.find.finders.run_lr_find)
+    sweep_done = Signal(object)  # the sweep's LrFindResult
 
     def __init__(
         self,
@@ -57,14 +56,18 @@ class LrFindDialog(FinderDialog):
         end_lr: float = 10.0,
         num_steps: int = 100,
         autostart: bool = True,
+        pump: Pump | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(config, logdir=logdir, tmp_prefix="traindoc-lr-find-", parent=parent)
+        super().__init__(
+            config, logdir=logdir, tmp_prefix="traindoc-lr-find-", pump=pump, parent=parent
+        )
         self.setWindowTitle("Find learning rate")
         self.resize(760, 520)
         self.options = {"start_lr": start_lr, "end_lr": end_lr, "num_steps": num_steps}
         self.live_lrs: list[float] = []
         self.live_losses: list[float] = []
+        self.found: LrFindResult | None = None
 
         self.status = QLabel("Ready.")
         self.status.setWordWrap(True)
@@ -126,7 +129,7 @@ class LrFindDialog(FinderDialog):
                 self._finished(event)
             elif isinstance(event, Failed):
                 self._failed(event)
-        if fresh and self.summary is None:
+        if fresh and self.found is None:
             lrs, losses = np.asarray(self.live_lrs), np.asarray(self.live_losses)
             ok = np.isfinite(losses)
             self.live_curve.setData(lrs[ok], losses[ok])
@@ -135,19 +138,12 @@ class LrFindDialog(FinderDialog):
     def run_ended(self) -> None:
         self.stop_button.setEnabled(False)
 
-    def stop(self) -> None:
-        if self.handle is not None and self.handle.final is None:
-            self.status.setText("Stopping…")
-            # On a helper thread: the poll timer keeps running and shows the final events.
-            threading.Thread(target=self.handle.stop, name="lr-find-stop", daemon=True).start()
-
     def _finished(self, event: Finished) -> None:
-        summary = event.summary
-        if summary.get("kind") != "lr-find":
+        if not isinstance(event.result, LrFindResult):
             self.status.setText(f"Sweep ended: {event.reason}")
             return
         self.status.setText(f"Sweep done in {event.seconds:.1f} s: {event.reason}.")
-        self.show_result(summary)
+        self.show_result(event.result)
 
     def _failed(self, event: Failed) -> None:
         self.status.setText(f"The sweep failed: {event.reason}")
@@ -155,37 +151,29 @@ class LrFindDialog(FinderDialog):
 
     # ------------------------------------------------------------ result
 
-    def show_result(self, summary: dict[str, Any]) -> None:
+    def show_result(self, result: LrFindResult) -> None:
         """Plot a finished sweep with its suggestion and offer the candidates."""
-        self.summary = summary
+        self.found = result
         self.plot.removeItem(self.live_curve)
-        self.items = lr_plot.draw_sweep(self.plot, summary)
-        suggestion = summary.get("suggestion") or {}
+        self.items = lr_plot.draw_sweep(self.plot, result.as_dict())
+        suggestion = result.suggestion
         self.choice.clear()
-        lr = suggestion.get("lr")
-        if lr:
-            self.choice.addItem(f"suggested ({suggestion['rule']}): {lr:.3g}", float(f"{lr:.3g}"))
-        for name, value in (suggestion.get("alternatives") or {}).items():
+        lr = result.suggested_lr
+        if lr is not None:
+            self.choice.addItem(f"suggested ({suggestion.rule}): {suggestion.lr:.3g}", lr)
+        for name, value in suggestion.alternatives.items():
             if value and math.isfinite(value):
-                self.choice.addItem(f"{name}: {value:.3g}", float(f"{value:.3g}"))
-        configured = summary.get("configured_lr", self.config.optim.lr)
+                self.choice.addItem(f"{name}: {value:.3g}", config_lr(value))
         text = (
-            f"Suggested lr <b>{lr:.3g}</b> — {suggestion.get('note', '')}"
-            if lr
-            else f"No suggestion — {suggestion.get('note', '')}. The configured lr "
-            f"({configured:g}) is kept unless you pick an alternative."
+            f"Suggested lr <b>{suggestion.lr:.3g}</b> — {suggestion.note}"
+            if lr is not None
+            else f"No suggestion — {suggestion.note}. The configured lr "
+            f"({result.configured_lr:g}) is kept unless you pick an alternative."
         )
         self.result_label.setText(text)
         self.choice.setEnabled(self.choice.count() > 0)
         self.use_button.setEnabled(self.choice.count() > 0)
-        self.sweep_done.emit(summary)
-
-    @property
-    def suggested_lr(self) -> float | None:
-        if not self.summary:
-            return None
-        lr = (self.summary.get("suggestion") or {}).get("lr")
-        return float(f"{lr:.3g}") if lr else None
+        self.sweep_done.emit(result)
 
     @property
     def chosen_lr(self) -> float | None:
@@ -201,10 +189,4 @@ class LrFindDialog(FinderDialog):
         self.accept()
 
 
-def find_lr(config: config_module.RunConfig, parent: QWidget | None = None) -> float | None:
-    """Run the dialog modally; the chosen lr, or None if the user closed it."""
-    dialog = LrFindDialog(config, parent=parent)
-    return dialog.choose(dialog.lr_chosen)
-
-
-__all__ = ["LrFindDialog", "find_lr"]
+__all__ = ["LrFindDialog"]

@@ -15,7 +15,7 @@ from traindoc.engine import config as cfg
 
 from .cli_helpers import traindoc
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -117,7 +117,8 @@ def test_finder_modules_keep_the_cli_and_gui_processes_torch_free():
         "import sys\n"
         "import traindoc.engine.cli.main, traindoc.engine.cli.find\n"
         "import traindoc.engine.find.worker, traindoc.gui.lr_plot\n"
-        "import traindoc.engine.find.suggest\n"
+        "import traindoc.engine.find.suggest, traindoc.engine.find.results\n"
+        "import traindoc.engine.find.plot, traindoc.engine.drive\n"
         "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules, 'engine'\n"
         "import traindoc.gui.dialogs.lr_find, traindoc.gui.dialogs.batch_find\n"
         "assert 'torch' not in sys.modules, 'gui'\n"

@@ -14,7 +14,7 @@ import pytest
 
 from .cli_helpers import traindoc
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def only_run_dir(logdir: Path) -> Path:

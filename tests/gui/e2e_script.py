@@ -52,7 +52,7 @@ def main(out_dir: str) -> int:
     type_into("train.epochs", "2")
     click(window.start_button)
     parent_id = window.model.state.current
-    wait(lambda: parent_id not in window.runs.handles)
+    wait(lambda: parent_id not in window.runs.drivers)
     parent = window.model.run(parent_id)
     rules = sorted(parent.diagnosis.rules) if parent.diagnosis else []
 
@@ -64,7 +64,7 @@ def main(out_dir: str) -> int:
     button = findings.fix_button("lower-lr")
     click(button)
     child_id = window.model.state.current
-    wait(lambda: child_id != parent_id and child_id not in window.runs.handles)
+    wait(lambda: child_id != parent_id and child_id not in window.runs.drivers)
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)

@@ -20,7 +20,7 @@ def set_fields(window, **values):
 
 def wait_ended(qtbot, window, run_id, timeout=RUN_TIMEOUT_MS):
     qtbot.waitUntil(
-        lambda: not window.model.run(run_id).active and run_id not in window.runs.handles,
+        lambda: not window.model.run(run_id).active and run_id not in window.runs.drivers,
         timeout=timeout,
     )
     return window.model.run(run_id)

@@ -12,8 +12,10 @@ from PySide6.QtCore import Qt
 
 from traindoc.engine import config as cfg
 from traindoc.engine.find import suggest as ls
+from traindoc.engine.find.results import BatchFindResult, BatchTrial, LrFindResult
 from traindoc.gui.dialogs.batch_find import BatchFindDialog
 from traindoc.gui.dialogs.lr_find import LrFindDialog
+from traindoc.gui.pump import Pump
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -24,16 +26,15 @@ def cpu_config(**patch) -> cfg.RunConfig:
     return cfg.apply_patch(cfg.RunConfig(), {"train.device": "cpu", **patch})
 
 
-def synthetic_summary(losses: np.ndarray) -> dict:
-    suggestion = ls.suggest_lr(LRS, losses)
-    return {
-        "kind": "lr-find",
-        "lrs": LRS.tolist(),
-        "losses": losses.tolist(),
-        "smoothed": [None if np.isnan(v) else float(v) for v in suggestion.smoothed],
-        "suggestion": suggestion.as_dict(),
-        "configured_lr": 0.001,
-    }
+def synthetic_sweep(losses: np.ndarray) -> LrFindResult:
+    return LrFindResult(
+        device="cpu",
+        lrs=LRS,
+        losses=losses,
+        suggestion=ls.suggest_lr(LRS, losses),
+        configured_lr=0.001,
+        end_reason="completed the sweep (100 steps)",
+    )
 
 
 def descent() -> np.ndarray:
@@ -45,17 +46,18 @@ def descent() -> np.ndarray:
 def test_result_is_plotted_with_the_suggestion_marked_and_used(qtbot):
     dialog = LrFindDialog(cpu_config(), autostart=False)
     qtbot.addWidget(dialog)
-    summary = synthetic_summary(descent())
-    dialog.show_result(summary)
-    lr = summary["suggestion"]["lr"]
+    found = synthetic_sweep(descent())
+    dialog.show_result(found)
+    lr = found.suggestion.lr
     curve = dialog.items["smoothed"]
-    assert np.allclose(curve.xData, LRS) and np.allclose(curve.yData, summary["smoothed"])
+    assert np.allclose(curve.xData, LRS) and np.allclose(curve.yData, found.smoothed)
     assert np.allclose(curve.getData()[0], np.log10(LRS))  # drawn on a log-lr axis
     assert dialog.items["marker"].xData[0] == pytest.approx(lr)
     assert dialog.items["line"].value() == pytest.approx(np.log10(lr))  # log-x axis
     assert dialog.plot.ctrl.logXCheck.isChecked()
     assert dialog.use_button.isEnabled()
-    assert dialog.suggested_lr == float(f"{lr:.3g}") == dialog.chosen_lr
+    assert dialog.found.suggested_lr == float(f"{lr:.3g}") == dialog.chosen_lr
+    assert dialog.found.patch() == {"optim.lr": dialog.chosen_lr}
     assert "Suggested lr" in dialog.result_label.text()
     with qtbot.waitSignal(dialog.lr_chosen) as chosen:
         qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
@@ -66,12 +68,12 @@ def test_result_is_plotted_with_the_suggestion_marked_and_used(qtbot):
 def test_an_alternative_can_be_chosen_instead(qtbot):
     dialog = LrFindDialog(cpu_config(), autostart=False)
     qtbot.addWidget(dialog)
-    summary = synthetic_summary(descent())
-    dialog.show_result(summary)
+    found = synthetic_sweep(descent())
+    dialog.show_result(found)
     labels = [dialog.choice.itemText(i) for i in range(dialog.choice.count())]
     assert labels[0].startswith("suggested") and any(t.startswith("min/10") for t in labels)
     dialog.choice.setCurrentIndex(next(i for i, t in enumerate(labels) if t.startswith("min/10")))
-    expected = float(f"{summary['suggestion']['alternatives']['min/10']:.3g}")
+    expected = float(f"{found.suggestion.alternatives['min/10']:.3g}")
     with qtbot.waitSignal(dialog.lr_chosen) as chosen:
         dialog.use_button.click()
     assert chosen.args == [expected]
@@ -80,23 +82,26 @@ def test_an_alternative_can_be_chosen_instead(qtbot):
 def test_flat_sweep_says_so_and_keeps_the_configured_rate(qtbot):
     dialog = LrFindDialog(cpu_config(), autostart=False)
     qtbot.addWidget(dialog)
-    dialog.show_result(synthetic_summary(np.full(100, 2.3)))
-    assert dialog.suggested_lr is None
+    dialog.show_result(synthetic_sweep(np.full(100, 2.3)))
+    assert dialog.found.suggested_lr is None and dialog.found.patch() == {}
     assert "No suggestion" in dialog.result_label.text() and "0.001" in dialog.result_label.text()
     assert "marker" not in dialog.items
     assert not dialog.choice.itemText(0).startswith("suggested")
 
 
 @pytest.mark.slow
-def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, tmp_path):
-    dialog = LrFindDialog(cpu_config(), logdir=tmp_path, num_steps=40)
+def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, model, tmp_path):
+    pump = Pump(model)  # the window's pump drives the sweep: no timer of the dialog's own
+    dialog = LrFindDialog(cpu_config(), logdir=tmp_path, num_steps=40, pump=pump)
     qtbot.addWidget(dialog)
+    assert pump.sources and pump.timer.isActive()
     with qtbot.waitSignal(dialog.sweep_done, timeout=120_000) as done:
         pass
-    summary = done.args[0]
-    assert len(dialog.live_lrs) == len(summary["lrs"]) > 20  # every point streamed live
-    assert dialog.handle.sequence.missing == []
-    assert summary["suggestion"]["lr"] is not None and dialog.use_button.isEnabled()
+    found = done.args[0]
+    assert isinstance(found, LrFindResult)
+    assert len(dialog.live_lrs) == len(found.lrs) > 20  # every point streamed live
+    assert dialog.driver.lost == 0
+    assert found.suggestion.lr is not None and dialog.use_button.isEnabled()
     assert not dialog.stop_button.isEnabled()
     dialog.reject()
     dialog.closer.join(10)
@@ -109,9 +114,10 @@ def test_closing_during_a_sweep_ends_the_process(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.live_lrs) > 0, timeout=120_000)
     dialog.reject()
+    assert dialog.pump.sources == []
     dialog.closer.join(10)
     assert not dialog.handle._process.is_alive()
-    assert dialog.summary is None
+    assert dialog.found is None
 
 
 def test_batch_dialog_shows_the_plan_and_emits_the_patch(qtbot):
@@ -119,16 +125,24 @@ def test_batch_dialog_shows_the_plan_and_emits_the_patch(qtbot):
     dialog = BatchFindDialog(config)
     qtbot.addWidget(dialog)
     assert dialog.target.value() == 16
-    summary = {
-        "kind": "batch-find",
-        "largest_fit": 30,
-        "recommended": 16,
-        "capped": False,
-        "target": 64,
-        "configured": {"batch_size": 16, "grad_accum": 1, "lr": 0.001},
-        "plan": {"micro_batch": 16, "accum_steps": 4, "effective_batch": 64, "lr": 0.004},
-    }
-    dialog.show_result(summary)
+    found = BatchFindResult(
+        device="cpu",
+        memory_limit_mb=1.39,
+        memory_limit_source="--memory-limit",
+        train_size=1437,
+        max_batch=1437,
+        tried=(BatchTrial(8, True, 0.5), BatchTrial(32, False, 0.0), BatchTrial(30, True, 1.3)),
+        largest_fit=30,
+        first_failure=32,
+        capped=False,
+        recommended=16,
+        target=64,
+        configured_batch=16,
+        configured_accum=1,
+        configured_lr=0.001,
+        plan=ls.accumulation_plan(16, 64, base_lr=0.001, base_batch=16),
+    )
+    dialog.show_result(found)
     text = dialog.result_label.text()
     assert "<b>16</b>" in text and "<b>4</b>" in text and "<b>0.004</b>" in text
     with qtbot.waitSignal(dialog.patch_chosen) as chosen:
@@ -146,8 +160,8 @@ def test_batch_dialog_runs_the_search_in_the_background(qtbot, tmp_path):
     dialog.memory_limit.setValue(1.39)
     with qtbot.waitSignal(dialog.search_done, timeout=120_000) as done:
         dialog.start_button.click()
-    summary = done.args[0]
+    found = done.args[0]
     assert "out of memory" in dialog.log.toPlainText()
-    assert summary["plan"]["micro_batch"] * summary["plan"]["accum_steps"] == 64
-    assert dialog.patch["optim.lr"] == pytest.approx(0.004)
+    assert found.plan.micro_batch * found.plan.accum_steps == 64
+    assert found.patch()["optim.lr"] == pytest.approx(0.004)
     dialog.reject()

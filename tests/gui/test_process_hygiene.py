@@ -41,7 +41,7 @@ def wait(predicate, timeout=90.0):
 
 window.draft.set("train.epochs", 1)
 first = window.start_run()
-wait(lambda: first not in window.runs.handles)
+wait(lambda: first not in window.runs.drivers)
 status = window.model.run(first).status
 window.draft.set("train.epochs", 1000)
 second = window.start_run()

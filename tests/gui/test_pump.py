@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from traindoc.gui.pump import Pump
+from traindoc.gui.pump import DriverSource, Pump
 
 
 class FakeSource:
@@ -57,3 +57,22 @@ def test_request_frame_runs_one_tick_without_sources(qtbot, model):
     with qtbot.waitSignal(model.frame, timeout=2000):
         pump.request_frame()
     qtbot.waitUntil(lambda: not pump.timer.isActive(), timeout=2000)
+
+
+def test_a_run_driver_is_a_source_and_a_pump_without_model_only_drains(qtbot):
+    class FakeDriver:  # RunDriver.step's contract: deliver until the deadline; True once ended
+        def __init__(self):
+            self.deadlines = []
+
+        def step(self, deadline):
+            self.deadlines.append(deadline)
+            return len(self.deadlines) == 2
+
+    driver = FakeDriver()
+    pump = Pump(None, budget_s=0.005)  # a finder dialog's own, outside a window
+    pump.add(DriverSource(driver))
+    before = time.perf_counter()
+    pump.tick()
+    assert len(pump.sources) == 1 and before < driver.deadlines[0] <= before + 0.015
+    pump.tick()
+    assert pump.sources == [] and not pump.timer.isActive() and len(driver.deadlines) == 2
