@@ -19,10 +19,10 @@ import time
 from collections import deque
 from pathlib import Path
 
+from traindoc.diagnostics.remedies import mark_tried
 from traindoc.engine import rundir
 from traindoc.engine.tb.roles import infer_roles, role_candidates
 from traindoc.engine.watch import RunChange, Watcher
-from traindoc.gui.core.lineage import mark_tried
 from traindoc.gui.core.state import LOG, FixInfo
 from traindoc.gui.diagnosis import RunDiagnoser
 from traindoc.gui.model import AppModel
