@@ -150,7 +150,7 @@ def lr_find(w: MainWindow) -> None:
     config = _form_config(w)
     if config is None:
         return
-    dialog = LrFindDialog(config, parent=w)
+    dialog = LrFindDialog(config, pump=w.pump, parent=w)
     dialog.lr_chosen.connect(lambda lr: w.draft.apply({"optim.lr": lr}))
     dialog.open()
 
@@ -161,6 +161,6 @@ def batch_find(w: MainWindow) -> None:
     config = _form_config(w)
     if config is None:
         return
-    dialog = BatchFindDialog(config, parent=w)
+    dialog = BatchFindDialog(config, pump=w.pump, parent=w)
     dialog.patch_chosen.connect(w.draft.apply)
     dialog.open()

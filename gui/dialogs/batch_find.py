@@ -12,7 +12,7 @@ keys ``data.batch_size``, ``train.grad_accum``, ``optim.lr``), ready for
 Wiring (main window)::
 
     dialog = BatchFindDialog(form_config, pump=window_pump, parent=self)
-    dialog.patch_chosen.connect(draft.update)
+    dialog.patch_chosen.connect(draft.apply)
     dialog.open()
 """
 

@@ -10,7 +10,7 @@ CLI's PNG) from the sweep's :class:`~traindoc.engine.find.results.LrFindResult`.
 Wiring (main window)::
 
     dialog = LrFindDialog(form_config, pump=window_pump, parent=self)
-    dialog.lr_chosen.connect(lambda lr: draft.update({"optim.lr": lr}))
+    dialog.lr_chosen.connect(lambda lr: draft.apply({"optim.lr": lr}))
     dialog.open()
 """
 
