@@ -83,16 +83,7 @@ class Suggestion:
 
 def ema_debiased(values: np.ndarray, beta: float = BETA) -> np.ndarray:
     """Debiased exponential moving average; non-finite inputs are skipped (carried over)."""
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(values.shape, np.nan)
-    avg, weight = 0.0, 0.0
-    for i, v in enumerate(values.tolist()):
-        if math.isfinite(v):
-            avg = beta * avg + (1 - beta) * v
-            weight = beta * weight + (1 - beta)
-        if weight > 0:
-            out[i] = avg / weight
-    return out
+    return signals.ema_filled(values, beta)
 
 
 def rolling_median(values: np.ndarray, *, half_width: int = MEDIAN_HALF_WIDTH) -> np.ndarray:
