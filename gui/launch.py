@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from traindoc.engine import rundir
 from traindoc.engine.config import ConfigError, RunConfig
@@ -99,9 +99,6 @@ class HandleSource:
 class RunController(QObject):
     """Owns every RunHandle the GUI started."""
 
-    run_started = Signal(str)
-    run_ended_signal = Signal(str)
-
     def __init__(self, model: AppModel, pump: Pump, logdir: str | Path,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -158,7 +155,6 @@ class RunController(QObject):
         if run.fix is not None:
             self._write_parent(run_id, run_dir)
         self.pump.add(source)
-        self.run_started.emit(run_id)
         log.info("started %s (pid %s)", run_dir, handle.pid)
 
     def _write_parent(self, run_id: str, run_dir: Path) -> None:
@@ -188,7 +184,6 @@ class RunController(QObject):
             verdict = lineage.verdict(self.model.state, run)
             if verdict is not None:
                 self.model.set_verdict(run_id, verdict)
-        self.run_ended_signal.emit(run_id)
         self._start_next()
 
     def stop(self, run_id: str) -> None:

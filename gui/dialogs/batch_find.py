@@ -45,7 +45,6 @@ class BatchFindDialog(FinderDialog):
     """Finds the batch size for ``config``; emits the config patch the user accepts."""
 
     patch_chosen = Signal(dict)
-    search_done = Signal(object)  # the search's BatchFindResult
 
     def __init__(
         self,
@@ -135,7 +134,6 @@ class BatchFindDialog(FinderDialog):
         plan = result.plan
         if plan is None:
             self.result_label.setText("Not even a batch of 1 fits: try a smaller model.")
-            self.search_done.emit(result)
             return
         base = result.configured_batch * result.configured_accum
         capped = " (no out-of-memory up to the cap)" if result.capped else ""
@@ -147,7 +145,6 @@ class BatchFindDialog(FinderDialog):
             f"lr {result.configured_lr:g} × {plan.effective_batch}/{base} = <b>{plan.lr:.3g}</b>."
         )
         self.use_button.setEnabled(True)
-        self.search_done.emit(result)
 
     def _use(self) -> None:
         patch = self.found.patch() if self.found is not None else {}

@@ -45,7 +45,6 @@ class LrFindDialog(FinderDialog):
     """Runs ``traindoc lr-find`` for ``config`` in the background and shows the result."""
 
     lr_chosen = Signal(float)
-    sweep_done = Signal(object)  # the sweep's LrFindResult
 
     def __init__(
         self,
@@ -173,7 +172,6 @@ class LrFindDialog(FinderDialog):
         self.result_label.setText(text)
         self.choice.setEnabled(self.choice.count() > 0)
         self.use_button.setEnabled(self.choice.count() > 0)
-        self.sweep_done.emit(result)
 
     @property
     def chosen_lr(self) -> float | None:

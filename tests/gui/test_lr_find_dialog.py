@@ -95,9 +95,8 @@ def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, model, tmp_
     dialog = LrFindDialog(cpu_config(), logdir=tmp_path, num_steps=40, pump=pump)
     qtbot.addWidget(dialog)
     assert pump.sources and pump.timer.isActive()
-    with qtbot.waitSignal(dialog.sweep_done, timeout=120_000) as done:
-        pass
-    found = done.args[0]
+    qtbot.waitUntil(lambda: dialog.found is not None, timeout=120_000)
+    found = dialog.found
     assert isinstance(found, LrFindResult)
     assert len(dialog.live_lrs) == len(found.lrs) > 20  # every point streamed live
     assert dialog.driver.lost == 0
@@ -158,9 +157,9 @@ def test_batch_dialog_runs_the_search_in_the_background(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     dialog.target.setValue(64)
     dialog.memory_limit.setValue(1.39)
-    with qtbot.waitSignal(dialog.search_done, timeout=120_000) as done:
-        dialog.start_button.click()
-    found = done.args[0]
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.found is not None, timeout=120_000)
+    found = dialog.found
     assert "out of memory" in dialog.log.toPlainText()
     assert found.plan.micro_batch * found.plan.accum_steps == 64
     assert found.patch()["optim.lr"] == pytest.approx(0.004)
