@@ -14,8 +14,8 @@ import torch
 
 from traindoc.engine.config import RunConfig
 from traindoc.engine.find.finders.prepare import FinderSetup
-from traindoc.engine.train.loop import clip_gradients, forward_backward
 from traindoc.engine.train.optim import build_optimizer
+from traindoc.engine.train.step import clip_gradients, forward_backward
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,23 @@
-"""What a finder trains on: the config's data, model and device, as training builds them."""
+"""What a finder trains on: the config's data, model and device, as training builds them
+(the seeding, device and generator of :mod:`traindoc.engine.train.setup`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from traindoc.engine.config import RunConfig
 from traindoc.engine.data import datasets
-from traindoc.engine.train.loop import amp_dtype_for, resolve_device
 from traindoc.engine.train.models import build_model
+from traindoc.engine.train.setup import (
+    amp_dtype_for,
+    make_generator,
+    on_device,
+    resolve_device,
+    seed_all,
+)
 
 Emit = Callable[[object], None]  # hands an event to the parent process
 
@@ -30,20 +36,18 @@ class FinderSetup:
 
 def prepare(config: RunConfig) -> FinderSetup:
     """Seed, load the training set onto the device and build the model (no optimizer)."""
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
+    seed_all(config.seed)
     device = resolve_device(config.train.device)
     train = datasets.prepare(config.data, config.seed).train
     model = build_model(config.model, train.input_shape, train.num_classes).to(device)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(config.seed)
+    x, y = on_device(train, device)
     return FinderSetup(
         device=device,
         model=model,
-        x=torch.as_tensor(train.x, device=device),
-        y=torch.as_tensor(train.y, device=device),
+        x=x,
+        y=y,
         amp_dtype=amp_dtype_for(config.train.amp, device),
-        generator=generator,
+        generator=make_generator(device, config.seed),
     )
 
 

@@ -29,8 +29,8 @@ from traindoc.engine.events import FINISHED, STOPPED, Finished, Metrics
 from traindoc.engine.find import suggest
 from traindoc.engine.find.finders.prepare import Emit, prepare
 from traindoc.engine.find.results import LR_FIND_FILE, LrFindResult
-from traindoc.engine.train.loop import clip_gradients, forward_backward
 from traindoc.engine.train.optim import build_optimizer
+from traindoc.engine.train.step import clip_gradients, forward_backward
 
 log = logging.getLogger(__name__)
 
