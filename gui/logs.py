@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often a followed directory is checked for new bytes
 RESCAN_S = 2.0  # how often its tree is walked again for new runs and files
-SLICE = 200_000  # points appended to the model per step of a pump tick
+SLICE = 100_000  # points appended to the model at a time
+SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
 
 
 class FollowThread(threading.Thread):
@@ -108,7 +109,8 @@ class LogSource:
             return True
         while time.perf_counter() < deadline:
             if self.steps:
-                self.steps.popleft()()
+                if self.steps.popleft()():
+                    break  # points of a shown run: its charts take them in this frame
                 continue
             try:
                 item = self.queue.get_nowait()
@@ -124,40 +126,50 @@ class LogSource:
         return False
 
     def _take(self, change: RunChange) -> None:
-        """Queue the model calls of one change: points in slices, then roles and diagnosis."""
+        """Queue the model calls of one change: its tags and roles first (a shown run's
+        charts then smooth and reduce the points slice by slice, one per frame), then the
+        points in slices, then the diagnosis."""
         run_id = self.runs.get(change.run) or self._new_run(change.run)
-        run = self.model.run(run_id)
-        known = run.tags if run is not None else {}
-        new_tags = change.new or change.reset or any(t not in known for t in change.points)
-        if change.reset:
-            self.steps.append(lambda: self._reset_run(run_id))
+        self.steps.append(lambda: self._begin(run_id, change))
         for tag, scalars in [*change.points.items(), *change.sums.items()]:
-            if tag in change.sums:
-                self.sum_tags.setdefault(run_id, set()).add(tag)
-            for i in range(0, len(scalars), SLICE):
-                steps, values = scalars.steps[i:i + SLICE], scalars.values[i:i + SLICE]
-                self.steps.append(lambda t=tag, s=steps, v=values: self._append(run_id, t, s, v))
-        self.steps.append(lambda: self._finish(run_id, change, new_tags=new_tags))
+            self.steps.append(lambda t=tag, s=scalars: self._append(run_id, t, s.steps, s.values))
+        self.steps.append(lambda: self._finish(run_id, change))
 
-    def _append(self, run_id: str, tag: str, steps, values) -> None:
-        if self.model.run(run_id) is not None:  # not closed by the user
-            self.model.append_points(run_id, tag, steps, values)
-
-    def _finish(self, run_id: str, change: RunChange, *, new_tags: bool) -> None:
+    def _begin(self, run_id: str, change: RunChange) -> None:
         run = self.model.run(run_id)
-        if run is None:
+        if run is None:  # closed by the user
             return
+        if change.reset:
+            self._reset_run(run_id)
+        sums = self.sum_tags.setdefault(run_id, set())
+        sums.update(change.sums)
+        for tag in [*change.points, *change.sums]:
+            run.tag_series(tag)  # known before its points: the roles and charts can use it
         if change.config is not None:
             self.model.update_run(run_id, config=change.config)
-        if new_tags or change.roles != run.roles:  # the candidates change with the tags
-            uncertain = self.controller.uncertain_roles(run_id)
+        uncertain = self.controller.uncertain_roles(run_id)
+        if change.roles != run.roles or uncertain != run.uncertain_roles:
             self.model.set_roles(run_id, change.roles, uncertain=uncertain)
-        if change.diagnosis is not None:
-            state = self.model.state
-            tried = {f.rule: state.tried_remedies(run_id, f.rule)
-                     for f in change.diagnosis.findings}
-            self.model.set_diagnosis(run_id, mark_tried(change.diagnosis, tried))
-            self.controller.pump.request_frame()
+
+    def _append(self, run_id: str, tag: str, steps, values) -> bool:
+        """Append a slice of the points, the rest queued next; True when the run is shown
+        (its charts then take this slice in this frame)."""
+        if self.model.run(run_id) is None:  # closed by the user
+            return False
+        shown = run_id in self.model.visible_runs()
+        n = SHOWN_SLICE if shown else SLICE
+        if len(steps) > n:
+            self.steps.appendleft(lambda: self._append(run_id, tag, steps[n:], values[n:]))
+        self.model.append_points(run_id, tag, steps[:n], values[:n])
+        return shown
+
+    def _finish(self, run_id: str, change: RunChange) -> None:
+        if self.model.run(run_id) is None or change.diagnosis is None:
+            return
+        state = self.model.state
+        tried = {f.rule: state.tried_remedies(run_id, f.rule) for f in change.diagnosis.findings}
+        self.model.set_diagnosis(run_id, mark_tried(change.diagnosis, tried))
+        self.controller.pump.request_frame()
 
     def _reset_run(self, run_id: str) -> None:
         """Forget a run's points, sums and diagnosis: the change holds the run whole again

@@ -87,3 +87,50 @@ def test_cli_watch_prints_changes_and_exits_on_ctrl_c(tmp_path):
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 1  # --fail-on error, and the last diagnosis has an error
     assert "Traceback" not in err
+
+
+def _poll(watcher: Watcher) -> list:
+    watcher.followers[0][1]._next_rescan = 0  # rescan now (the test's clock)
+    return list(watcher.changes())
+
+
+def test_a_role_appearing_later_joins_without_reading_the_run_again(tmp_path):
+    run = tmp_path / "run"
+    watcher = Watcher([str(run)], {})
+    with ScalarWriter(run, flush_secs=0) as writer:
+        for i, v in enumerate(losses(100)):
+            writer.add_scalar("train/loss", float(v), i)
+        writer.flush()
+        (first,) = _poll(watcher)
+        assert first.new and first.roles == {"train_loss": "train/loss"}
+        assert len(first.points["train/loss"]) == 100 and first.diagnosis is not None
+        for i, v in enumerate(losses(100, seed=1)[:50]):
+            writer.add_scalar("val/loss", float(v) + 0.3, 2 * i)
+        writer.flush()
+        (second,) = _poll(watcher)
+    assert not second.reset and list(second.points) == ["val/loss"]
+    assert second.roles == {"train_loss": "train/loss", "val_loss": "val/loss"}
+    state = watcher.runs["."]
+    assert state.live.points("train_loss") == 100 and state.live.points("val_loss") == 50
+    batch = diagnose_log(load_path(run)[0])
+    assert second.diagnosis.status == batch.status
+    assert [f.rule for f in second.diagnosis.findings] == [f.rule for f in batch.findings]
+
+
+def test_overrides_read_the_run_again_and_keep_it_without_raw_points(tmp_path):
+    run = tmp_path / "run"
+    with ScalarWriter(run) as writer:
+        for i, v in enumerate(losses(200)):
+            writer.add_scalar("loss", float(v), i)
+            writer.add_scalar("aux_loss", 1.0 + i / 50, i)
+    watcher = Watcher([str(run)], {})
+    (first,) = _poll(watcher)
+    assert first.roles["train_loss"] == "loss"
+    change = watcher.set_overrides(".", {"train_loss": "aux_loss"})
+    assert change.reset and change.roles["train_loss"] == "aux_loss"
+    assert len(change.points["aux_loss"]) == 200  # the whole run again
+    batch = diagnose_log(load_path(run, overrides={"train_loss": "aux_loss"})[0])
+    assert [f.rule for f in change.diagnosis.findings] == [f.rule for f in batch.findings]
+    assert change.diagnosis.findings  # a rising loss
+    assert watcher.set_overrides("elsewhere", {}) is None
+    assert not hasattr(watcher.runs["."], "chunks")  # the points stay in the files
