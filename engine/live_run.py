@@ -27,6 +27,8 @@ from traindoc.engine.tb.reader import CONFIG_TAG
 from traindoc.engine.tb.roles import infer_roles, sum_parts_of
 from traindoc.engine.tb.scalars import PartSum, Scalars
 
+FEED_CHUNK = 65_536  # points fed to the diagnoser at a time (the summary ignores chunking)
+
 
 class LiveRun:
     """The live state of one run; ``take`` its new points, ask ``diagnosis()``."""
@@ -95,7 +97,8 @@ class LiveRun:
                 continue
             if part_sum is not None:
                 out[tag] = new
-            self.live.feed(role, new.steps, new.values)
+            for i in range(0, len(new), FEED_CHUNK):  # short calls: other threads run between
+                self.live.feed(role, new.steps[i:i + FEED_CHUNK], new.values[i:i + FEED_CHUNK])
         return out
 
     def diagnosis(self) -> Diagnosis:
