@@ -156,30 +156,39 @@ def train_epoch(
     total_steps, batch = run.total_steps, run.step_samples
     run.model.train()
     order = torch.randperm(run.n_train, device=run.device, generator=run.generator)
-    correct = torch.zeros((), device=run.device, dtype=torch.int64)
+    # Each sample's predicted class, in `order`: compared with the labels once, at the end.
+    predictions = torch.empty(run.n_train, dtype=torch.int64, device=run.device)
+    factor = None
+    done = 0
     for first in range(0, run.steps_per_epoch * batch, batch):
-        factor = lr_factor(progress.step, total_steps, config.schedule)
-        set_lr_factor(run.optimizer, factor)
+        step_factor = lr_factor(progress.step, total_steps, config.schedule)
+        if step_factor != factor:
+            factor = step_factor
+            set_lr_factor(run.optimizer, factor)
         indices = order[first : first + batch]
-        step_loss, step_correct, grad_norm = train_step(run, indices)
-        correct += step_correct
+        done = first + len(indices)
+        step_loss, grad_norm = train_step(run, indices, predictions[first:done])
         progress.step += 1
-        if metrics.record(progress.step, step_loss, grad_norm, peak_lr * factor,
-                          int(indices.numel())):
+        if metrics.record(progress.step, step_loss, grad_norm, peak_lr * factor, done - first):
             metrics.flush(epoch)
-            stop = metrics.divergence.reason(progress.step)
-            if stop:
-                progress.end(DIVERGED, stop)
-                return correct
-            stop = interrupted()
-            if stop:
-                progress.end(STOPPED, stop)
-                return correct
-    metrics.flush(epoch)
-    diverged = metrics.divergence.reason(progress.step)
-    if diverged:
-        progress.end(DIVERGED, diverged)
-    return correct
+            if diverged(progress, metrics):
+                break
+            stopped = interrupted()
+            if stopped:
+                progress.end(STOPPED, stopped)
+                break
+    else:
+        metrics.flush(epoch)
+        diverged(progress, metrics)
+    return (predictions[:done] == run.y_train[order[:done]]).sum()
+
+
+def diverged(progress: Progress, metrics: StepMetrics) -> bool:
+    """End the run as diverged when the flushed losses say so."""
+    reason = metrics.divergence.reason(progress.step)
+    if reason:
+        progress.end(DIVERGED, reason)
+    return bool(reason)
 
 
 def end_epoch(

@@ -1,7 +1,7 @@
 """One optimizer step, and the pieces the finders share with it (training process only).
 
 - :func:`forward_backward` accumulates the gradient of a batch's mean loss over
-  micro-batches and counts its correct predictions.
+  micro-batches and gives each sample's predicted class.
 - :func:`clip_gradients` is the global norm and clipping for parameters that do
   not share one flat gradient buffer (the finders'); the loop uses ``FlatGrads``.
 - :func:`train_step` is the loop's step: forward/backward, gradient norm,
@@ -48,27 +48,38 @@ def forward_backward(
     amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    predictions: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Accumulate the gradient of the mean loss over ``indices`` in micro-batches.
 
     Each micro-batch's loss is weighted by its share of the samples, so the
     gradient equals that of one batch of all of them (4 × 16 == 64). Returns the
-    step's mean loss and its count of correct predictions, both on the device.
+    step's mean loss and each sample's predicted class, both on the device; the
+    classes are written into ``predictions`` (int64, one per index) when given:
+    the loop compares them with the labels once per epoch, not once per step.
     """
     count = int(indices.numel())
+    if predictions is None:
+        predictions = torch.empty(count, dtype=torch.int64, device=x.device)
     if count <= micro_batch:  # one batch: nothing to weight or to add up
-        return _micro_step(model, x, y, indices, amp_dtype, scaler, transform, None)
-    step_loss = correct = None
+        loss = _micro_step(model, x, y, indices, amp_dtype, scaler, transform, None, predictions)
+        return loss, predictions
+    step_loss = None
+    start = 0
     for micro in indices.split(micro_batch):
-        share = micro.numel() / count  # weight each micro-batch by its share
-        loss, right = _micro_step(model, x, y, micro, amp_dtype, scaler, transform, share)
+        size = micro.numel()
+        share = size / count  # weight each micro-batch by its share
+        loss = _micro_step(
+            model, x, y, micro, amp_dtype, scaler, transform, share,
+            predictions[start : start + size],
+        )
+        start += size
         step_loss = loss if step_loss is None else step_loss + loss
-        correct = right if correct is None else correct + right
-    return step_loss, correct
+    return step_loss, predictions
 
 
-def _micro_step(model, x, y, indices, amp_dtype, scaler, transform, share):
-    """Forward and backward of one micro-batch; its (weighted) loss and correct count."""
+def _micro_step(model, x, y, indices, amp_dtype, scaler, transform, share, predictions):
+    """Forward and backward of one micro-batch: its (weighted) loss; classes to ``predictions``."""
     xb, yb = x[indices], y[indices]
     if transform is not None:
         xb = transform(xb)
@@ -81,20 +92,22 @@ def _micro_step(model, x, y, indices, amp_dtype, scaler, transform, share):
     if share is not None:
         loss = loss * share
     (scaler.scale(loss) if scaler else loss).backward()
-    return loss.detach(), (logits.argmax(1) == yb).sum()
+    torch.argmax(logits.detach(), 1, out=predictions)
+    return loss.detach()
 
 
 def train_step(
-    run: Run, indices: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    run: Run, indices: torch.Tensor, predictions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on ``indices`` at the optimizer's current learning rate.
 
-    Returns the step's mean loss, its count of correct predictions and the
-    gradient norm before clipping — all on the device, no sync (but on the CPU).
+    Writes each sample's predicted class into ``predictions``; returns the step's
+    mean loss and the gradient norm before clipping, on the device (no sync but
+    on the CPU).
     """
     train = run.config.train
     grads, optimizer, scaler = run.grads, run.optimizer, run.scaler
-    step_loss, correct = forward_backward(
+    step_loss, _ = forward_backward(
         run.model,
         run.x_train,
         run.y_train,
@@ -103,6 +116,7 @@ def train_step(
         amp_dtype=run.amp_dtype,
         scaler=scaler,
         transform=run.transform,
+        predictions=predictions,
     )
     if scaler:
         scaler.unscale_(optimizer)
@@ -123,4 +137,4 @@ def train_step(
         grads.zero_nonfinite_(grad_norm)
         optimizer.step()
     grads.zero_()
-    return step_loss, correct, grad_norm
+    return step_loss, grad_norm

@@ -52,10 +52,14 @@ def test_accumulation_4x16_matches_one_batch_of_64():
     x = torch.randn(64, 1, 8, 8)
     y = torch.randint(0, 10, (64,))
     idx = torch.randperm(64)
-    loss_a, correct_a = forward_backward(a, x, y, idx, 16)
-    loss_b, correct_b = forward_backward(b, x, y, idx, 64)
+    out = torch.full((64,), -1, dtype=torch.int64)
+    loss_a, classes_a = forward_backward(a, x, y, idx, 16, predictions=out)
+    loss_b, classes_b = forward_backward(b, x, y, idx, 64)
     assert torch.allclose(loss_a, loss_b, atol=1e-6)
-    assert int(correct_a) == int(correct_b)
+    assert classes_a is out  # written in place, in the order of idx
+    assert torch.equal(classes_a, classes_b)
+    with torch.no_grad():
+        assert torch.equal(classes_a, a(x[idx]).argmax(1))
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.allclose(pa.grad, pb.grad, atol=1e-6)
 
