@@ -1,9 +1,9 @@
 """Learning-rate schedules (``[schedule]``, SPEC §6): the multiplier of the peak lr per step.
 
-Pure Python — the GUI draws previews with it without importing torch. The
-training loop sets ``group["lr"] = peak × lr_factor(step, total_steps, cfg)``
-before optimizer step ``step`` (0-based), so the schedule is a plain function
-of the step and needs no scheduler state in checkpoints.
+Pure Python (no torch). The training loop sets
+``group["lr"] = peak × lr_factor(step, total_steps, cfg)`` before optimizer step
+``step`` (0-based), so the schedule is a plain function of the step and needs
+no scheduler state in checkpoints.
 
 Shapes (``W = round(warmup × T)`` and ``D = round(decay × T)`` steps of a run of
 ``T`` optimizer steps; ``r = final_lr_ratio``):
@@ -91,44 +91,6 @@ def lr_factor(step: int, total_steps: int, schedule_cfg: Any) -> float:
     return ratio + (1.0 - ratio) * (1.0 - progress)
 
 
-def lr_at(step: int, total_steps: int, schedule_cfg: Any, peak_lr: float) -> float:
-    """The learning rate at optimizer step ``step``: ``peak_lr × lr_factor(...)``."""
-    return peak_lr * lr_factor(step, total_steps, schedule_cfg)
-
-
-def lr_curve(total_steps: int, schedule_cfg: Any, peak: float) -> list[float]:
-    """The learning rate of every step ``0 .. total_steps − 1``."""
-    return [lr_at(s, total_steps, schedule_cfg, peak) for s in range(max(0, total_steps))]
-
-
-def lr_preview(
-    total_steps: int, schedule_cfg: Any, peak: float, *, max_points: int = 512
-) -> tuple[list[int], list[float]]:
-    """(steps, lrs) for a chart: at most ``max_points`` steps, always the phase boundaries.
-
-    The curve is piecewise smooth, so sampling evenly plus every breakpoint draws
-    it exactly enough for a preview without evaluating millions of steps.
-    """
-    total = max(0, int(total_steps))
-    if total == 0:
-        return [], []
-    ph = phases(total, schedule_cfg)
-    n = max(2, max_points)
-    picks = {round(i * (total - 1) / (n - 1)) for i in range(n)} if total > n else set(range(total))
-    for edge in (
-        ph.warmup - 1,
-        ph.warmup,
-        ph.decay_start - 1,
-        ph.decay_start,
-        total - 1,
-        *(math.floor(m * total) + d for m in STEP_MILESTONES for d in (-1, 0)),
-    ):
-        if 0 <= edge < total:
-            picks.add(edge)
-    steps = sorted(picks)
-    return steps, [lr_at(s, total, schedule_cfg, peak) for s in steps]
-
-
 def _steps(fraction: float, total: int, *, room: int) -> int:
     """``round(fraction × total)`` steps, ≥ 1 when the fraction is positive, ≤ ``room``."""
     if fraction <= 0 or room <= 0:
@@ -136,4 +98,4 @@ def _steps(fraction: float, total: int, *, room: int) -> int:
     return min(room, max(1, math.floor(fraction * total + 0.5)))
 
 
-__all__ = ["KINDS", "Phases", "lr_at", "lr_curve", "lr_factor", "lr_preview", "phases"]
+__all__ = ["KINDS", "Phases", "lr_factor", "phases"]

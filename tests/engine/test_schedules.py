@@ -10,9 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from traindoc.engine.config import ScheduleConfig
-from traindoc.engine.train.schedules import KINDS, lr_at, lr_curve, lr_factor, lr_preview, phases
+from traindoc.engine.train.schedules import KINDS, lr_factor, phases
 
 SEED = ScheduleConfig()  # the seed's schedule: 5% warmup, 25% decay to 0.1 × peak
+
+
+def lr_curve(total_steps: int, cfg: ScheduleConfig, peak: float) -> list[float]:
+    """The learning rate of every step, as the loop sets it: peak × factor."""
+    return [peak * lr_factor(s, total_steps, cfg) for s in range(total_steps)]
 
 
 def test_seed_breakpoints_for_1000_steps() -> None:
@@ -38,10 +43,6 @@ def test_seed_pieces_are_linear_and_monotone() -> None:
     assert {round(b - a, 12) for a, b in itertools.pairwise(warm)} == {0.02}
     assert {round(b - a, 12) for a, b in itertools.pairwise(decay)} == {-0.0036}
     assert lr[874] == pytest.approx(1 - 0.9 * 125 / 250)  # half-way down the decay
-
-
-def test_lr_at_scales_factor() -> None:
-    assert lr_at(10, 1000, SEED, 0.5) == pytest.approx(0.5 * lr_factor(10, 1000, SEED))
 
 
 def test_constant_ignores_warmup_and_decay() -> None:
@@ -137,16 +138,6 @@ def test_out_of_range_steps_are_clamped() -> None:
 def test_unknown_kind_rejected() -> None:
     with pytest.raises(ValueError, match=r"schedule\.kind"):
         lr_factor(0, 10, ScheduleConfig(kind="linear"))
-
-
-def test_preview_includes_breakpoints_and_matches_curve() -> None:
-    steps, lrs = lr_preview(100_000, SEED, 0.001, max_points=64)
-    assert len(steps) <= 64 + 12
-    for edge in (0, 4999, 5000, 74_999, 75_000, 99_999):
-        assert edge in steps
-    assert lrs == [lr_at(s, 100_000, SEED, 0.001) for s in steps]
-    assert lr_preview(5, SEED, 1.0)[0] == [0, 1, 2, 3, 4]
-    assert lr_preview(0, SEED, 1.0) == ([], [])
 
 
 @given(
