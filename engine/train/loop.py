@@ -177,7 +177,7 @@ def train_epoch(
             if stopped:
                 progress.end(STOPPED, stopped)
                 break
-    else:
+    else:  # the epoch ran to its end
         metrics.flush(epoch)
         diverged(progress, metrics)
     return (predictions[:done] == run.y_train[order[:done]]).sum()
