@@ -1,4 +1,6 @@
-"""Training inside the worker process: the loop, models, optimizers, schedules,
-augmentation and gradient statistics. The only place, with ``engine.find``'s
-torch part, that imports torch.
+"""Training inside the worker process (the only place, with ``engine.find``'s torch part,
+that imports torch): ``loop`` (run_training, read top to bottom) over ``setup`` (device,
+AMP, data, model, optimizer), ``step`` (one optimizer step), ``metrics`` (the buffered
+per-step flush), ``evaluation`` (end-of-epoch scores, early stopping); and ``models``,
+``optim``, ``schedules``, ``augment``, ``grads``.
 """
