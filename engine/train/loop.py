@@ -29,7 +29,15 @@ import torch
 
 from traindoc.engine import rundir
 from traindoc.engine.config import RunConfig, dumps
-from traindoc.engine.events import DIVERGED, FINISHED, STOPPED, Evaluated, Finished, Started
+from traindoc.engine.events import (
+    DIVERGED,
+    FINISHED,
+    RUNNING,
+    STOPPED,
+    Evaluated,
+    Finished,
+    Started,
+)
 from traindoc.engine.tb.reader import CONFIG_TAG
 from traindoc.engine.tb.tags import CANONICAL_TAGS
 from traindoc.engine.tb.writer import ScalarWriter
@@ -38,11 +46,8 @@ from traindoc.engine.train.metrics import StepMetrics
 from traindoc.engine.train.models import count_parameters
 from traindoc.engine.train.optim import set_lr_factor
 from traindoc.engine.train.schedules import lr_factor
-from traindoc.engine.train.setup import Run, amp_dtype_for, build_run, resolve_device
-from traindoc.engine.train.step import clip_gradients, forward_backward, train_step
-
-# The finders still import these four from here; they live in setup and step.
-__all__ = ["amp_dtype_for", "clip_gradients", "forward_backward", "resolve_device", "run_training"]
+from traindoc.engine.train.setup import Run, build_run
+from traindoc.engine.train.step import train_step
 
 Emit = Callable[[object], None]
 
@@ -83,15 +88,15 @@ def run_training(
     run = build_run(config)
     writer = ScalarWriter(run_dir, flush_secs=1.0)
     writer.add_text(CONFIG_TAG, dumps(config), step=0)
-    emit(started_event(run, run_dir))
-    rundir.write_status(
+    rundir.write_status(  # on disk before the parent hears of the start
         run_dir,
-        "running",
+        RUNNING,
         device=str(run.device),
         amp=run.amp_name,
         effective_batch=run.step_samples,
         pid=os.getpid(),
     )
+    emit(started_event(run, run_dir))
     progress = Progress(EarlyStopping(config.train.patience), f"completed {epochs} epochs")
     metrics = StepMetrics(writer, emit, run.device)
     parent_pid = os.getppid()

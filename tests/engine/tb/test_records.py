@@ -31,7 +31,8 @@ def test_frame_matches_tensorboard_record_writer():
 
 
 def test_frame_many_small_and_large_batches_agree():
-    for n in (0, 1, 31, 32, 33, 1000):
+    edge = R.BULK_FRAMING_FROM
+    for n in (0, 1, edge - 1, edge, edge + 1, 1000):
         data = _payloads(n, seed=n)
         assert R.frame_many(data) == b"".join(R.frame(d) for d in data)
 
