@@ -143,8 +143,11 @@ class LogSource:
             self._reset_run(run_id)
         sums = self.sum_tags.setdefault(run_id, set())
         sums.update(change.sums)
-        for tag in [*change.points, *change.sums]:
-            run.tag_series(tag)  # known before its points: the roles and charts can use it
+        for tag, scalars in [*change.points.items(), *change.sums.items()]:
+            # Known before its points (the roles and charts can use it), with room for
+            # all of them: the slices that follow fill it without regrowing copies.
+            series = run.tag_series(tag)
+            series.reserve(len(series) + len(scalars))
         if change.config is not None:
             self.model.update_run(run_id, config=change.config)
         uncertain = self.controller.uncertain_roles(run_id)

@@ -47,11 +47,20 @@ class GrowingArray:
             capacity = self._data.size
             while capacity < need:
                 capacity *= 2
-            grown = np.empty(capacity, dtype=self._data.dtype)
-            grown[: self._n] = self._data[: self._n]
-            self._data = grown
+            self._grow_to(capacity)
         self._data[self._n : need] = values
         self._n = need
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` values at once: a series known to be long (a log
+        being opened) is then filled slice by slice without regrowing copies."""
+        if capacity > self._data.size:
+            self._grow_to(capacity)
+
+    def _grow_to(self, capacity: int) -> None:
+        grown = np.empty(capacity, dtype=self._data.dtype)
+        grown[: self._n] = self._data[: self._n]
+        self._data = grown
 
     def view(self) -> np.ndarray:
         return self._data[: self._n]
@@ -107,6 +116,11 @@ class GrowingSeries:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def reserve(self, points: int) -> None:
+        """Make room for ``points`` points in all (see :meth:`GrowingArray.reserve`)."""
+        self._steps.reserve(points)
+        self._values.reserve(points)
 
     def append(self, steps, values) -> None:
         steps = np.asarray(steps, dtype=np.int64).reshape(-1)

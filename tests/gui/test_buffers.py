@@ -43,3 +43,21 @@ def test_clear_empties_the_series_and_bumps_the_generation():
 def test_series_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="differ in length"):
         GrowingSeries().append([1, 2], [1.0])
+
+
+def test_reserved_room_is_filled_in_place_without_regrowing():
+    series = GrowingSeries()
+    series.append([0, 1], [1.0, 2.0])
+    series.reserve(2 + 300_000)
+    buffer = series._values._data  # the storage the slices must fill in place
+    assert buffer.size == 300_002
+    for first in range(0, 300_000, 100_000):
+        steps = np.arange(first, first + 100_000) + 2
+        series.append(steps, steps * 0.5)
+    assert series._values._data is buffer
+    assert len(series) == 300_002
+    assert series.values[:2].tolist() == [1.0, 2.0]
+    assert series.values[-1] == pytest.approx(300_001 * 0.5)
+    assert series.steps[-1] == 300_001
+    series.reserve(10)  # never shrinks
+    assert series._values._data is buffer
