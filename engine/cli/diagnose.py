@@ -12,6 +12,7 @@ from typing import Any
 from traindoc.diagnostics.report import document_json, run_json, text_block
 from traindoc.diagnostics.types import Diagnosis, Severity
 from traindoc.engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UserError
+from traindoc.engine.fix_lineage import fix_line
 from traindoc.engine.run_diagnosis import diagnose_log, display_name
 from traindoc.engine.tb.discovery import RunSource, find_runs
 from traindoc.engine.tb.reader import RunLog, load_run
@@ -127,10 +128,16 @@ def _readable(source: RunSource, warnings: list[str]) -> bool:
 
 
 def print_text(results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str]) -> None:
-    blocks = [text_block(d, run=name) + roles_line(log) for name, log, d in results]
+    blocks = [text_block(d, run=name) + roles_line(log) + _fix_line(log, d)
+              for name, log, d in results]
     print("\n\n".join(blocks))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _fix_line(run_log: RunLog, diagnosis: Diagnosis) -> str:
+    line = fix_line(run_log, diagnosis)
+    return f"\n  {line}" if line else ""
 
 
 def roles_line(run_log: RunLog) -> str:
