@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from traindoc.engine.drive import RunDriver
 from traindoc.gui.model import AppModel
+
+if TYPE_CHECKING:  # the launcher loads only when a run starts, not before the window shows
+    from traindoc.engine.drive import RunDriver
 
 log = logging.getLogger(__name__)
 
