@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from traindoc.engine import config as cfg
 from traindoc.gui.config_draft import DraftModel
+from traindoc.gui.widgets.wheel_guard import WheelGuard, guard
 
 ERROR_STYLE = "color: #C62828; font-size: 11px;"
 ERROR_BORDER = "border: 1px solid #C62828;"
@@ -124,6 +125,8 @@ class ConfigForm(QScrollArea):
         self.setWidget(body)
         self.setWidgetResizable(True)
         self.setMinimumWidth(300)
+        self.wheel_guard = WheelGuard(self)
+        guard(body, self.wheel_guard)  # scrolling the form never changes a choice
         draft.loaded.connect(self._fill)
         draft.changed.connect(self._show_errors)
         self._fill()
