@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
-from traindoc.diagnostics.types import Diagnosis, Severity
-from traindoc.engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UserError
+from traindoc.diagnostics.types import Diagnosis
+from traindoc.engine.cli.exits import FAIL_LEVELS, UserError, findings_exit
 from traindoc.engine.fix_lineage import fix_line
 from traindoc.engine.run_diagnosis import diagnose_log, display_name
 from traindoc.engine.tb.discovery import RunSource, find_runs
@@ -19,7 +19,6 @@ from traindoc.engine.tb.reader import RunLog, load_run
 from traindoc.engine.tb.roles import parse_overrides
 from traindoc.engine.watch import Watcher
 
-FAIL_LEVELS = {"error": (Severity.ERROR,), "warning": (Severity.ERROR, Severity.WARNING)}
 WATCH_SECONDS = 2.0
 
 
@@ -147,11 +146,7 @@ def roles_line(run_log: RunLog) -> str:
 
 
 def exit_code(results: list[tuple[str, RunLog, Diagnosis]], fail_on: str | None) -> int:
-    if fail_on is None:
-        return EXIT_OK
-    levels = FAIL_LEVELS[fail_on]
-    failing = any(f.severity in levels for _, _, d in results for f in d.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return findings_exit((d for _, _, d in results), fail_on)
 
 
 def watch(
@@ -184,13 +179,7 @@ def watch(
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
         pass
-    if fail_on is None:
-        return EXIT_OK
-    levels = FAIL_LEVELS[fail_on]
-    failing = any(
-        f.severity in levels for run in watcher.runs.values() for f in run.diagnosis().findings
-    )
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return findings_exit((run.diagnosis() for run in watcher.runs.values()), fail_on)
 
 
 def _print_warnings(warnings: list[str]) -> None:

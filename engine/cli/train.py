@@ -10,14 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from traindoc.diagnostics.types import Diagnosis
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
 from traindoc.engine.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
-    EXIT_OK,
+    FAIL_LEVELS,
     UserError,
+    findings_exit,
     ignore_sigint,
     interrupted,
 )
@@ -36,6 +38,13 @@ def add_parser(commands: Any) -> None:
     )
     add_config_arguments(parser, logdir=DEFAULT_LOGDIR)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--fail-on",
+        choices=sorted(FAIL_LEVELS),
+        default="error",
+        help="exit 1 when the finished run's diagnosis has a finding at or above this "
+        "severity (default: error)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -94,12 +103,12 @@ def run(args: argparse.Namespace) -> int:
         # Bad input found by the training process before it started: nothing to keep.
         shutil.rmtree(run_dir, ignore_errors=True)
         raise UserError(final.reason)
-    print_summary(driver, run_dir)
+    diagnoses = print_summary(driver, run_dir)
     if isinstance(final, Failed):
         return EXIT_BAD_INPUT if final.user_error else EXIT_FINDINGS
     if isinstance(final, Finished) and final.status == DIVERGED:
         return EXIT_FINDINGS
-    return EXIT_OK
+    return findings_exit(diagnoses, args.fail_on)
 
 
 def stop_interrupted(driver: RunDriver, progress: Progress) -> int:
@@ -185,7 +194,8 @@ class Progress:
             self.bar = None
 
 
-def print_summary(driver: RunDriver, run_dir: Path) -> None:
+def print_summary(driver: RunDriver, run_dir: Path) -> list[Diagnosis]:
+    """The run's ending, its logs and its diagnosis; returns the diagnoses printed."""
     final = driver.final
     if isinstance(final, Failed):
         print(f"status: failed — {final.reason}")
@@ -204,18 +214,24 @@ def print_summary(driver: RunDriver, run_dir: Path) -> None:
             parts.append(f"best val loss {best:.4g} (epoch {summary.get('best_epoch')})")
         print("summary: " + ", ".join(parts))
     print(f"logs: {run_dir}")
-    print_diagnosis(run_dir)
+    diagnoses = print_diagnosis(run_dir)
     for warning in driver.handle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if driver.lost:
         print(f"warning: {driver.lost} events lost", file=sys.stderr)
+    return diagnoses
 
 
-def print_diagnosis(run_dir: Path) -> None:
+def print_diagnosis(run_dir: Path) -> list[Diagnosis]:
     """The rules' verdict on the run just trained, read back from its own logs."""
     from traindoc.diagnostics.report import text_block
     from traindoc.engine.run_diagnosis import diagnose_log
     from traindoc.engine.tb.reader import load_path
 
+    diagnoses = []
     for run_log in load_path(run_dir):
-        print("diagnosis: " + text_block(diagnose_log(run_log), run=run_dir.name))
+        diagnosis = diagnose_log(run_log)
+        diagnoses.append(diagnosis)
+        print("diagnosis: " + text_block(diagnosis, run=run_dir.name))
+    return diagnoses
+
