@@ -132,7 +132,8 @@ class LogSource:
         run_id = self.runs.get(change.run) or self._new_run(change.run)
         self.steps.append(lambda: self._begin(run_id, change))
         for tag, scalars in [*change.points.items(), *change.sums.items()]:
-            self.steps.append(lambda t=tag, s=scalars: self._append(run_id, t, s.steps, s.values))
+            self.steps.append(lambda t=tag, s=scalars: self._append(
+                run_id, t, s.steps, s.values, s.wall_times))
         self.steps.append(lambda: self._finish(run_id, change))
 
     def _begin(self, run_id: str, change: RunChange) -> None:
@@ -154,7 +155,7 @@ class LogSource:
         if change.roles != run.roles or uncertain != run.uncertain_roles:
             self.model.set_roles(run_id, change.roles, uncertain=uncertain)
 
-    def _append(self, run_id: str, tag: str, steps, values) -> bool:
+    def _append(self, run_id: str, tag: str, steps, values, walls) -> bool:
         """Append a slice of the points, the rest queued next; True when the run is shown
         (its charts then take this slice in this frame)."""
         if self.model.run(run_id) is None:  # closed by the user
@@ -162,8 +163,9 @@ class LogSource:
         shown = run_id in self.model.visible_runs()
         n = SHOWN_SLICE if shown else SLICE
         if len(steps) > n:
-            self.steps.appendleft(lambda: self._append(run_id, tag, steps[n:], values[n:]))
-        self.model.append_points(run_id, tag, steps[:n], values[:n])
+            self.steps.appendleft(
+                lambda: self._append(run_id, tag, steps[n:], values[n:], walls[n:]))
+        self.model.append_points(run_id, tag, steps[:n], values[:n], walls[:n])
         return shown
 
     def _finish(self, run_id: str, change: RunChange) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from traindoc.diagnostics.fix_verdict import Verdict
-from traindoc.gui.core.state import AppState, FixInfo, RunState
+from traindoc.gui.core.state import X_AXES, AppState, FixInfo, RunState
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class AppModel(QObject):
     highlight_changed = Signal()
     smoothing_changed = Signal(float)
     log_y_changed = Signal(bool)
+    x_axis_changed = Signal(str)  # "step", "relative" or "wall" (state.X_AXES)
     frame = Signal()  # once per pump tick, after new points were appended
     message = Signal(str)  # a line for the status bar
 
@@ -69,8 +70,8 @@ class AppModel(QObject):
             setattr(run, key, value)
         self.run_changed.emit(run_id)
 
-    def append_points(self, run_id: str, tag: str, steps, values) -> None:
-        self.state.runs[run_id].tag_series(tag).append(steps, values)
+    def append_points(self, run_id: str, tag: str, steps, values, walls=None) -> None:
+        self.state.runs[run_id].tag_series(tag).append(steps, values, walls)
 
     def set_roles(self, run_id: str, roles: dict[str, str], *, uncertain=frozenset()) -> None:
         run = self.state.runs[run_id]
@@ -155,3 +156,9 @@ class AppModel(QObject):
             return
         self.state.log_y = bool(on)
         self.log_y_changed.emit(bool(on))
+
+    def set_x_axis(self, mode: str) -> None:
+        if mode == self.state.x_axis or mode not in X_AXES:
+            return
+        self.state.x_axis = mode
+        self.x_axis_changed.emit(mode)
