@@ -1,6 +1,7 @@
 """Qt-free, growable columnar series for the charts: no object per point.
 
-A :class:`GrowingSeries` keeps ``steps`` (int64) and ``values`` (float64) in numpy
+A :class:`GrowingSeries` keeps ``steps`` (int64), ``values`` and ``walls`` (float64,
+wall-clock seconds: the log's own, or the arrival time of a live run's points) in numpy
 arrays whose capacity doubles when full (pyqtgraph's ``scrollingPlots`` idiom), so
 appending ``k`` points costs O(k) amortised and the arrays handed to the charts are
 views, never copies. ``version`` counts appends: a chart redraws a curve only when
@@ -16,6 +17,7 @@ curve is smoothed in O(new points)).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -100,16 +102,19 @@ class RunningBounds:
 class GrowingSeries:
     """One metric's points, in arrival order, plus the steps of its non-finite values."""
 
-    __slots__ = ("_bad", "_bad_at", "_steps", "_values", "generation", "ordered",
-                 "step_bounds", "value_bounds", "version")
+    __slots__ = ("_bad", "_bad_at", "_steps", "_values", "_walls", "generation", "ordered",
+                 "step_bounds", "value_bounds", "version", "wall_bounds", "walls_ordered")
 
     def __init__(self, capacity: int = INITIAL_CAPACITY) -> None:
         self._steps = GrowingArray(np.int64, capacity)
         self._values = GrowingArray(np.float64, capacity)
+        self._walls = GrowingArray(np.float64, capacity)
         self._bad = GrowingArray(np.int64, 16)
         self._bad_at = GrowingArray(np.int64, 16)
         self.step_bounds = RunningBounds()
         self.value_bounds = RunningBounds()  # finite values only
+        self.wall_bounds = RunningBounds()
+        self.walls_ordered = True  # wall times never decrease (a time axis may clip too)
         self.ordered = True  # steps never decrease: a chart may clip to its view by bisection
         self.version = 0  # +1 per change: a chart redraws when it drew an older one
         self.generation = 0  # +1 when points are removed: incremental readers start over
@@ -121,14 +126,22 @@ class GrowingSeries:
         """Make room for ``points`` points in all (see :meth:`GrowingArray.reserve`)."""
         self._steps.reserve(points)
         self._values.reserve(points)
+        self._walls.reserve(points)
 
-    def append(self, steps, values) -> None:
+    def append(self, steps, values, walls=None) -> None:
+        """Append points; ``walls`` (their wall times, seconds) default to now."""
         steps = np.asarray(steps, dtype=np.int64).reshape(-1)
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if steps.size != values.size:
             raise ValueError(f"steps and values differ in length: {steps.size} != {values.size}")
         if steps.size == 0:
             return
+        if walls is None:
+            walls = np.full(steps.size, time.time())
+        walls = np.asarray(walls, dtype=np.float64).reshape(-1)
+        if walls.size != steps.size:
+            raise ValueError(f"walls and steps differ in length: {walls.size} != {steps.size}")
+        self._append_walls(walls)
         if self.ordered and (
             (len(self) and steps[0] < self._steps.view()[-1]) or (np.diff(steps) < 0).any()
         ):
@@ -145,6 +158,19 @@ class GrowingSeries:
             self._bad.extend(steps[~finite])
             self._bad_at.extend(start + np.flatnonzero(~finite))
         self.version += 1
+
+    def _append_walls(self, walls: np.ndarray) -> None:
+        if self.walls_ordered and (
+            (len(self._walls) and walls[0] < self._walls.view()[-1]) or (np.diff(walls) < 0).any()
+        ):
+            self.walls_ordered = False
+        self._walls.extend(walls)
+        self.wall_bounds.update(walls)
+
+    @property
+    def walls(self) -> np.ndarray:
+        """The points' wall-clock times (seconds since the epoch)."""
+        return self._walls.view()
 
     @property
     def steps(self) -> np.ndarray:
@@ -180,6 +206,9 @@ class GrowingSeries:
     def clear(self) -> None:
         self._steps.clear()
         self._values.clear()
+        self._walls.clear()
+        self.wall_bounds.clear()
+        self.walls_ordered = True
         self._bad.clear()
         self._bad_at.clear()
         self.step_bounds.clear()

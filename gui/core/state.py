@@ -7,6 +7,7 @@ signals; tests drive this module without a QApplication.
 
 from __future__ import annotations
 
+import collections
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,18 +28,24 @@ ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
 # A finding's severity as one character, wherever the GUI shows it.
 SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "ℹ"}
 
-# Distinct, colour-blind-friendly line colours (Okabe–Ito, then Tableau).
+# The charts' x axis: the step, the time since the run's first point, or the clock.
+X_AXES = ("step", "relative", "wall")
+
+# Run colours, colour-blind safe: Okabe–Ito (its yellow left out: unreadable on white),
+# then the darker colours of Paul Tol's "muted" scheme. A run gets one once, when it is
+# added (the least used, in this order), and keeps it in every chart and list.
 PALETTE = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#8C564B",
-    "#7F7F7F",
-    "#BCBD22",
-    "#17BECF",
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#D55E00",  # vermilion
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#882255",  # wine (Tol)
+    "#44AA99",  # teal (Tol)
+    "#999933",  # olive (Tol)
+    "#332288",  # indigo (Tol)
 )
 
 
@@ -132,20 +139,26 @@ class AppState:
         self.highlight: tuple[str, int, int] | None = None  # run id, step range
         self.smoothing = 0.6
         self.log_y = False
+        self.x_axis = "step"  # one of X_AXES
         self._ids = itertools.count(1)
-        self._colors = itertools.cycle(PALETTE)
 
     # ------------------------------------------------------------ runs
 
     def new_run(self, name: str, kind: str, status: str, **fields_: Any) -> RunState:
         run = RunState(
             id=f"r{next(self._ids)}", name=name, kind=kind, status=status,
-            color=next(self._colors), **fields_,
+            color=self._free_color(), **fields_,
         )
         self.runs[run.id] = run
         if self.current is None:
             self.current = run.id
         return run
+
+    def _free_color(self) -> str:
+        """The palette colour fewest runs have (the first such): distinct for the first
+        runs, and a closed run's colour goes to the next run added."""
+        used = collections.Counter(run.color for run in self.runs.values())
+        return min(PALETTE, key=lambda color: used[color])
 
     def remove_run(self, run_id: str) -> None:
         self.runs.pop(run_id, None)

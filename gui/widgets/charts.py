@@ -15,6 +15,7 @@ import html
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from traindoc.gui.model import AppModel
 from traindoc.gui.widgets.curves import CurveSet
+from traindoc.gui.widgets.plot_style import all_positive, apply_log, make_plot, set_x_mode
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class ChartSpec:
     title: str
     roles: tuple[str, ...]
     y_label: str
+    smoothing: bool = True  # the learning rate is drawn raw: an EMA hides its schedule
 
 
 CHARTS = (
@@ -41,13 +44,13 @@ CHARTS = (
     ChartSpec("accuracy", "Accuracy", ("train_accuracy", "val_accuracy"), "accuracy"),
     # The objective metric (reward, mAP, MAE, ...): its axis reads as the tag's own unit.
     ChartSpec("metric", "Metric", ("train_metric", "val_metric"), "metric"),
-    ChartSpec("lr", "Learning rate", ("lr",), "lr"),
+    ChartSpec("lr", "Learning rate", ("lr",), "lr", smoothing=False),
     ChartSpec("grad_norm", "Gradient norm", ("grad_norm",), "‖g‖₂"),
     ChartSpec("throughput", "Throughput", ("samples_per_sec",), "samples/s"),
     ChartSpec("memory", "Device memory (peak)", ("device_mem_mb",), "MB"),
 )
 ROLE_CHART = {role: spec.key for spec in CHARTS for role in spec.roles}
-LOG_CHARTS = ("loss",)  # the log-scale toggle applies here (SPEC: "log scale on demand")
+SPECS = {spec.key: spec for spec in CHARTS}
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#333")
 
@@ -72,11 +75,7 @@ class ChartPanel(QWidget):
         self._laid_out: list[str] = []
         first = None
         for spec in CHARTS:
-            plot = pg.PlotItem(title=spec.title)
-            plot.setLabel("bottom", "step")
-            plot.setLabel("left", spec.y_label)
-            # No grid: pyqtgraph's grid lines cost ~50 ms a frame on a software raster.
-            plot.getAxis("left").enableAutoSIPrefix(False)  # "accuracy (x0.001)" confuses
+            plot = make_plot(spec.title, spec.y_label, model.state.x_axis)
             plot.vb.sigRangeChanged.connect(lambda *_, key=spec.key: self._view_changed(key))
             plot.vb.sigResized.connect(lambda *_, key=spec.key: self._view_changed(key))
             if first is None:
@@ -96,7 +95,8 @@ class ChartPanel(QWidget):
         model.run_removed.connect(self._rebuild_run)
         model.run_changed.connect(self._update_legend_for)
         model.smoothing_changed.connect(lambda _w: self.redraw())
-        model.log_y_changed.connect(self._apply_log_y)
+        model.log_y_changed.connect(lambda _on: self._apply_log_y())
+        model.x_axis_changed.connect(self._apply_x_axis)
         model.highlight_changed.connect(self._apply_highlight)
         self.sync_runs()
 
@@ -119,6 +119,8 @@ class ChartPanel(QWidget):
                         color=run.color,
                         dashed=role.startswith("val_"),
                         name=f"{run.name} {role}",
+                        smoothing=SPECS[ROLE_CHART[role]].smoothing,
+                        x_mode=self.model.state.x_axis,
                     )
         for key in list(self.curves):
             if key not in wanted:
@@ -128,6 +130,7 @@ class ChartPanel(QWidget):
             self._shown_runs = set(visible)
             self.fit()
         self._update_legend()
+        self._apply_log_y()
         self._apply_highlight()
         self.redraw()
 
@@ -160,13 +163,15 @@ class ChartPanel(QWidget):
         """
         lo, hi = None, None
         for curve in self.curves.values():
-            bounds = curve.series.step_bounds.get()  # kept as points arrive: O(1) here
+            bounds = curve.x_bounds()  # kept as points arrive: O(1) here
             if bounds is not None:
                 lo = bounds[0] if lo is None else min(lo, bounds[0])
                 hi = bounds[1] if hi is None else max(hi, bounds[1])
         first = self.plots[CHARTS[0].key]
         if lo is not None:
-            first.setXRange(float(lo), float(max(hi, lo + 1)), padding=0.02)
+            if hi == lo:  # one point: in the middle of the plot
+                lo, hi = lo - 1, hi + 1
+            first.setXRange(float(lo), float(hi), padding=0.02)
         for plot in self.plots.values():
             plot.enableAutoRange(x=True, y=True)
 
@@ -203,17 +208,37 @@ class ChartPanel(QWidget):
 
     # ------------------------------------------------------------ options
 
-    def _apply_log_y(self, on: bool) -> None:
-        for key in LOG_CHARTS:
-            self.plots[key].setLogMode(y=on)
-            self.plots[key].enableAutoRange(y=True)
+    def _apply_log_y(self) -> None:
+        """Log scale, when on, on every chart whose values are all positive."""
+        on = self.model.state.log_y
+        for key, plot in self.plots.items():
+            apply_log(plot, on and all_positive(self._curves_of(key)))
+
+    def _curves_of(self, key: str) -> list[CurveSet]:
+        plot = self.plots[key]
+        return [curve for curve in self.curves.values() if curve.plot is plot]
+
+    def log_charts(self) -> list[str]:
+        return [key for key, plot in self.plots.items() if plot.ctrl.logYCheck.isChecked()]
+
+    def _apply_x_axis(self, mode: str) -> None:
+        for plot in self.plots.values():
+            set_x_mode(plot, mode)
+        for curve in self.curves.values():
+            curve.set_x_mode(mode)
+        self._apply_highlight()
+        self.redraw()
+        self.fit()
 
     def _apply_highlight(self) -> None:
         hl = self.model.state.highlight
         show = hl is not None and hl[0] in self.model.visible_runs()
+        if show:  # the finding's steps, where they fall on the x axis
+            mapped = next((c.x_at_steps(hl[1:]) for (run_id, _), c in self.curves.items()
+                           if run_id == hl[0]), np.asarray(hl[1:], dtype=np.float64))
         for region in self.regions.values():
             if show:
-                start, end = hl[1], max(hl[2], hl[1] + 1)
+                start, end = float(mapped[0]), max(float(mapped[1]), float(mapped[0]) + 1)
                 region.setRegion((start, end))
                 region.show()
             else:
@@ -230,6 +255,10 @@ class ChartPanel(QWidget):
             self._update_legend()
 
     def _update_legend(self) -> None:
+        for plot in self.plots.values():
+            drawn = {run_id for (run_id, _), curve in self.curves.items() if curve.plot is plot}
+            runs = [self.model.run(r) for r in self.model.visible_runs() if r in drawn]
+            plot.legend_.set([(run.name, run.color) for run in runs])
         parts = []
         for run_id in self.model.visible_runs():
             run = self.model.run(run_id)

@@ -69,11 +69,25 @@ class ReducedCurveItem(pg.PlotDataItem):
         if (bounds is None or frac < 1.0 or orthoRange is not None or self.opts["logMode"][ax]
                 or not self.isVisible()):
             return super().dataBounds(ax, frac, orthoRange)
-        return bounds[ax]
+        return _widened(bounds[ax])
+
+
+def _widened(bounds: tuple[float, float]) -> tuple[float, float]:
+    """A one-value range opened to +-10% (+-1 around zero): a single point sits mid-plot."""
+    lo, hi = bounds
+    if lo != hi:
+        return bounds
+    pad = abs(lo) * 0.1 or 1.0
+    return lo - pad, hi + pad
 
 
 class CurveSet:
-    """The items drawing one role of one run in one plot."""
+    """The items drawing one role of one run in one plot.
+
+    ``smoothing=False`` draws the raw values whatever the weight (the learning rate:
+    an EMA would hide its real schedule). ``x_mode`` is "step", "relative" (seconds
+    since the series' first point) or "wall" (seconds since the epoch).
+    """
 
     def __init__(
         self,
@@ -83,11 +97,15 @@ class CurveSet:
         color: str,
         dashed: bool = False,
         name: str = "",
+        smoothing: bool = True,
+        x_mode: str = "step",
     ) -> None:
         self.plot = plot
         self.series = series
         self.color = color
         self.dashed = dashed
+        self.smoothing = smoothing
+        self.x_mode = x_mode
         self._make_pens(True)
         self.raw = ReducedCurveItem(pen=self._raw_pen)
         self.smooth = ReducedCurveItem(pen=self._full_pen, name=name)
@@ -124,6 +142,7 @@ class CurveSet:
     def refresh(self, weight: float) -> bool:
         """Redraw if the data, the smoothing or the view changed; returns True when it drew."""
         series = self.series
+        weight = weight if self.smoothing else 0.0
         window = self._window()
         if (series.version == self._drawn_version and weight == self._weight
                 and window == self._drawn_window):
@@ -149,6 +168,7 @@ class CurveSet:
             self._smoothed_bounds.update(new)
         # Point symbols mark the few evaluations of a validation series, not train steps.
         symbol = "o" if self.dashed and 0 < len(values) <= SYMBOL_MAX_POINTS else None
+        symbol = "o" if len(values) == 1 else symbol  # one point: no line to draw
         if weight > 0:
             self._draw(self.raw, values, series.value_bounds, self._raw_peaks, window)
             self.raw.setPen(self._raw_pen)
@@ -162,13 +182,50 @@ class CurveSet:
             self.smooth.full_bounds = None
             self.smooth.setData([], [])
             self.smooth.hide()
-        if series.version != self._drawn_version:
-            self._marker_steps = _sample(series.nonfinite_steps, MAX_MARKERS)
+        if series.version != self._drawn_version or window != self._drawn_window:
+            self._marker_steps = _sample(self._marker_x(), MAX_MARKERS)
         self.place_markers()
         self._drawn_version = series.version
         self._drawn_window = window
         self._weight = weight
         return True
+
+    def set_x_mode(self, mode: str) -> None:
+        """Draw against steps, relative or wall time from the next ``refresh`` on."""
+        self.x_mode = mode
+        self._drawn_window = None
+
+    def _x(self) -> tuple[np.ndarray, float, bool, tuple[float, float] | None]:
+        """The x values for the mode, the offset to subtract from them, whether they are
+        in order (clipping by bisection) and their bounds after the offset."""
+        series = self.series
+        if self.x_mode == "step":
+            return series.steps, 0.0, series.ordered, series.step_bounds.get()
+        walls = series.walls
+        offset = float(walls[0]) if self.x_mode == "relative" and len(walls) else 0.0
+        bounds = series.wall_bounds.get()
+        if bounds is not None:
+            bounds = (bounds[0] - offset, bounds[1] - offset)
+        return walls, offset, series.walls_ordered, bounds
+
+    def x_bounds(self) -> tuple[float, float] | None:
+        """The series' x range in the current mode (O(1))."""
+        return self._x()[3]
+
+    def x_at_steps(self, steps) -> np.ndarray:
+        """Where ``steps`` fall on the current x axis (the nearest point's x)."""
+        steps = np.asarray(steps, dtype=np.float64)
+        x, offset, _, _ = self._x()
+        if self.x_mode == "step" or not len(x):
+            return steps
+        index = np.clip(np.searchsorted(self.series.steps, steps), 0, len(x) - 1)
+        return x[index] - offset
+
+    def _marker_x(self) -> np.ndarray:
+        if self.x_mode == "step":
+            return self.series.nonfinite_steps
+        x, offset, _, _ = self._x()
+        return x[self.series.nonfinite_index] - offset
 
     def _window(self) -> tuple[int, float | None, float | None]:
         """What the drawing depends on in the view: bucket count, and the x range to clip to.
@@ -188,15 +245,17 @@ class CurveSet:
 
     def _draw(self, item: ReducedCurveItem, values: np.ndarray, bounds: RunningBounds,
               peaks: reduction.PeakPyramid, window: tuple, **style) -> None:
-        series = self.series
-        steps, bad = series.steps, series.nonfinite_index
+        bad = self.series.nonfinite_index
+        steps, offset, ordered, xb = self._x()
         buckets, x0, x1 = window
         lo, hi = 0, len(values)
-        if x0 is not None and series.ordered:
-            lo, hi = reduction.clip(steps, x0, x1)
+        if x0 is not None and ordered:
+            lo, hi = reduction.clip(steps, x0 + offset, x1 + offset)
         peaks.update(values, bad)  # O(new points)
         x, y = peaks.reduce(steps, values, lo, hi, buckets, bad)  # O(buckets)
-        xb, yb = series.step_bounds.get(), bounds.get()
+        if offset:
+            x = x - offset
+        yb = bounds.get()
         full = lo == 0 and hi == len(values) and xb is not None and yb is not None
         item.full_bounds = (xb, yb) if full else None
         item.setData(x, y, **style)

@@ -106,11 +106,16 @@ def test_overlay_and_fit_when_switching_runs(model, panel):
     assert panel.curve(short.id, "train_loss").color != panel.curve(long_run.id, "train_loss").color
 
 
-def test_log_scale_applies_to_the_loss_chart(model, panel):
-    _loss_run(model)
+def test_log_scale_applies_to_every_chart_whose_values_are_positive(model, panel):
+    run = _loss_run(model)
+    model.append_points(run.id, "opt/grad_norm", [1, 2, 3], [0.5, 3.0, 2.0])
+    model.append_points(run.id, "acc", [1, 2, 3], [-0.1, 0.4, 0.6])  # not all positive
+    model.set_roles(run.id, {**run.roles, "grad_norm": "opt/grad_norm", "train_accuracy": "acc"})
+    model.frame.emit()
     model.set_log_y(True)
-    assert panel.plots["loss"].ctrl.logYCheck.isChecked()
-    assert not panel.plots["accuracy"].ctrl.logYCheck.isChecked()
+    assert panel.log_charts() == ["loss", "grad_norm"]
+    model.set_log_y(False)
+    assert panel.log_charts() == []
 
 
 def test_chart_controls_write_to_the_model(qtbot, model):

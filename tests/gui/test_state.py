@@ -118,3 +118,19 @@ def test_verdict_is_inconclusive_for_a_failed_or_too_short_child():
     short.diagnosis = Diagnosis(Status.INSUFFICIENT_DATA, ())
     assert lineage.verdict(state, short).resolved is None
     assert "too little data" in lineage.verdict(state, short).text()
+
+
+def test_a_run_keeps_its_colour_and_colours_are_colour_blind_safe():
+    from traindoc.gui.core.state import PALETTE
+
+    state = AppState()
+    runs = [state.new_run(f"r{k}", "log", "log") for k in range(7)]
+    colors = [r.color for r in runs]
+    assert colors == list(PALETTE[:7])  # by run order, all distinct, Okabe–Ito first
+    assert "#F0E442" not in PALETTE  # Okabe–Ito's yellow is unreadable on white
+    state.current = runs[3].id
+    state.checked.update({runs[0].id, runs[5].id})
+    assert [r.color for r in runs] == colors  # selection never recolours
+    state.remove_run(runs[2].id)
+    assert state.new_run("again", "log", "log").color == colors[2]  # the freed colour
+    assert [r.color for r in runs if r.id != runs[2].id] == colors[:2] + colors[3:]

@@ -1,0 +1,105 @@
+"""What every chart shares: readable tick labels, the x axis (step, time since the
+run's start, or wall-clock time), a legend naming the runs, and log scale wherever
+the values are all positive.
+
+Used by the Diagnosis charts (:mod:`traindoc.gui.widgets.charts`) and the All-scalars
+view (:mod:`traindoc.gui.widgets.all_scalars`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pyqtgraph as pg
+
+from traindoc.gui.core.ticks import format_duration, format_number, format_tick
+
+X_LABELS = {"step": "step", "relative": "time since start", "wall": "time"}
+LEGEND_BRUSH = (255, 255, 255, 210)
+
+
+class ChartAxis(pg.DateAxisItem):
+    """An axis with short labels (:mod:`traindoc.gui.core.ticks`); dates in ``wall`` mode."""
+
+    def __init__(self, orientation: str, mode: str = "step") -> None:
+        super().__init__(orientation)
+        self.mode = mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            self.picture = None
+            self.update()
+
+    def linkToView(self, view) -> None:
+        self._linkToView_internal(view)  # no date limits: steps and losses are not dates
+
+    def tickValues(self, minVal, maxVal, size):
+        if self.mode == "wall" and not self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        return pg.AxisItem.tickValues(self, minVal, maxVal, size)
+
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return [format_number(10.0 ** v) for v in values]
+        if self.mode == "wall":
+            return super().tickStrings(values, scale, spacing)
+        if self.mode == "relative":
+            return [format_duration(v, spacing) for v in values]
+        return [format_tick(v, spacing) for v in values]
+
+
+def make_plot(title: str, y_label: str, x_mode: str) -> pg.PlotItem:
+    """A plot with formatted axes; no grid (~50 ms a frame on a software raster)."""
+    plot = pg.PlotItem(title=title, axisItems={
+        "bottom": ChartAxis("bottom", x_mode), "left": ChartAxis("left", "value"),
+    })
+    plot.setLabel("bottom", X_LABELS[x_mode])
+    plot.setLabel("left", y_label)
+    plot.legend_ = RunLegend(plot)
+    return plot
+
+
+def set_x_mode(plot: pg.PlotItem, mode: str) -> None:
+    plot.getAxis("bottom").set_mode(mode)
+    plot.setLabel("bottom", X_LABELS[mode])
+
+
+class RunLegend:
+    """The runs on a plot, by name and colour: shown when it has more than one run
+    (or always, while ``forced``, for exported images)."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.item = pg.LegendItem(offset=(-8, 8), brush=pg.mkBrush(*LEGEND_BRUSH),
+                                  pen=pg.mkPen("#bbb"), labelTextSize="8pt")
+        self.item.setParentItem(plot.vb)
+        self.item.setZValue(30)
+        self.item.hide()
+        self.entries: list[tuple[str, str]] = []
+        self.forced = False
+
+    def set(self, entries: list[tuple[str, str]]) -> None:
+        """``entries``: (run name, colour), one per run drawn on the plot."""
+        if entries != self.entries:
+            self.item.clear()
+            for name, color in entries:
+                self.item.addItem(pg.PlotDataItem(pen=pg.mkPen(color, width=2)),
+                                  html.escape(name))
+            self.entries = list(entries)
+        self.item.setVisible(len(entries) > 1 or (self.forced and bool(entries)))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.entries] if self.item.isVisible() else []
+
+
+def all_positive(curves) -> bool:
+    """True when the curves have points and every finite value is above zero."""
+    lows = [b[0] for b in (c.series.value_bounds.get() for c in curves) if b is not None]
+    return bool(lows) and min(lows) > 0
+
+
+def apply_log(plot: pg.PlotItem, on: bool) -> None:
+    """Log scale on or off (a no-op when already so)."""
+    if plot.ctrl.logYCheck.isChecked() != on:
+        plot.setLogMode(y=on)
+        plot.enableAutoRange(y=True)
