@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from traindoc.diagnostics.remedies import get
+from traindoc.diagnostics.wording import times
 
 #: The seed's usual initial learning rates: "常用初始学习率: 0.001(Adam优化器) 或
 #: 0.1(SGD优化器)", and "SGD ... lr=0.1, 通常比Adam大100倍" (momentum is SGD).
@@ -35,7 +36,7 @@ def configured_lr(config: Mapping[str, Any] | None) -> tuple[str, float] | None:
 
 
 def lr_far_too_low(config: Mapping[str, Any] | None) -> str | None:
-    """Evidence that the configured lr is far below the seed's for its optimizer, or None."""
+    """Evidence that the configured lr is far below the usual one for its optimizer, or None."""
     known = configured_lr(config)
     if known is None:
         return None
@@ -43,5 +44,5 @@ def lr_far_too_low(config: Mapping[str, Any] | None) -> str | None:
     ref = REFERENCE_LR[name]
     if lr <= 0 or lr * FAR_TOO_LOW > ref:
         return None
-    return (f"the learning rate {lr:g} is {ref / lr:,.0f}x below the usual {ref:g} "
+    return (f"the learning rate {lr:.4g} is {times(ref / lr)} below the usual {ref:g} "
             f"for {name}")

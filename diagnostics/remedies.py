@@ -138,7 +138,7 @@ CATALOGUE: dict[str, Entry] = {
         Entry("raise-lr", "Raise the learning rate: the steps are too small to get anywhere "
               "(x10 when the loss barely moves, x2 when the model underfits).",
               snippets.RAISE_LR, _scaled_lr(10.0)),
-        Entry("switch-to-adam", "Switch to AdamW at lr 0.001 (the seed pairs it with "
+        Entry("switch-to-adam", "Switch to AdamW at lr 0.001 (usually paired with "
               "weight_decay 0.01): it converges 2-5x faster than plain SGD without fine tuning "
               "of the learning rate.",
               snippets.ADAMW, lambda c: {"optim.name": "adamw", "optim.lr": 0.001}),

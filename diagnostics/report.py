@@ -1,4 +1,5 @@
-"""A diagnosis as SPEC §5's JSON run object, and as a plain-text block for the terminal."""
+"""A diagnosis as the JSON run object of ``diagnose --json``, and as a plain-text block
+for the terminal (numbers, counts and config changes worded by ``diagnostics.wording``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from traindoc.diagnostics.types import Diagnosis, Finding, Remedy, Severity
+from traindoc.diagnostics.wording import patch_text, plural
 
 #: Remedies shown per finding in the text block (the JSON carries all of them).
 TEXT_REMEDIES = 2
@@ -53,15 +55,11 @@ def confidence_text(finding: Finding) -> str:
     return f"{finding.confidence.value} confidence"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def run_json(
     diagnosis: Diagnosis, *, run: str = ".", roles: Mapping[str, str] | None = None,
     points: int | None = None,
 ) -> dict[str, Any]:
-    """The SPEC §5 run object: run, roles, points, status, findings.
+    """The JSON run object: run, roles, points, status, findings.
 
     ``roles`` maps each canonical role found to its source tag (the reader knows the
     tags; without it each role maps to itself). ``points`` counts every scalar point
@@ -93,7 +91,7 @@ def text_block(
         runs/exp1: problems (2 findings, 1 note, 12,345 points)
           ERROR nan-loss  steps 400-420  Loss became NaN  [high confidence]
                 train_loss became NaN at step 400 ...
-                -> 1. lower-lr: Lower the learning rate ten-fold ...  [optim.lr = 0.0001]
+                -> 1. lower-lr: Lower the learning rate ten-fold ...  (config: optim.lr = 0.0001)
           note  overfitting  steps 10-90  Overfitting  [low confidence]
                 ...
 
@@ -102,10 +100,10 @@ def text_block(
     """
     alarms = sum(1 for f in diagnosis.findings if f.alarm)
     notes = len(diagnosis.findings) - alarms
-    counts = ([_count(alarms, "finding")] if alarms else []) + (
-        [_count(notes, "note")] if notes else [])
+    counts = ([plural(alarms, "finding")] if alarms else []) + (
+        [plural(notes, "note")] if notes else [])
     head = f"{run}: {diagnosis.status.value} ("
-    head += ", ".join([*counts, f"{diagnosis.points:,} points"]) + ")"
+    head += ", ".join([*counts, plural(diagnosis.points, "point")]) + ")"
     lines = [head]
     for f in diagnosis.findings:
         lines.append(f"  {_MARK[f.severity]} {f.rule}  steps {f.step_start}-{f.step_end}  "
@@ -113,9 +111,7 @@ def text_block(
         lines.extend(_wrap(f.evidence, "        ", width))
         shown = [r for r in f.remedies if not r.already_tried][:remedies]
         for i, r in enumerate(shown, 1):
-            patch = ""
-            if r.patch:
-                patch = "  [" + ", ".join(f"{k} = {_plain(v)}" for k, v in r.patch.items()) + "]"
+            patch = f"  (config: {patch_text(r.patch)})" if r.patch else ""
             lines.extend(_wrap(f"-> {i}. {r.id}: {r.text}{patch}", "        ", width))
     return "\n".join(lines)
 

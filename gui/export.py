@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from traindoc.diagnostics import wording
 from traindoc.gui.model import AppModel
 
 
@@ -101,7 +102,7 @@ def _run_section(model: AppModel, run) -> list[str]:
     if run.fix is not None:
         parent = model.run(run.fix.parent)
         lines.append(f"- fix of {parent.name if parent else '?'}: `{run.fix.remedy}` "
-                     f"for `{run.fix.rule}` ({run.fix.patch})")
+                     f"for `{run.fix.rule}` ({wording.patch_text(run.fix.patch)})")
     if run.verdict is not None:
         lines.append(f"- verdict: {run.verdict.text()}")
     diagnosis = run.diagnosis
@@ -131,7 +132,7 @@ def _finding_section(finding) -> list[str]:
         tried = " *(already tried)*" if remedy.already_tried else ""
         lines.append(f"{index}. **{remedy.id}**{tried}: {remedy.text}")
         if remedy.patch:
-            change = ", ".join(f"`{k} = {v!r}`" for k, v in remedy.patch.items())
+            change = ", ".join(f"`{wording.patch_text({k: v})}`" for k, v in remedy.patch.items())
             lines.append(f"   Config change: {change}")
         if remedy.snippet:
             body = remedy.snippet.strip("\n").splitlines()

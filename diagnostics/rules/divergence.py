@@ -12,6 +12,7 @@ from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, fmt
 from traindoc.diagnostics.trend import noise
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.wording import times
 
 #: A collapse undoes at least this share of what the objective had gained...
 COLLAPSE_SHARE = 0.5
@@ -42,9 +43,9 @@ class Divergence(Rule):
         size is too large for the loss surface.
 
     Example:
-        The seed's learning rate of 1.0: 100 -> 50 -> 200 -> 10 -> 500 -> NaN
-        ("爆炸了!"): 10 -> 500 is 50x the lowest level before it, above the start
-        of 100. Our engine at lr 50 (AdamW, digits):
+        A learning rate of 1.0: 100 -> 50 -> 200 -> 10 -> 500 -> NaN: 10 -> 500
+        is 50x the lowest level before it, above the start of 100. traindoc's own
+        training at lr 50 (AdamW, digits):
         2.29 -> 5.2e7 at step 2.
 
     Remedies:
@@ -75,7 +76,7 @@ class Divergence(Rule):
                 f"{b.role} ended at {fmt(b.end)}, {b.end / b.base:.1f}x its starting level "
                 f"of {fmt(b.base)} (peak {fmt(b.peak)} at step {b.peak_step})", role=b.role)
         text = (f"{b.role} exploded to {fmt(b.peak)} at step {b.peak_step}, "
-                f"{fmt(b.peak / b.base)}x the lowest level before it ({fmt(b.base)})")
+                f"{times(b.peak / b.base)} the lowest level before it ({fmt(b.base)})")
         if b.recovered:
             return self.finding(
                 view, Severity.WARNING, b.peak_step, int(c.step[-1]),
@@ -92,7 +93,7 @@ class Divergence(Rule):
         return self.finding(
             view, Severity.ERROR, int(c.start[0]), int(c.step[-1]),
             f"{acc_role} stayed at chance ({acc:.1%}, 1 in {k}) while {loss_role} sits at "
-            f"{fmt(loss)}, {loss / chance:.1f}x the ln {k} = {chance:.3g} an untrained "
+            f"{fmt(loss)}, {times(loss / chance)} the ln {k} = {chance:.3g} an untrained "
             f"{k}-class classifier starts from: the predictions are confidently wrong, the "
             "weights blew up", role=loss_role)
 

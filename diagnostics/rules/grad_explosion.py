@@ -9,6 +9,7 @@ from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, edge_mask, fmt, trailing_median
 from traindoc.diagnostics.trend import noise
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.wording import plural, times
 
 #: A spike is a value at least 10x the running median of the gradient norm (SPEC §4;
 #: healthy mini-batch gradient norms vary within a factor of 2-3).
@@ -47,15 +48,14 @@ class GradExplosion(Rule):
 
     Why it matters:
         One exploding step can throw the weights far from where training brought them,
-        and it is the usual prelude to a NaN loss in deep and recurrent nets ("RNN或深层
-        网络突然NaN" -> "梯度爆炸").
+        and it is the usual prelude to a NaN loss in deep and recurrent nets.
 
     Example:
         A gradient norm around 1.0 that jumps to 50 at one step.
 
     Remedies:
-        Clip the gradient norm at 1.0 (``clip_grad_norm_(model.parameters(),
-        max_norm=1.0)``), then lower the learning rate.
+        Clip the gradient norm at 1.0 (clip_grad_norm_(model.parameters(),
+        max_norm=1.0)), then lower the learning rate.
     """
 
     id = "grad-explosion"
@@ -77,8 +77,8 @@ class GradExplosion(Rule):
             # Isolated overflows are what mixed precision's loss scaler does by design.
             return [self.finding(
                 view, Severity.ERROR, step, int(seg.end[-1]),
-                f"grad_norm became {fmt(value)} at step {step} ({n_bad} non-finite point"
-                f"{'s' if n_bad != 1 else ''} of {seg.n_points})"
+                f"grad_norm became {fmt(value)} at step {step} ({n_bad} non-finite "
+                f"{'point' if n_bad == 1 else 'points'} of {seg.n_points:,})"
                 + ("; finite values resumed, as with skipped mixed-precision overflow steps"
                    if isolated else ""), role="grad_norm",
                 confidence=Confidence.LOW if isolated else Confidence.HIGH)]
@@ -101,15 +101,15 @@ class GradExplosion(Rule):
         first = int(spikes[0])
         reaction = loss_reaction(view, int(c.hi_step[j]))
         text = (f"grad_norm spiked to {fmt(float(c.hi[j]))} at step {int(c.hi_step[j])}, "
-                f"{ratio[j]:.0f}x its running median of {fmt(float(base[j]))} "
-                f"({spikes.size} spike{'s' if spikes.size != 1 else ''} of 10x or more)")
+                f"{times(ratio[j])} its running median of {fmt(float(base[j]))} "
+                f"({plural(int(spikes.size), 'spike')} of 10x or more)")
         text += f"; {reaction}" if reaction else "; the loss did not react"
         peak = float(c.hi[j])
         if reaction:
             conf = Confidence.HIGH
         elif early > 0 and peak >= FAR_ABOVE_START * early:
             conf = Confidence.MEDIUM
-            text += f", but it is {peak / early:.0f}x the largest gradient of the run's start"
+            text += f", but it is {times(peak / early)} the largest gradient of the run's start"
         else:
             conf = Confidence.LOW
         return [self.finding(

@@ -9,6 +9,7 @@ from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import curve, fmt, trailing_median
 from traindoc.diagnostics.summary import Segments
 from traindoc.diagnostics.types import Finding, Severity
+from traindoc.diagnostics.wording import plural, times
 
 #: Seed: "训练几步就NaN" (NaN after a few steps) -> LR too large. "A few" logged points:
 #: at most this many finite values before the first NaN.
@@ -49,8 +50,18 @@ def grad_trouble_before(view: RunView, step: int) -> str | None:
     j = int(np.argmax(ratio))
     if ratio[j] >= GRAD_SPIKE_FACTOR:
         return (f"the gradient norm spiked to {fmt(c.hi[keep][j])} at step "
-                f"{int(c.hi_step[keep][j])}, {ratio[j]:.0f}x its running median")
+                f"{int(c.hi_step[keep][j])}, {times(ratio[j])} its running median")
     return None
+
+
+def _hidden_nan_note(view: RunView) -> str:
+    """Why a NaN step can hide behind a finite loss log. traindoc's own runs log every
+    step's loss, so only a foreign log gets the note (and never another framework's
+    name for a run traindoc trained)."""
+    if view.config is not None:
+        return ""
+    return (": the loss log may hide NaN steps (a trainer that logs a window average "
+            "of the loss, such as HuggingFace Trainer, replaces them)")
 
 
 class NanLoss(Rule):
@@ -58,8 +69,8 @@ class NanLoss(Rule):
 
     What it detects:
         The first non-finite value of the train or validation loss, and a non-finite
-        gradient norm beside a finite loss (HuggingFace Trainer hides NaN step losses
-        behind a window average but still logs the NaN gradient norm). An error when
+        gradient norm beside a finite loss (a trainer that logs a window average of
+        the loss hides NaN steps, but still logs the NaN gradient norm). An error when
         the run died; a warning when finite values resumed (bad batches skipped).
 
     Why it matters:
@@ -71,7 +82,7 @@ class NanLoss(Rule):
         values point at the data.
 
     Example:
-        The seed's learning rate of 1.0: loss 100 -> 50 -> 200 -> 10 -> 500 -> NaN.
+        A learning rate of 1.0: loss 100 -> 50 -> 200 -> 10 -> 500 -> NaN.
 
     Remedies:
         By cause: lower the learning rate ten-fold, add warmup, clip the gradient
@@ -101,9 +112,9 @@ class NanLoss(Rule):
         i, step, value = fb
         isolated = recovered(seg, i)
         n_bad = int((seg.count - seg.finite).sum())
-        evidence = (f"grad_norm became {fmt(value)} at step {step} ({n_bad} non-finite "
-                    f"point{'s' if n_bad != 1 else ''}) while the logged loss stayed finite: "
-                    "the loss log may hide NaN steps (HuggingFace Trainer replaces them)")
+        evidence = (f"grad_norm became {fmt(value)} at step {step} "
+                    f"({plural(n_bad, 'non-finite point')}) while the logged loss stayed "
+                    f"finite{_hidden_nan_note(view)}")
         if isolated:
             evidence += "; finite values resumed, as with skipped mixed-precision overflow steps"
         return [self.finding(
@@ -118,7 +129,7 @@ class NanLoss(Rule):
         before = curve(seg.take(slice(0, i)))
         cause, why = self._cause(view, seg, i, step, before)
         head = (f"{role} became {fmt(value)} at step {step} ({n_bad} non-finite "
-                f"point{'s' if n_bad != 1 else ''} of {seg.n_points})")
+                f"{'point' if n_bad == 1 else 'points'} of {seg.n_points:,})")
         evidence = f"{head}; {why}: {_CAUSE_TEXT[cause]}"
         last_bad = int(seg.end[np.flatnonzero(seg.count > seg.finite)[-1]])
         # A run that resumed with finite values is alive: the bad batches need fixing,
@@ -137,9 +148,8 @@ class NanLoss(Rule):
         n_before = before.n_points
         if n_before <= EARLY_POINTS:
             trail = " -> ".join(fmt(v) for v in before.y[-6:])
-            plural = "s" if n_before != 1 else ""
             trail = f" ({trail})" if trail else ""
-            return "lr-too-large", f"it came after only {n_before} finite value{plural}{trail}"
+            return "lr-too-large", f"it came after only {plural(n_before, 'finite value')}{trail}"
         grad = grad_trouble_before(view, step)
         if grad is not None:
             return "grad-explosion", grad

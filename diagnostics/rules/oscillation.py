@@ -9,6 +9,7 @@ from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, edge_mask, fmt
 from traindoc.diagnostics.trend import Trend, change_point, multi_decade, trend
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.wording import times
 
 #: Curves this short are judged whole; longer ones on their second half (the first
 #: half holds the descent a healthy run makes).
@@ -60,16 +61,16 @@ class Oscillation(Rule):
         moves three times larger after a change point than before it). Mini-batch
         noise of a per-step loss is not a swing: the training loss is judged on its
         rolling median. A loss that spans decades is read on a log scale. A model
-        that learns nothing is not oscillating: ``underfitting`` reports it.
+        that learns nothing is not oscillating: the underfitting rule reports it.
 
     Why it matters:
         The optimizer overshoots the minimum on every step: the learning rate is too
-        large, and the run wastes its time (the seed: "损失震荡不下降", and it may
-        end in NaN).
+        large, and the run wastes its time: the loss swings without coming down,
+        and it may end in NaN.
 
     Example:
-        The seed's drawing for "learning rate too large": the loss bounces between
-        2.0, 1.5, 1.0 and 0.5 with no descent ("上下乱跳,不下降").
+        A learning rate too large: the loss bounces between 2.0, 1.5, 1.0 and 0.5
+        with no descent.
 
     Remedies:
         Lower the learning rate ten-fold, add warmup, clip the gradient norm at 1.0.
@@ -134,5 +135,5 @@ class Oscillation(Rule):
             f"and {fmt(float(raw.max()))} over {where} (typical swing {how}) with no net "
             f"progress; from its start ({fmt(start)}) it gained "
             f"{max(progress, 0.0) / swing:.1f} swings"
-            + (f"; its step-to-step swings grew {grew:.0f}x" if grew else ""),
+            + (f"; its step-to-step swings grew {times(grew)}" if grew else ""),
             role=role, confidence=conf)

@@ -16,6 +16,7 @@ from traindoc.diagnostics.signals import (
 )
 from traindoc.diagnostics.trend import multi_decade, noise, trend
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.wording import plural
 
 #: Evaluations after the smoothed best before a rise counts (early stopping's patience;
 #: one or two bad evaluations are noise, the seed's "看到测试集上升就停" needs a trend).
@@ -66,12 +67,12 @@ class Overfitting(Rule):
         nothing, or whose loss blew up, is not overfitting.
 
     Why it matters:
-        The model memorises the training data instead of learning the task ("死记硬背");
+        The model memorises the training data instead of learning the task;
         every further epoch makes it worse on new data.
 
     Example:
-        The seed's train 99% / test 75%, and its drawing of the test loss turning up
-        ("开始上升!") while the train loss keeps falling.
+        Train accuracy 99% and test accuracy 75%; or a test loss that turns up
+        while the train loss keeps falling.
 
     Remedies:
         Early stopping, dropout 0.3-0.5, data augmentation, weight decay 0.01, a
@@ -140,7 +141,7 @@ class Overfitting(Rule):
             view, Severity.WARNING, best_step, int(v.step[-1]),
             f"val_loss rose from its best level {fmt(best)} (around step {best_step}) to "
             f"{fmt(end)} (+{pct(rise / best)}; levels are smoothed over {w} evaluations) "
-            f"over {len(v) - 1 - best_i} evaluations while train_loss still fell from "
+            f"over {plural(len(v) - 1 - best_i, 'evaluation')} while train_loss still fell from "
             f"{fmt(t_at)} to {fmt(t_end)} (-{pct((t_at - t_end) / t_at)})" + note,
             role="val_loss", confidence=conf)
 

@@ -6,6 +6,7 @@ from traindoc.diagnostics import blowups, facts, learning
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, fmt, pct
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+from traindoc.diagnostics.wording import plural
 
 
 class SlowDescent(Rule):
@@ -18,22 +19,22 @@ class SlowDescent(Rule):
         the whole), or that stagnates from its first point on with no significant
         trend at a level that is not chance. A curve that fell fast and then
         flattened is healthy; a loss that does not move at all (under 0.1%) or sits
-        at chance is ``underfitting``. An objective metric that climbs clearly (a
+        at chance is underfitting. An objective metric that climbs clearly (a
         detector's mAP) overrules a slowly falling partial loss.
 
     Why it matters:
-        The steps are too small: the run would need days to get anywhere ("训练太慢,
-        几天都学不完"). A healthy curve falls fast and then flattens.
+        The steps are too small: the run would need days to get anywhere. A
+        healthy curve falls fast and then flattens.
 
     Example:
-        The seed's learning rate of 0.000001: loss 100 -> 99.9 -> 99.8 -> 99.7; its
-        drawing falls 2.0 -> 1.7 in a straight line ("下降太慢了").
+        A learning rate of 0.000001: loss 100 -> 99.9 -> 99.8 -> 99.7, or a curve
+        that falls 2.0 -> 1.7 in a straight line.
 
     Remedies:
         Raise the learning rate ten-fold; switch to AdamW (lr 0.001).
 
     When the run's config is known, the learning rate decides too: a rate 100x or
-    more below the seed's usual one for its optimizer (AdamW 0.001, SGD 0.1) with a
+    more below the usual one for its optimizer (AdamW 0.001, SGD 0.1) with a
     loss that lost under 30% is reported here whatever the curve's shape. Nothing is
     said while the learning rate is still warming up.
     """
@@ -63,14 +64,14 @@ class SlowDescent(Rule):
             return [self.finding(
                 view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
                 f"{s.role} stagnated from its first point on: {fmt(s.start)} at the start, "
-                f"{fmt(s.end)} at the end ({pct(-s.drop)}) over {steps} steps, with no "
+                f"{fmt(s.end)} at the end ({pct(-s.drop)}) over {plural(steps, 'step')}, with no "
                 "significant trend", role=s.role, title="Loss stagnates on a plateau",
                 confidence=Confidence.MEDIUM)]
         per = f" ({pct(s.drop / max(1, len(c) - 1))} per logged point)"
         return [self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
             f"{s.role} fell only from {fmt(s.start)} to {fmt(s.end)} ({pct(s.drop)}) over "
-            f"{steps} steps{per}, still in a straight line: the second half fell at "
+            f"{plural(steps, 'step')}{per}, still in a straight line: the second half fell at "
             f"{s.pace:.0%} of the overall pace", role=s.role, confidence=conf)]
 
     def _lr_too_low(self, view: RunView, why: str) -> list[Finding]:
@@ -86,4 +87,4 @@ class SlowDescent(Rule):
         return [self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
             f"{role} went from {fmt(start)} to {fmt(end)} ({pct((end - start) / start)}) over "
-            f"{steps} steps and {why}", role=role, cause="lr-too-small")]
+            f"{plural(steps, 'step')} and {why}", role=role, cause="lr-too-small")]

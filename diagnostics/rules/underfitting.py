@@ -11,7 +11,7 @@ from traindoc.diagnostics.types import Confidence, Finding, Severity
 
 
 class Underfitting(Rule):
-    """Nothing is learned at all — or training and validation are both poor and close.
+    """Nothing is learned at all, or training and validation are both poor and close.
 
     What it detects:
         No learning: a loss that moves by less than 0.1% over the whole run (such as
@@ -29,7 +29,7 @@ class Underfitting(Rule):
         small: it cannot even fit the training data.
 
     Example:
-        The seed's train 70% / test 68% ("两个都很差!").
+        Train accuracy 70% and test accuracy 68%: both poor.
 
     Remedies:
         A bigger model, train longer, raise the learning rate x2, a better
@@ -37,7 +37,7 @@ class Underfitting(Rule):
 
     Not reported here:
         A known config whose learning rate is far too low, or a loss still falling in
-        a steady straight line: ``slow-descent``. A loss that exploded: ``divergence``
+        a steady straight line: slow-descent. A loss that exploded: divergence
         (the dead network's poor accuracies are its symptom, not a model too small).
     """
 

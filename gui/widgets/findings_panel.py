@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traindoc.diagnostics import wording
+from traindoc.diagnostics.wording import doc_paragraphs
 from traindoc.gui.core.state import SEVERITY_MARK, RunState
 from traindoc.gui.model import AppModel
 
@@ -36,8 +38,8 @@ SEVERITY_COLORS = {"error": "#C62828", "warning": "#EF6C00", "info": "#78909C"}
 CONFIDENCE_COLORS = {"high": "#2E7D32", "medium": "#8D6E00", "low": "#78909C"}
 NOTE_COLOR = "#78909C"  # an info finding: a note, muted
 
-#: What a rule means, for rules the running build's registry does not (yet) know
-#: (SPEC §4's table); the registry's docstring wins when there is one.
+#: What a rule means, for rules the running build's registry does not (yet) know;
+#: the registry's docstring wins when there is one.
 FALLBACK_DOCS = {
     "metric-mismatch": (
         "What it detects: the loss improves while the objective metric gets clearly worse, "
@@ -56,7 +58,7 @@ def rule_doc(rule_id: str) -> str:
     """The rule's docstring (What it detects / Why it matters / Example / Remedies).
 
     A rule id the registry does not know (a newer log, a rule not yet registered)
-    gets SPEC §4's one-line meaning, or nothing: never an error.
+    gets its one-line meaning from ``FALLBACK_DOCS``, or nothing: never an error.
     """
     try:
         from traindoc.diagnostics.registry import RULES_BY_ID
@@ -90,6 +92,33 @@ def finding_label(finding: Any) -> str:
             f"{confidence_of(finding)} confidence")
 
 
+def doc_html(doc: str) -> str:
+    """A rule's documentation as rich text: bold headings, one paragraph each, so the
+    label wraps it at its own width, at word boundaries (not at the docstring's)."""
+    blocks = []
+    for heading, paragraph in doc_paragraphs(doc):
+        head = f"<b>{html.escape(heading)}</b><br>" if heading else ""
+        blocks.append(f"<p>{head}{html.escape(paragraph)}</p>")
+    return "".join(blocks)
+
+
+def rich_label(text: str) -> QLabel:
+    """A word-wrapped label that always reads its text as rich text (escaped parts
+    never show as ``-&gt;``, whatever Qt's guess would be)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    return label
+
+
+def plain_label(text: str) -> QLabel:
+    """A word-wrapped label that shows its text as it is (no markup, no entities)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
+
+
 def verdict_text(diagnosis: Any) -> str:
     """The header's summary: alarms count as findings, info findings as notes."""
     if diagnosis is None:
@@ -106,17 +135,11 @@ def verdict_text(diagnosis: Any) -> str:
 
 
 def patch_text(run: RunState, patch: dict[str, Any]) -> str:
+    """``optim.lr 0.01 → 0.001, optim.name = adamw``: values as the config file has them."""
     from traindoc.engine.config import flatten
 
     old = flatten(run.config) if run.config is not None else {}
-    parts = []
-    for key, value in patch.items():
-        before = old.get(key)
-        if before is None:
-            parts.append(f"{key} = {value!r}")
-        else:
-            parts.append(f"{key}: {before!r} → {value!r}")
-    return "; ".join(parts)
+    return wording.patch_text(patch, old, arrow="→")
 
 
 def _signature(findings) -> tuple:
@@ -136,9 +159,8 @@ class RemedyCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         tried = " <i>(already tried)</i>" if remedy.already_tried else ""
-        title = QLabel(f"<b>{index}. {html.escape(remedy.id)}</b>{tried}")
-        text = QLabel(html.escape(remedy.text))
-        text.setWordWrap(True)
+        title = rich_label(f"<b>{index}. {html.escape(remedy.id)}</b>{tried}")
+        text = plain_label(remedy.text)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(title)
         layout.addWidget(text)
@@ -152,8 +174,7 @@ class RemedyCard(QFrame):
         self.button: QPushButton | None = None
         if remedy.patch:
             row = QHBoxLayout()
-            change = QLabel(html.escape(patch_text(run, dict(remedy.patch))))
-            change.setWordWrap(True)
+            change = plain_label(patch_text(run, dict(remedy.patch)))
             change.setStyleSheet("color: #555;")
             row.addWidget(change, 1)
             self.button = QPushButton("Apply fix")
@@ -171,10 +192,8 @@ class FindingsPanel(QWidget):
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.header = QLabel()
-        self.header.setWordWrap(True)
-        self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
+        self.header = rich_label("")
+        self.verdict = rich_label("")
         self.verdict.hide()
         self.list = QListWidget()
         self.detail = QWidget()
@@ -193,6 +212,7 @@ class FindingsPanel(QWidget):
         layout.addWidget(split, 1)
         self.cards: list[RemedyCard] = []
         self.confidence: QLabel | None = None  # the selected finding's kind and confidence
+        self.why: QLabel | None = None  # the selected rule's documentation (hidden until asked)
         self._findings: tuple[Any, ...] = ()
         self._signature: tuple = ()
 
@@ -283,6 +303,7 @@ class FindingsPanel(QWidget):
     def _show_detail(self, row: int, *, highlight: bool) -> None:
         self.cards.clear()
         self.confidence = None
+        self.why = None
         while self.detail_layout.count():
             widget = self.detail_layout.takeAt(0).widget()
             if widget is not None:
@@ -299,25 +320,23 @@ class FindingsPanel(QWidget):
         color = CONFIDENCE_COLORS.get(confidence, "#555")
         kind = ("<i>Note</i> (weak evidence, not an alarm)" if is_note(finding)
                 else html.escape(finding.severity.value.capitalize()))
-        self.confidence = QLabel(
+        self.confidence = rich_label(
             f'{kind} · <span style="color:{color}"><b>{html.escape(confidence)} '
             f"confidence</b></span> · <code>{html.escape(finding.rule)}</code>"
         )
-        self.confidence.setWordWrap(True)
         self.detail_layout.addWidget(self.confidence)
-        evidence = QLabel(f"<b>Evidence.</b> {html.escape(finding.evidence)}")
-        evidence.setWordWrap(True)
+        evidence = rich_label(f"<b>Evidence.</b> {html.escape(finding.evidence)}")
         evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         if is_note(finding):
             evidence.setStyleSheet(f"color: {NOTE_COLOR};")
         self.detail_layout.addWidget(evidence)
         doc = rule_doc(finding.rule)
         if doc:
-            why = QLabel(html.escape(doc).replace("\n", "<br>"))
-            why.setWordWrap(True)
+            why = rich_label(doc_html(doc))
             why.setStyleSheet("color: #555;")
             why.setVisible(False)
-            toggle = QPushButton("▸ Why does this matter?")
+            self.why = why
+            toggle = QPushButton("» Why does this matter?")  # Latin-1: every font has it
             toggle.setCheckable(True)
             toggle.setFlat(True)
             toggle.setStyleSheet("text-align: left; color: #1565C0;")
@@ -326,8 +345,7 @@ class FindingsPanel(QWidget):
             self.detail_layout.addWidget(why)
         can_apply = run.config is not None  # ours, launched or read back with its config
         if run.config is None:
-            note = QLabel("<i>Foreign log: apply the remedy in your own training code.</i>")
-            note.setWordWrap(True)
+            note = rich_label("<i>Foreign log: apply the remedy in your own training code.</i>")
             self.detail_layout.addWidget(note)
         for index, remedy in enumerate(finding.remedies, 1):
             card = RemedyCard(index, remedy, run, can_apply)

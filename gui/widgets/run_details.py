@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traindoc.diagnostics import wording
 from traindoc.engine import config as config_module
 from traindoc.engine.events import FAILED
 from traindoc.gui.core.state import RunState
@@ -29,6 +30,7 @@ class RunDetails(QWidget):
         super().__init__(parent)
         self.model = model
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
         self.summary.setOpenExternalLinks(False)
         self.progress = QProgressBar()
@@ -104,7 +106,7 @@ class RunDetails(QWidget):
                                  f"effective batch {info.get('effective_batch')}"))
         if run.fix is not None:
             parent = self.model.run(run.fix.parent)
-            patch = ", ".join(f"{k} = {v!r}" for k, v in run.fix.patch.items())
+            patch = wording.patch_text(run.fix.patch)
             rows.append(("Fix of", f"{parent.name if parent else '?'}: {run.fix.remedy} "
                                    f"for {run.fix.rule} ({patch})"))
         if run.verdict is not None:

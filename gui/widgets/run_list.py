@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from traindoc.diagnostics import wording
 from traindoc.engine.events import DIVERGED, FAILED, FINISHED, RUNNING, STOPPED
 from traindoc.gui.core.state import LOG, QUEUED, SEVERITY_MARK, STARTING, RunState
 from traindoc.gui.model import AppModel
@@ -149,7 +150,7 @@ class RunList(QTreeWidget):
             lines.append(str(run.run_dir))
         if run.fix is not None:
             parent = self.model.run(run.fix.parent)
-            patch = ", ".join(f"{k} = {v}" for k, v in run.fix.patch.items())
+            patch = wording.patch_text(run.fix.patch)
             lines.append(f"fix of {parent.name if parent else '?'} for {run.fix.rule}: "
                          f"{run.fix.remedy} ({patch})")
         if run.verdict is not None:
