@@ -3,7 +3,8 @@
 Layout of ``<logdir>/<run-name>/``::
 
     config.toml                    the exact config the run used
-    status.json                    {"status": ..., "reason": ..., ...}, rewritten atomically
+    status.json                    {"status": ..., "reason": ..., ...}, rewritten atomically;
+                                   strict JSON (a non-finite number is ``null``)
     parent.json                    fix lineage (SPEC §7): the parent run, rule, remedy, patch
     events.out.tfevents.*          scalars (and the config as a text summary)
     checkpoint.pt                  model weights + config + step; load with weights_only=True
@@ -20,6 +21,7 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -124,7 +126,7 @@ def write_status(
     """
     path = Path(run_dir) / STATUS_FILE
     record = {"status": status, "reason": reason, "time": time.time(), **extra}
-    data = json.dumps(record, indent=1, default=str).encode("utf-8")
+    data = strict_json(record)
     try:
         atomic_write(path, lambda f: f.write(data))
     except OSError as exc:
@@ -134,6 +136,21 @@ def write_status(
         log.warning("%s", problem)
         return problem
     return None
+
+
+def strict_json(record: dict[str, Any]) -> bytes:
+    """``record`` as strict JSON that any reader parses: NaN and ±inf become ``null``."""
+    return json.dumps(_finite(record), indent=1, default=str, allow_nan=False).encode("utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def read_status(run_dir: str | Path) -> dict[str, Any] | None:
@@ -210,7 +227,7 @@ def write_parent(run_dir: str | Path, link: ParentLink) -> str | None:
     """Atomically write ``parent.json``; like :func:`write_status`, returns the problem
     (also logged) instead of raising when it cannot be written."""
     path = Path(run_dir) / PARENT_FILE
-    data = json.dumps(asdict(link), indent=1, default=str).encode("utf-8")
+    data = strict_json(asdict(link))
     try:
         atomic_write(path, lambda f: f.write(data))
     except OSError as exc:

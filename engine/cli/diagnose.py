@@ -11,7 +11,15 @@ from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
 from traindoc.diagnostics.types import Diagnosis
-from traindoc.engine.cli.exits import FAIL_LEVELS, UserError, findings_exit
+from traindoc.engine.cli.diagnose_input import check_event_file, check_role_tags, run_title
+from traindoc.engine.cli.exits import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    FAIL_LEVELS,
+    UserError,
+    findings_exit,
+    interrupted,
+)
 from traindoc.engine.fix_lineage import fix_line
 from traindoc.engine.run_diagnosis import diagnose_log, display_name
 from traindoc.engine.tb.discovery import RunSource, find_runs
@@ -46,7 +54,10 @@ def add_parser(commands: Any) -> None:
         "--role train_loss=train/box_loss+train/obj_loss (a sum); repeatable",
     )
     parser.add_argument(
-        "--watch", action="store_true", help="keep reading as logs grow; print what changed"
+        "--watch",
+        action="store_true",
+        help="keep reading as logs grow and print what changed, until Ctrl-C (exit 130, "
+        "or 1 with --fail-on when the last diagnoses fail it)",
     )
     parser.set_defaults(handler=run)
 
@@ -66,16 +77,18 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{path}: {exc.strerror or exc}") from None
         if args.watch and not os.access(path, os.R_OK):
             raise UserError(f"{path}: permission denied")
+        check_event_file(path)
     if args.watch:
         return watch(args.paths, overrides, as_json=args.json, fail_on=args.fail_on)
     results, warnings = diagnose_paths(args.paths, overrides)
+    check_role_tags(overrides, (log for _, log, _ in results))
     if args.json:
         runs = [
             run_json(d, run=name, roles=log.roles, points=log.points) for name, log, d in results
         ]
         print(json.dumps(document_json(runs, warnings), indent=1, allow_nan=False, default=str))
     else:
-        print_text(results, warnings)
+        print_text(results, warnings, args.paths)
     return exit_code(results, args.fail_on)
 
 
@@ -126,8 +139,10 @@ def _readable(source: RunSource, warnings: list[str]) -> bool:
         return False
 
 
-def print_text(results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str]) -> None:
-    blocks = [text_block(d, run=name) + roles_line(log) + _fix_line(log, d)
+def print_text(
+    results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str], paths: list[str]
+) -> None:
+    blocks = [text_block(d, run=run_title(name, paths)) + roles_line(log) + _fix_line(log, d)
               for name, log, d in results]
     print("\n\n".join(blocks))
     for warning in warnings:
@@ -153,8 +168,8 @@ def watch(
     paths: list[str], overrides: dict[str, str], *, as_json: bool, fail_on: str | None
 ) -> int:
     """Follow the logs as they grow (each poll reads and diagnoses only the new points);
-    print a run again only when its status or findings changed. Ctrl-C ends it with the
-    exit code of the last diagnoses (``--fail-on``), like a plain run."""
+    print a run again only when its status or findings changed. Ctrl-C ends it: exit 130,
+    or 1 when the last diagnoses have a finding at or above ``--fail-on``."""
     watcher = Watcher(paths, overrides)
     last: dict[str, tuple] = {}
     try:
@@ -174,12 +189,14 @@ def watch(
                     print(json.dumps(obj, allow_nan=False, default=str), flush=True)
                 else:
                     stamp = time.strftime("%H:%M:%S")
-                    print(f"[{stamp}] " + text_block(diagnosis, run=change.name), flush=True)
+                    title = run_title(change.name, paths)
+                    print(f"[{stamp}] " + text_block(diagnosis, run=title), flush=True)
             _print_warnings(watcher.take_warnings())
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
-        pass
-    return findings_exit((run.diagnosis() for run in watcher.runs.values()), fail_on)
+        interrupted("diagnose")
+    found = findings_exit((run.diagnosis() for run in watcher.runs.values()), fail_on)
+    return EXIT_FINDINGS if found == EXIT_FINDINGS else EXIT_INTERRUPTED
 
 
 def _print_warnings(warnings: list[str]) -> None:

@@ -80,8 +80,11 @@ def test_lr_50_never_gives_a_traceback(tmp_path):
     )
     assert "Traceback" not in result.stderr
     assert result.returncode in (0, 1)
-    status = json.loads((only_run_dir(tmp_path / "runs") / "status.json").read_text())
+    text = (only_run_dir(tmp_path / "runs") / "status.json").read_text()
+    status = json.loads(text, parse_constant=pytest.fail)  # strict JSON: no NaN, no Infinity
     assert status["status"] in ("finished", "diverged")
+    if status["status"] == "diverged":
+        assert result.returncode == 1
 
 
 def test_ctrl_c_stops_cleanly_and_leaves_no_orphan(tmp_path):
@@ -117,3 +120,16 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_orphan(tmp_path):
     if child_pid:
         with pytest.raises(ProcessLookupError):
             os.kill(child_pid, 0)
+
+
+def test_a_diverged_run_exits_1_and_its_status_json_is_strict(tmp_path):
+    # lr 1e10: the loss blows up at once; no validation loss was ever finite.
+    result = traindoc(
+        "train", "--set", "optim.lr=1e10", "--set", "train.epochs=3", "--quiet", cwd=tmp_path
+    )
+    assert result.returncode == 1, result.stderr
+    text = (only_run_dir(tmp_path / "runs") / "status.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    status = json.loads(text, parse_constant=pytest.fail)
+    assert status["status"] == "diverged"
+    assert status["best_val_loss"] is None

@@ -89,6 +89,28 @@ def test_cli_watch_prints_changes_and_exits_on_ctrl_c(tmp_path):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("fail_on", "code"), [([], 130), (["--fail-on", "warning"], 130)])
+def test_cli_watch_ctrl_c_exits_130_with_one_line(tmp_path, fail_on, code):
+    run = tmp_path / "run"
+    with ScalarWriter(run) as writer:
+        for i, v in enumerate(losses(200)):
+            writer.add_scalar("loss", float(v), i + 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "traindoc", "diagnose", str(run), "--watch", *fail_on],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    first = proc.stdout.readline()
+    assert "] run: healthy (200 points)" in first, first  # named by its folder
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == code  # healthy: nothing for --fail-on, so interrupted
+    assert err.strip().splitlines() == ["traindoc diagnose: interrupted"]
+
+
 def _poll(watcher: Watcher) -> list:
     watcher.followers[0][1]._next_rescan = 0  # rescan now (the test's clock)
     return list(watcher.changes())
