@@ -62,6 +62,12 @@ def run_gui(argv: Sequence[str], open_app: OpenApp | None) -> int:
     if open_app is None:
         print("traindoc gui: the desktop app opens from the traindoc command", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from traindoc.engine.cli.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        print(f"traindoc gui: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return open_app(args.paths)
 
 
