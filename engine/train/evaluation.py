@@ -31,7 +31,8 @@ class EarlyStopping:
         self.bad_epochs += 1
         if self.bad_epochs >= self.patience:
             return True, (
-                f"early stopping: val/loss has not improved for {self.bad_epochs} epochs "
+                f"early stopping: val/loss has not improved for {self.bad_epochs} "
+                f"epoch{'s' * (self.bad_epochs != 1)} "
                 f"(best {self.best_loss:.4g} at epoch {self.best_epoch + 1})"
             )
         return False, ""

@@ -97,7 +97,8 @@ def run_training(
         pid=os.getpid(),
     )
     emit(started_event(run, run_dir))
-    progress = Progress(EarlyStopping(config.train.patience), f"completed {epochs} epochs")
+    progress = Progress(EarlyStopping(config.train.patience),
+                        f"completed {epochs} epoch{'s' * (epochs != 1)}")
     metrics = StepMetrics(writer, emit, run.device)
     parent_pid = os.getppid()
 

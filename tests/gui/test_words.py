@@ -132,3 +132,18 @@ def test_own_overfitting_run_offers_a_patch_in_plain_words(model, findings):
     findings.select_finding("overfitting")
     texts = [shown(label) for card in findings.cards for label in card.findChildren(QLabel)]
     assert "train.early_stopping false → true" in texts
+
+
+def test_markdown_report_shows_config_changes_without_reprs(model):
+    from traindoc.gui.export import _finding_section, _run_section
+
+    parent = add_run(model, "parent", kind="launched", status="finished", config=RunConfig())
+    child = add_run(model, "child", kind="launched", status="finished", config=RunConfig(),
+                    fix=FixInfo(parent.id, "divergence", "lower-lr", {"optim.lr": 0.5}))
+    lines = _run_section(model, child)
+    assert "- fix of parent: `lower-lr` for `divergence` (optim.lr = 0.5)" in lines
+    model.set_diagnosis(parent.id, _diagnosis(to_dict(RunConfig()), **OVERFIT))
+    finding = next(f for f in parent.findings() if f.rule == "overfitting")
+    text = "\n".join(_finding_section(finding))
+    assert "Config change: `train.early_stopping = true`" in text
+    assert not REPR.search(text) and not ENTITY.search(text)
