@@ -128,10 +128,10 @@ def verdict_text(diagnosis: Any) -> str:
         return "not enough data to judge yet"
     notes = sum(1 for f in diagnosis.findings if is_note(f))
     alarms = len(diagnosis.findings) - notes
-    noted = f", {notes} note(s)" if notes else ""
+    noted = f", {wording.plural(notes, 'note')}" if notes else ""
     if status == "healthy" and not alarms:
         return f"✓ healthy: no alarm{noted}" if notes else "✓ healthy: no rule fired"
-    return f"{alarms} finding(s){noted}"
+    return f"{wording.plural(alarms, 'finding')}{noted}"
 
 
 def patch_text(run: RunState, patch: dict[str, Any]) -> str:

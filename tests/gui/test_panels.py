@@ -161,7 +161,7 @@ def test_findings_show_confidence_and_info_as_a_muted_note(model, findings):
     assert note.foreground().color().name().upper() == NOTE_COLOR.upper()
     assert warn.foreground().color().name().upper() == SEVERITY_COLORS["warning"].upper()
     assert "not an alarm" in note.toolTip() and "Confidence: low" in note.toolTip()
-    assert "1 finding(s), 1 note(s)" in findings.header.text()
+    assert "1 finding, 1 note" in findings.header.text()
     findings.select_finding("metric-mismatch")
     assert "Note" in findings.confidence.text() and "low confidence" in findings.confidence.text()
     assert "metric-mismatch" in findings.confidence.text()
@@ -184,7 +184,7 @@ def test_a_run_with_only_notes_reads_healthy(model, findings, run_list):
     run = add_run(model, "r", kind="launched", config=RunConfig())
     note = _with_notes().findings[1]
     model.set_diagnosis(run.id, Diagnosis(Status.HEALTHY, (note,)))
-    assert "✓ healthy: no alarm, 1 note(s)" in findings.header.text()
+    assert "✓ healthy: no alarm, 1 note" in findings.header.text()
     assert findings.list.count() == 1
     assert run_list.items[run.id].text(COL_FINDINGS) == "✓ ℹ 1 note: metric-mismatch"
     model.set_diagnosis(run.id, _with_notes())

@@ -147,3 +147,18 @@ def test_markdown_report_shows_config_changes_without_reprs(model):
     text = "\n".join(_finding_section(finding))
     assert "Config change: `train.early_stopping = true`" in text
     assert not REPR.search(text) and not ENTITY.search(text)
+
+
+def test_verdict_counts_findings_and_notes_in_proper_english():
+    from traindoc.diagnostics.types import Confidence, Diagnosis, Finding, Severity, Status
+    from traindoc.gui.widgets.findings_panel import verdict_text
+
+    def finding(severity):
+        return Finding("overfitting", severity, "Overfitting", 1, 2, "e",
+                       confidence=Confidence.HIGH)
+
+    two = Diagnosis(Status.PROBLEMS, (finding(Severity.ERROR), finding(Severity.WARNING),
+                                      finding(Severity.INFO)))
+    assert verdict_text(two) == "2 findings, 1 note"
+    one = Diagnosis(Status.PROBLEMS, (finding(Severity.ERROR),))
+    assert verdict_text(one) == "1 finding"
