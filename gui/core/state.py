@@ -100,9 +100,10 @@ class RunState:
     @property
     def points(self) -> int:
         """Points read; a sum of loss parts (``a+b``, built from its parts) adds none."""
-        return sum(len(s) for tag, s in self.tags.items() if not self._is_sum(tag))
+        return sum(len(s) for tag, s in self.tags.items() if not self.is_sum(tag))
 
-    def _is_sum(self, tag: str) -> bool:
+    def is_sum(self, tag: str) -> bool:
+        """A tag ``a+b`` built from the run's own tags (a sum of loss parts)."""
         parts = tag.split("+")
         return len(parts) > 1 and all(p in self.tags for p in parts)
 

@@ -1,5 +1,6 @@
 """The live charts: loss, accuracy, objective metric, learning rate, gradient norm,
-throughput, memory.
+throughput, memory (the "Diagnosis" tab; "All scalars" shows every tag,
+:mod:`traindoc.gui.widgets.all_scalars`).
 
 One ``GraphicsLayoutWidget`` holds the plots with linked step axes. Each
 visible run draws one :class:`CurveSet` per role it has; on every ``frame`` the
@@ -19,9 +20,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from traindoc.gui.model import AppModel
+from traindoc.gui.widgets.all_scalars import AllScalarsView
 from traindoc.gui.widgets.curves import CurveSet
 from traindoc.gui.widgets.plot_style import all_positive, apply_log, make_plot, set_x_mode
 
@@ -63,10 +65,20 @@ class ChartPanel(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
-        layout = QVBoxLayout(self)
+        diagnosis = QWidget()
+        layout = QVBoxLayout(diagnosis)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.legend)
         layout.addWidget(self.graphics, 1)
+        # Two views of the runs: the role charts (default) and every scalar tag.
+        self.all_scalars = AllScalarsView(model)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(diagnosis, "Diagnosis")
+        self.tabs.addTab(self.all_scalars, "All scalars")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.tabs)
 
         self.plots: dict[str, pg.PlotItem] = {}
         self.regions: dict[str, pg.LinearRegionItem] = {}
