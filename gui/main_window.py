@@ -231,8 +231,27 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:
+        if not self.confirm_close():
+            event.ignore()  # Cancel: every run keeps going
+            return
         self.shutdown()
         super().closeEvent(event)
+
+    def confirm_close(self) -> bool:
+        """True when closing loses nothing or the user agreed to stop the runs."""
+        from traindoc.gui.core.close_prompt import close_question
+
+        if self.runs is None:
+            return True
+        names = [[run.name for run in map(self.model.run, ids) if run is not None]
+                 for ids in (list(self.runs.drivers), list(self.runs.pending))]
+        question = close_question(*names)
+        if question is None:
+            return True
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+        answer = QMessageBox.question(self, "Quit traindoc", question, buttons,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         """End every child process and follower thread (window closing)."""

@@ -21,9 +21,10 @@ SCRIPT = r"""
 import json, os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 app = QApplication([])
+QMessageBox.question = lambda *a: QMessageBox.StandardButton.Yes  # the user confirms quitting
 from traindoc.gui.main_window import MainWindow
 
 logdir = sys.argv[1]
