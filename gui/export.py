@@ -1,4 +1,9 @@
-"""Exports: the charts as PNG, the scalars as CSV, the diagnosis as a Markdown report."""
+"""Exports: the charts as PNG, the scalars as CSV, the diagnosis as a Markdown report.
+
+Images are rendered, not grabbed from the screen: the chart panel at twice its size
+on screen (:data:`PNG_SCALE`, or a chosen scale), and each chart of a report at
+least :data:`REPORT_WIDTH` pixels wide with its legend naming the runs, even one.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,38 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage, QPainter
 
 from traindoc.diagnostics import wording
 from traindoc.gui.model import AppModel
 
+PNG_SCALE = 2.0  # exported pixels per on-screen pixel
+REPORT_WIDTH = 1400  # px, the least width of a report's chart image
 
-def charts_png(charts, path: str | Path) -> Path:
-    """The whole chart panel as one PNG."""
+
+def charts_png(charts, path: str | Path, scale: float = PNG_SCALE) -> Path:
+    """The whole chart panel as one PNG, ``scale`` times its on-screen size."""
     path = Path(path)
-    if not charts.grab().save(str(path), "PNG"):
+    size = charts.size()
+    image = QImage(round(size.width() * scale), round(size.height() * scale),
+                   QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(scale)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    charts.render(painter, QPoint())
+    painter.end()
+    if not image.save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
     return path
 
 
 def chart_pngs(charts, folder: str | Path, stem: str) -> dict[str, Path]:
-    """Each chart that has data as its own PNG: ``{chart key: path}``."""
+    """Each chart that has data as its own PNG (``{chart key: path}``), at least
+    :data:`REPORT_WIDTH` px wide, its legend shown for one run too."""
+    from pyqtgraph.exporters import ImageExporter  # only when a report is written
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
@@ -28,9 +50,15 @@ def chart_pngs(charts, folder: str | Path, stem: str) -> dict[str, Path]:
         if not any(c.plot is plot and len(c.series) for c in charts.curves.values()):
             continue
         target = folder / f"{stem}-{key}.png"
-        rect = plot.sceneBoundingRect().toRect()
-        image = charts.graphics.grab(charts.graphics.mapFromScene(rect).boundingRect())
-        if image.save(str(target), "PNG"):
+        exporter = ImageExporter(plot)
+        width = max(REPORT_WIDTH, round(PNG_SCALE * plot.sceneBoundingRect().width()))
+        exporter.parameters()["width"] = width
+        plot.legend_.force(True)
+        try:
+            exporter.export(str(target))
+        finally:
+            plot.legend_.force(False)
+        if target.exists():
             out[key] = target
     return out
 
@@ -80,7 +108,10 @@ def report_markdown(model: AppModel, charts, run_ids: list[str], path: str | Pat
     if images:
         lines += ["## Charts", ""]
         for key, image in images.items():
+            plot = charts.plots[key]
+            names = ", ".join(name for name, _ in plot.legend_.entries)
             lines.append(f"![{key}]({image.relative_to(path.parent).as_posix()})")
+            lines += ["", f"*{plot.titleLabel.text}: {names}*", ""]
         lines.append("")
     for run_id in run_ids:
         lines += _run_section(model, model.run(run_id))

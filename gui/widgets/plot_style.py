@@ -88,6 +88,13 @@ class RunLegend:
             self.entries = list(entries)
         self.item.setVisible(len(entries) > 1 or (self.forced and bool(entries)))
 
+    def force(self, on: bool) -> None:
+        """Show the legend for one run too, and let it scale with the chart (while a
+        chart is exported at a larger size: on screen it keeps its pixel size)."""
+        self.forced = on
+        self.item.setFlag(self.item.GraphicsItemFlag.ItemIgnoresTransformations, not on)
+        self.set(self.entries)
+
     def names(self) -> list[str]:
         return [name for name, _ in self.entries] if self.item.isVisible() else []
 

@@ -31,7 +31,8 @@ def test_charts_png(window, tmp_path):
     _run(window)
     path = export.charts_png(window.charts, tmp_path / "charts.png")
     image = QImage(str(path))
-    assert image.width() == window.charts.width() and image.height() == window.charts.height()
+    assert image.width() == 2 * window.charts.width()
+    assert image.height() == 2 * window.charts.height()
 
 
 def test_scalars_csv_has_every_point(window, tmp_path):
@@ -72,3 +73,33 @@ def test_markdown_report_shows_confidence_and_notes(window, tmp_path):
     assert "### warning: Overfitting (`overfitting`, medium confidence)" in text
     assert "### note: Loss and metric disagree (`metric-mismatch`, low confidence)" in text
     assert "*A note on weak evidence, not an alarm.*" in text
+
+
+def test_png_export_is_twice_the_screen_size_or_a_chosen_scale(window, tmp_path):
+    _run(window)
+    size = window.charts.size()
+    image = QImage(str(export.charts_png(window.charts, tmp_path / "c.png")))
+    assert (image.width(), image.height()) == (2 * size.width(), 2 * size.height())
+    assert len({image.pixel(x, image.height() // 2) for x in range(0, image.width(), 7)}) > 2
+    image = QImage(str(export.charts_png(window.charts, tmp_path / "c1.png", scale=1.0)))
+    assert image.width() == size.width()
+
+
+def test_report_charts_are_large_with_legends_naming_the_runs(window, tmp_path, monkeypatch):
+    from pyqtgraph.exporters import ImageExporter
+
+    run = _run(window)
+    legends = []
+    real = ImageExporter.export
+
+    def spy(self, *args, **kwargs):
+        legends.append(self.item.legend_.names())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImageExporter, "export", spy)
+    path = export.report_markdown(window.model, window.charts, [run.id], tmp_path / "report.md")
+    assert legends == [["exported"]]  # one run: the legend is shown for the image
+    assert window.charts.plots["loss"].legend_.names() == []  # and hidden again on screen
+    image = QImage(str(tmp_path / "report-charts" / "charts-loss.png"))
+    assert image.width() >= export.REPORT_WIDTH
+    assert "*Loss: exported*" in path.read_text()
