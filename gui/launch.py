@@ -76,14 +76,17 @@ class HandleSource:
         if isinstance(event, Metrics):
             for tag, (steps, values) in event.points.items():
                 model.append_points(run_id, tag, steps, values)
-            model.state.runs[run_id].progress_step = event.step
+            run = model.state.runs[run_id]
+            run.progress_step = event.step
+            run.info["epoch"] = event.epoch  # 0-based, the epoch running (status bar)
         elif isinstance(event, Evaluated):
             for tag, value in event.metrics.items():
                 model.append_points(run_id, tag, [event.step], [value])
         elif isinstance(event, Started):
             info = {
                 "device": event.device, "amp": event.amp, "total_steps": event.total_steps,
-                "epochs": event.epochs, "parameters": event.parameters,
+                "epochs": event.epochs, "steps_per_epoch": event.steps_per_epoch,
+                "epoch": 0, "parameters": event.parameters,
                 "train_size": event.train_size, "val_size": event.val_size,
                 "effective_batch": event.effective_batch, "pid": event.pid,
             }
@@ -107,6 +110,7 @@ class RunController(QObject):
         self.logdir = Path(logdir)
         self.drivers: dict[str, RunDriver] = {}  # of the runs started and not yet ended
         self.pending: list[str] = []  # queued run ids, in order
+        self.stopping: set[str] = set()  # asked to stop, process not ended yet
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ starting
@@ -180,6 +184,10 @@ class RunController(QObject):
         self.drivers.pop(run_id, None)
         self._in_thread(driver.close)
         run = self.model.run(run_id)
+        if run_id in self.stopping:
+            self.stopping.discard(run_id)
+            if run is not None:  # replaces the "stopping…" line
+                self.model.message.emit(f"{run.name}: {run.status}")
         if run is not None and run.fix is not None:
             verdict = lineage.verdict(self.model.state, run)
             if verdict is not None:
@@ -194,6 +202,7 @@ class RunController(QObject):
             return
         driver = self.drivers.get(run_id)
         if driver is not None:
+            self.stopping.add(run_id)
             self.model.message.emit(f"stopping {self.model.run(run_id).name}…")
             self._in_thread(lambda: driver.stop(STOP_TIMEOUT_S))
 

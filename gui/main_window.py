@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.heavy_built = True
         from traindoc.gui.launch import RunController
         from traindoc.gui.logs import LogController
+        from traindoc.gui.progress_status import ProgressStatus
         from traindoc.gui.widgets.chart_controls import ChartControls
         from traindoc.gui.widgets.charts import ChartPanel
         from traindoc.gui.widgets.compare_table import CompareTable
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
         from traindoc.gui.widgets.run_details import RunDetails
 
         self.runs = RunController(self.model, self.pump, self.logdir, parent=self)
+        self.progress = ProgressStatus(self.model, self.statusBar(),
+                                       stopping=lambda: self.runs.stopping)
         self.logs = LogController(self.model, self.pump)
         self.controls = ChartControls(self.model)
         self.charts = ChartPanel(self.model)
