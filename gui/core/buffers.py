@@ -129,15 +129,18 @@ class GrowingSeries:
         self._walls.reserve(points)
 
     def append(self, steps, values, walls=None) -> None:
-        """Append points; ``walls`` (their wall times, seconds) default to now."""
+        """Append points; ``walls`` (their wall times, seconds) default to their arrival:
+        a batch is spread evenly from the previous batch's time to now."""
         steps = np.asarray(steps, dtype=np.int64).reshape(-1)
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if steps.size != values.size:
             raise ValueError(f"steps and values differ in length: {steps.size} != {values.size}")
         if steps.size == 0:
             return
-        if walls is None:
-            walls = np.full(steps.size, time.time())
+        if walls is None:  # a live run's points: spread from the last batch's time to now
+            now = time.time()
+            last = self._walls.view()[-1] if len(self._walls) else now
+            walls = np.linspace(min(last, now), now, steps.size + 1)[1:]
         walls = np.asarray(walls, dtype=np.float64).reshape(-1)
         if walls.size != steps.size:
             raise ValueError(f"walls and steps differ in length: {walls.size} != {steps.size}")

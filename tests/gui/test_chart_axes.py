@@ -89,16 +89,19 @@ def test_x_axis_as_step_relative_or_wall_time(model, panel):
     assert curve.displayed()[0].max() == 49
 
 
-def test_log_points_keep_their_wall_times_and_live_points_get_their_arrival(model):
-    import time
+def test_log_points_keep_their_wall_times_and_live_points_get_their_arrival(model, monkeypatch):
+    from traindoc.gui.core import buffers
 
     run = add_run(model, "w")
     model.append_points(run.id, "t", [1, 2], [0.5, 0.4], [10.0, 20.0])
-    before = time.time()
+    monkeypatch.setattr(buffers.time, "time", lambda: 30.0)
     model.append_points(run.id, "t", [3], [0.3])
     series = run.tags["t"]
-    assert series.walls[:2].tolist() == [10.0, 20.0] and series.walls[2] >= before
-    assert series.wall_bounds.get()[0] == 10.0 and series.walls_ordered
+    assert series.walls.tolist() == [10.0, 20.0, 30.0]
+    assert series.wall_bounds.get() == (10.0, 30.0) and series.walls_ordered
+    monkeypatch.setattr(buffers.time, "time", lambda: 38.0)
+    model.append_points(run.id, "t", [4, 5, 6, 7], [0.3] * 4)  # one batch: spread in time
+    assert series.walls[3:].tolist() == [32.0, 34.0, 36.0, 38.0]
 
 
 def test_a_one_point_series_is_drawn_as_a_point_mid_plot(qtbot, model, panel):
