@@ -15,6 +15,10 @@ SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 LARGE = 1e4  # from here on, a suffix
 SMALL = 1e-3  # below this (and ticks this close), scientific notation
 MAX_PLACES = 6
+# Tick spacings a time axis reads well at, in seconds: 1 s ... 30 min, 1 h ... 1 day.
+DURATION_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+                  3600, 7200, 10800, 21600, 43200, 86400)
+LOG_LABELLED = (1, 2, 5)  # on a log axis, label 1, 2 and 5 times a power of ten
 
 
 def format_tick(value: float, spacing: float) -> str:
@@ -61,3 +65,21 @@ def _fixed(value: float, spacing: float) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def duration_spacing(span: float, ticks: float) -> tuple[float, float]:
+    """(major, minor) tick spacing in seconds for about ``ticks`` ticks over ``span``."""
+    ideal = span / max(ticks, 1.0)
+    for index, step in enumerate(DURATION_STEPS):
+        if step >= ideal:
+            return float(step), float(DURATION_STEPS[max(0, index - 1)])
+    days = math.ceil(ideal / 86400)
+    return days * 86400.0, 86400.0
+
+
+def log_label(exponent: float) -> str:
+    """The label of a log-axis tick at ``10**exponent``; empty unless 1, 2 or 5 x 10^n."""
+    value = 10.0 ** exponent
+    mantissa = value / 10.0 ** math.floor(exponent + 1e-9)
+    return format_number(value) if round(mantissa) in LOG_LABELLED and \
+        abs(mantissa - round(mantissa)) < 1e-6 else ""

@@ -12,10 +12,11 @@ import html
 
 import pyqtgraph as pg
 
-from traindoc.gui.core.ticks import format_duration, format_number, format_tick
+from traindoc.gui.core.ticks import duration_spacing, format_duration, format_tick, log_label
 
 X_LABELS = {"step": "step", "relative": "time since start", "wall": "time"}
 LEGEND_BRUSH = (255, 255, 255, 210)
+DURATION_TICK_PX = 90  # about one time label per this many pixels
 
 
 class ChartAxis(pg.DateAxisItem):
@@ -39,9 +40,15 @@ class ChartAxis(pg.DateAxisItem):
             return super().tickValues(minVal, maxVal, size)
         return pg.AxisItem.tickValues(self, minVal, maxVal, size)
 
+    def tickSpacing(self, minVal, maxVal, size):
+        if self.mode == "relative" and not self.logMode and maxVal > minVal:
+            major, minor = duration_spacing(maxVal - minVal, size / DURATION_TICK_PX)
+            return [(major, 0.0), (minor, 0.0)]
+        return super().tickSpacing(minVal, maxVal, size)
+
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
-            return [format_number(10.0 ** v) for v in values]
+            return [log_label(v) for v in values]
         if self.mode == "wall":
             return super().tickStrings(values, scale, spacing)
         if self.mode == "relative":

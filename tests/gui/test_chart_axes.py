@@ -67,7 +67,12 @@ def test_axes_draw_formatted_labels(model, panel):
     left = panel.plots["lr"].getAxis("left")
     assert left.tickStrings([float(np.float32(0.001))], 1.0, 0.0005) == ["0.001"]
     left.setLogMode(False, True)
-    assert left.tickStrings([-3.0, 0.0], 1.0, 1.0) == ["0.001", "1"]
+    exponents = [float(np.log10(v)) for v in (0.001, 0.0009, 0.0005, 1.0)]
+    assert left.tickStrings(exponents, 1.0, 1.0) == ["0.001", "", "0.0005", "1"]  # 1, 2, 5 x 10^n
+    bottom = panel.plots["loss"].getAxis("bottom")
+    bottom.set_mode("relative")  # time ticks at round durations: 15 min, not 16.67
+    assert bottom.tickSpacing(0.0, 3000.0, 360.0) == [(900.0, 0.0), (600.0, 0.0)]
+    assert bottom.tickStrings([900.0, 1800.0], 1.0, 900.0) == ["15m", "30m"]
 
 
 def test_x_axis_as_step_relative_or_wall_time(model, panel):
