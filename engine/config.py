@@ -22,6 +22,7 @@ import tomli_w
 
 from traindoc.engine import config_limits as limits
 from traindoc.engine.config_limits import ConfigError, check, choice, int_range, number_range, show
+from traindoc.engine.config_names import default_name, is_automatic
 from traindoc.engine.config_values import coerce
 
 BUNDLED_DATASETS = ("digits", "spirals", "blobs")
@@ -152,7 +153,9 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
 
     Values are coerced to the key's type (``"64"`` → 64 for an int key, so
     command-line strings work); anything that cannot be coerced, any unknown
-    key and any out-of-range value raises :class:`ConfigError`.
+    key and any out-of-range value raises :class:`ConfigError`. A name of the
+    automatic form (``digits-adamw``) follows the config: ``optim.name=sgd`` and
+    ``optim.lr=5`` make it ``digits-sgd-lr5`` (:mod:`traindoc.engine.config_names`).
     """
     sections = {name: getattr(config, name) for name in SECTIONS}
     top = {key: getattr(config, key) for key in TOP_LEVEL_KEYS}
@@ -173,6 +176,9 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
             raise ConfigError(f"{dotted} = {show(raw)}: out of range") from None
         sections[section] = replace(sections[section], **{key: value})
     new = RunConfig(**top, **sections)
+    # An automatic name (of the old data file's or the new one's) says what the config is.
+    if any(is_automatic(new.name, c.data.dataset) for c in (config, new)):
+        new = replace(new, name=default_name(new))
     validate(new)
     return new
 

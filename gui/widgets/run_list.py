@@ -2,6 +2,7 @@
 
 Children of a fix are nested under their parent. The check box overlays a run on
 the charts (and puts it in the compare table); selecting a row makes it current.
+Long names elide in the middle; the tooltip has the full name and the run folder.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class RunList(QTreeWidget):
         self.setColumnWidth(COL_STATUS, 82)
         self.setColumnWidth(COL_BEST, 72)
         self.setAlternatingRowColors(True)
+        # Runs of one day differ at both ends (digits-sgd-lr5-...-103000): keep both.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         model.run_added.connect(self._add)
         model.run_removed.connect(self._remove)

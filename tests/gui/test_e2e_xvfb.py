@@ -59,7 +59,7 @@ def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
     assert result["parent_status"] in ("finished", "diverged")
     assert "divergence" in result["parent_rules"]
     assert result["highlight"] is not None
-    assert result["child_name"] == "digits-adamw-fix-lower-lr"
+    assert result["child_name"] == "digits-sgd-lr5-fix-lower-lr"  # SGD at lr 5
     assert result["child_lr"] == pytest.approx(0.5)
     assert result["child_status"] == "finished"
     assert "divergence" not in result["child_rules"]

@@ -84,7 +84,7 @@ def test_apply_fix_runs_a_child_and_reports_the_verdict(qtbot, window):
     child = window.model.run(child_id)
     assert child.fix.parent == parent_id and child.fix.remedy == "lower-lr"
     assert child.config.optim.lr == pytest.approx(0.5)
-    assert child.config.name == "digits-adamw-fix-lower-lr"
+    assert child.config.name == "digits-sgd-lr5-fix-lower-lr"  # the parent was SGD at lr 5
     assert set(window.model.visible_runs()) == {parent_id, child_id}  # overlaid
     child = wait_ended(qtbot, window, child_id)
     assert child.status == "finished"
