@@ -1,4 +1,4 @@
-"""``traindoc lr-find`` and ``traindoc batch-find`` (SPEC §7), through the training launcher.
+"""``traindoc lr-find`` and ``traindoc batch-find``, through the training launcher.
 
 Both run in a background process (``traindoc.engine.find.worker``) driven by
 :class:`traindoc.engine.drive.RunDriver`; this process loads neither torch nor Qt
@@ -11,8 +11,10 @@ into the config file with :func:`traindoc.engine.config.save`
 (the file is rewritten in canonical form: comments are not kept). The config
 written is the one the finder used, ``--set`` overrides included, since that is
 what the result holds for. Without a CONFIG argument ``--apply`` writes
-``traindoc.toml`` in the current directory and says so; if that file already
-exists it refuses (exit 2) rather than overwrite a file it was not given.
+``traindoc.toml`` in the current directory and says so, with the ``traindoc train``
+command that uses it; if that file already exists it refuses (exit 2) rather than
+overwrite a file it was not given. Nothing to suggest or recommend exits 1 (each
+command's ``--help`` says when).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import contextlib
 import json
 import math
+import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -47,7 +50,14 @@ def add_parsers(commands: Any) -> None:
         help="LR range test: sweep the learning rate, plot loss against it, suggest one",
         description=(
             "Sweep the learning rate exponentially over a short run on a copy of the model, "
-            "plot loss against learning rate and suggest a rate (SPEC §7)."
+            "plot loss against learning rate and suggest a rate: the middle of the stretch "
+            "where the loss falls."
+        ),
+        epilog=(
+            "Exit codes: 0 a rate was suggested (and written to the config with --apply); "
+            "1 no rate can be suggested (the loss did not clearly fall during the sweep, or "
+            "the search failed): the configured rate stays and nothing is written; 2 bad "
+            "input; 130 interrupted."
         ),
     )
     _common(lr)
@@ -55,16 +65,26 @@ def add_parsers(commands: Any) -> None:
     lr.add_argument("--end-lr", type=float, default=10.0, help="last rate (default 10)")
     lr.add_argument("--steps", type=int, default=100, help="sweep length (default 100)")
     lr.add_argument("--plot", help="where to write the PNG (default: in the finder's folder)")
-    lr.add_argument("--apply", action="store_true", help="write the suggestion to the config")
+    lr.add_argument(
+        "--apply",
+        action="store_true",
+        help="write the suggestion to CONFIG (without CONFIG: to a new traindoc.toml)",
+    )
     lr.set_defaults(handler=run_lr_find)
 
     batch = commands.add_parser(
         "batch-find",
-        help="find the largest batch that fits in memory (the seed's recipe)",
+        help="find the largest batch that fits in memory and a plan for the target batch",
         description=(
             "Start at batch 8 and double until out of memory; keep the largest that fit minus "
-            "20%, rounded down to a power of two; report the gradient-accumulation steps and "
-            "the linearly scaled learning rate that reach the target effective batch."
+            "20%, rounded down to a power of two; recommend the batch size, "
+            "gradient-accumulation steps and linearly scaled learning rate that reach the "
+            "target effective batch within it."
+        ),
+        epilog=(
+            "Exit codes: 0 a batch size was recommended (and written to the config with "
+            "--apply); 1 nothing can be recommended (not even a batch of 1 fits, or the "
+            "search failed): nothing is written; 2 bad input; 130 interrupted."
         ),
     )
     _common(batch)
@@ -85,7 +105,8 @@ def add_parsers(commands: Any) -> None:
     batch.add_argument(
         "--apply",
         action="store_true",
-        help="write data.batch_size, train.grad_accum and optim.lr to the config",
+        help="write data.batch_size, train.grad_accum and optim.lr to CONFIG (without "
+        "CONFIG: to a new traindoc.toml)",
     )
     batch.set_defaults(handler=run_batch_find)
 
@@ -123,8 +144,8 @@ def run_lr_find(args: argparse.Namespace) -> int:
     with _human_lines(args):
         patch = result.patch()
         if not patch:
-            lr = config.optim.lr
-            print(f"suggested lr: {lr:g} (unchanged: no clear descent; nothing applied)")
+            kept = config.optim.lr
+            print(f"suggested lr: none; the configured lr {kept:g} stays, nothing applied")
             return EXIT_FINDINGS
         print(f"suggested lr: {result.suggestion.lr:.3g}")
         if apply_path is not None:
@@ -179,7 +200,11 @@ def run_batch_find(args: argparse.Namespace) -> int:
         patch, plan = result.patch(), result.plan
         if not patch or plan is None:
             return EXIT_FINDINGS
-        print(f"batch size: {plan.micro_batch}, grad_accum: {plan.accum_steps}, lr: {plan.lr:.3g}")
+        print(
+            "recommended: "
+            + ", ".join(f"{key} = {value}" for key, value in patch.items())
+            + f" (effective batch {plan.effective_batch})"
+        )
         if apply_path is not None:
             _apply(config, patch, apply_path, new_file=not args.config)
         return EXIT_OK
@@ -204,19 +229,22 @@ def _print_batch_report(result: BatchFindResult, run_dir: Path) -> None:
         else ""
     )
     print(f"largest batch that fit: {largest}{note}")
-    recommended = result.recommended
-    print(f"recommended batch (largest - 20%, rounded down to a power of two): {recommended}")
-    if recommended < 16:
-        print("  note: batches under 16 train unstably; accumulate gradients to a larger one")
-    if recommended > 256:
-        print("  note: batches over 256 may generalize worse; larger is not always better")
-    base = result.configured_batch * result.configured_accum
     print(
-        f"target effective batch {result.target}: micro-batch {plan.micro_batch} x "
+        f"memory allows batches up to {result.recommended} (the largest that fit, less 20%, "
+        "rounded down to a power of two)"
+    )
+    base = result.configured_batch * result.configured_accum
+    whose = " (the config's; --target for another)" if result.target == base else ""
+    print(
+        f"target effective batch {result.target}{whose}: batch {plan.micro_batch} x "
         f"{plan.accum_steps} accumulation step(s) = {plan.effective_batch}, lr "
         f"{result.configured_lr:g} x {plan.effective_batch}/{base}"
         f" = {plan.lr:.3g} (linear scaling)"
     )
+    if plan.effective_batch < 16:
+        print("  note: batches under 16 train unstably; a larger --target accumulates to one")
+    if plan.effective_batch > 256:
+        print("  note: batches over 256 may generalize worse; larger is not always better")
     print(f"folder: {run_dir}")
 
 
@@ -282,8 +310,14 @@ def _apply(
     except OSError as exc:
         raise UserError(f"{path}: cannot write config ({exc.strerror or exc})") from None
     changes = ", ".join(f"{key} = {value}" for key, value in patch.items())
-    created = " (no CONFIG given: a new file in the current directory)" if new_file else ""
+    created = (
+        " (no CONFIG given: a new file in the current directory, holding the config this "
+        "search used with the change)"
+        if new_file
+        else ""
+    )
     print(f"applied: {changes} -> {path}{created}")
+    print(f"train with it: traindoc train {shlex.quote(str(path))}")
 
 
 def print_json(obj: Any) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -134,11 +134,29 @@ def usable_length(losses: np.ndarray) -> int:
 
 
 def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> Suggestion:
-    """The suggested learning rate of a range test (see the module docstring)."""
+    """The suggested learning rate of a range test (see the module docstring); never a
+    rate below the sweep's first (:func:`within_sweep`)."""
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     if lrs.shape != losses.shape or lrs.ndim != 1:
         raise ValueError(f"lrs {lrs.shape} and losses {losses.shape} must be 1-D and match")
+    swept = lrs[np.isfinite(lrs) & (lrs > 0)]
+    suggestion = _suggest(lrs, losses)
+    return within_sweep(suggestion, float(swept.min())) if len(swept) else suggestion
+
+
+def within_sweep(suggestion: Suggestion, first_lr: float) -> Suggestion:
+    """Without the rates below the sweep's first (it says nothing of them): a suggestion
+    there becomes none, saying to sweep from lower; such alternatives are dropped."""
+    kept = {k: v for k, v in suggestion.alternatives.items() if v >= first_lr}
+    if suggestion.lr is None or suggestion.lr >= first_lr:
+        return replace(suggestion, alternatives=kept)
+    note = (f"the rate found ({suggestion.lr:.3g}) is below the sweep's first, {first_lr:.3g}: "
+            "the loss already fell there; sweep from a lower start rate (--start-lr)")
+    return replace(suggestion, lr=None, rule="none", note=note, alternatives=kept)
+
+
+def _suggest(lrs: np.ndarray, losses: np.ndarray) -> Suggestion:
     n = usable_length(losses)
     full_smoothed = np.full(len(losses), np.nan)
     finite = np.isfinite(losses[:n]) & np.isfinite(lrs[:n]) & (lrs[:n] > 0)
@@ -264,7 +282,7 @@ def config_lr(lr: float) -> float:
 
 
 def safe_batch(largest_fit: int, margin: float = 0.2) -> int:
-    """The seed's rule: the largest batch that fit minus 20%, rounded down to a power of two."""
+    """The rule: the largest batch that fit minus 20%, rounded down to a power of two."""
     if largest_fit < 1:
         raise ValueError(f"largest batch that fit = {largest_fit}: expected ≥ 1")
     return power_of_two_floor(max(1.0, largest_fit * (1.0 - margin)))
@@ -280,7 +298,7 @@ def accumulation_plan(
     """Accumulation steps and linearly scaled lr for an effective batch of about ``target``.
 
     ``base_lr`` is the rate tuned for an effective batch of ``base_batch``; the
-    new rate is scaled by effective / base (the seed: batch 16, lr 0.001,
+    new rate is scaled by effective / base (e.g. batch 16, lr 0.001,
     accumulation 4 -> effective 64, lr 0.004). A micro-batch larger than the
     target is cut to it; a target it does not divide is rounded up.
     """
@@ -312,7 +330,7 @@ class BatchSearch:
 def search_batch(
     fits: Callable[[int], bool], *, start: int = 8, max_batch: int = 65536, refine_steps: int = 3
 ) -> BatchSearch:
-    """The seed's recipe: from ``start`` double until a batch does not fit.
+    """The recipe: from ``start`` double until a batch does not fit.
 
     When ``start`` itself does not fit, halve down to 1. Between the largest
     power of two that fit and the first that failed, ``refine_steps`` bisection
@@ -367,21 +385,8 @@ def search_batch(
 
 
 __all__ = [
-    "BETA",
-    "DIVERGE_FACTOR",
-    "BatchPlan",
-    "BatchSearch",
-    "Suggestion",
-    "accumulation_plan",
-    "config_lr",
-    "ema_debiased",
-    "power_of_two_floor",
-    "rolling_median",
-    "safe_batch",
-    "search_batch",
-    "should_stop_sweep",
-    "smooth_for_suggestion",
-    "suggest_lr",
-    "sweep_lrs",
-    "zero_lag_smooth",
+    "BETA", "DIVERGE_FACTOR", "BatchPlan", "BatchSearch", "Suggestion", "accumulation_plan",
+    "config_lr", "ema_debiased", "power_of_two_floor", "rolling_median", "safe_batch",
+    "search_batch", "should_stop_sweep", "smooth_for_suggestion", "suggest_lr", "sweep_lrs",
+    "within_sweep", "zero_lag_smooth",
 ]

@@ -42,7 +42,8 @@ def test_lr_find_prints_suggestion_writes_png_and_applies_it(tmp_path):
     original = cfg.apply_patch(cfg.RunConfig(), {"train.device": "cpu", "optim.lr": 0.5})
     assert written == cfg.apply_patch(original, {"optim.lr": lr})
     assert tomllib.loads(config.read_text())["optim"]["lr"] == lr
-    assert f"applied: optim.lr = {lr}" in result.stdout
+    assert f"applied: optim.lr = {lr} -> {config}\n" in result.stdout
+    assert result.stdout.strip().endswith(f"train with it: traindoc train {config}")
     (folder,) = (tmp_path / "runs" / "finders").iterdir()
     png = (folder / "lr_find.png").read_bytes()
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
@@ -103,7 +104,16 @@ def test_batch_find_with_memory_limit_reports_plan_and_applies_it(tmp_path):
     assert rec == 1 << (int(largest * 0.8).bit_length() - 1)  # minus 20%, power of two
     assert plan["micro_batch"] * plan["accum_steps"] == 64 and plan["accum_steps"] > 1
     assert plan["lr"] == pytest.approx(0.001 * 64 / 16)  # linear scaling to the target
-    assert f"batch size: {plan['micro_batch']}, grad_accum: {plan['accum_steps']}" in out
+    # one recommendation, last before --apply's lines: the plan, within the memory ceiling
+    ceiling = f"memory allows batches up to {rec} (the largest that fit, less 20%"
+    assert ceiling in out
+    (recommended,) = [line for line in out.splitlines() if "recommend" in line]
+    assert recommended == (
+        f"recommended: data.batch_size = {plan['micro_batch']}, train.grad_accum = "
+        f"{plan['accum_steps']}, optim.lr = 0.004 (effective batch 64)"
+    )
+    assert plan["micro_batch"] <= rec
+    assert out.splitlines()[-3] == recommended  # then "applied: ..." and "train with it: ..."
     written = cfg.load(config)
     assert (written.data.batch_size, written.train.grad_accum) == (
         plan["micro_batch"],
@@ -151,3 +161,39 @@ def test_json_modes_print_one_strict_json_object(tmp_path):
     assert batch.returncode in (0, 1), batch.stderr
     doc = json.loads(batch.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert "plan" in doc and doc["recommended"] >= 8
+
+
+def test_apply_without_config_names_the_file_it_wrote_and_how_to_train_with_it(tmp_path):
+    result = traindoc("lr-find", "--apply", "--steps", "60", "--set", "train.epochs=2",
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "traindoc.toml"
+    lr = cfg.load(written).optim.lr
+    assert cfg.load(written).train.epochs == 2  # the config the search used, --set included
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2].startswith(f"applied: optim.lr = {lr} -> traindoc.toml (no CONFIG given")
+    assert lines[-1] == "train with it: traindoc train traindoc.toml"
+
+
+def test_batch_find_default_target_keeps_the_configs_batch_and_says_why(tmp_path):
+    result = traindoc("batch-find", "--max-batch", "256", "--set", "train.device=cpu",
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "memory allows batches up to 128" in result.stdout  # 256 fits: 205 -> 128
+    assert "target effective batch 64 (the config's; --target for another)" in result.stdout
+    assert lines[-1] == "recommended: data.batch_size = 64, train.grad_accum = 1, optim.lr = " \
+        "0.001 (effective batch 64)"
+    assert sum("recommend" in line for line in lines) == 1
+
+
+def test_lr_find_with_nothing_to_suggest_exits_1_and_writes_nothing(tmp_path):
+    # rates of 1e-7..1e-6 barely move the loss: no descent to suggest from
+    result = traindoc("lr-find", "--start-lr", "1e-7", "--end-lr", "1e-6", "--steps", "20",
+                      "--apply", "--set", "train.device=cpu", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no descent" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == (
+        "suggested lr: none; the configured lr 0.001 stays, nothing applied"
+    )
+    assert not (tmp_path / "traindoc.toml").exists()

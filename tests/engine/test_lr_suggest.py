@@ -257,3 +257,43 @@ def test_search_never_reports_a_batch_that_did_not_fit(limit, start):
         assert search.largest_fit >= limit * 7 / 8 - 1
     rec = search.recommended
     assert rec & (rec - 1) == 0 and rec <= max(1, 0.8 * search.largest_fit)
+
+
+# ---------------------------------------------------------------- within the sweep
+
+
+def test_a_fine_sweep_with_an_early_minimum_suggests_nothing_below_its_first_rate():
+    lrs = np.geomspace(1e-7, 10, 1000)  # 1000 steps: the minimum just after the skipped 10%
+    i = np.arange(1000)
+    losses = np.where(i <= 102, 2.3 - 1.8 * i / 102, 0.5 + 0.02 * (i - 102))
+    s = ls.suggest_lr(lrs, losses)
+    assert s.lr is not None and s.lr >= lrs[0]
+    # the minimum's lr / 10 (6.4e-8) is below the sweep: not offered as an alternative
+    assert "min/10" not in s.alternatives
+    assert all(v >= lrs[0] for v in s.alternatives.values())
+
+
+def test_a_suggested_rate_below_the_sweep_becomes_none_saying_to_start_lower():
+    below = ls.Suggestion(3e-8, "min/10", "x", {"min/10": 3e-8, "steepest": 2e-7})
+    s = ls.within_sweep(below, 1e-7)
+    assert s.lr is None and s.rule == "none"
+    assert "below the sweep's first, 1e-07" in s.note and "--start-lr" in s.note
+    assert s.alternatives == {"steepest": 2e-7}
+    inside = ls.Suggestion(2e-7, "descent-middle", "y", {"min/10": 5e-8})
+    assert ls.within_sweep(inside, 1e-7).lr == 2e-7
+    assert ls.within_sweep(inside, 1e-7).alternatives == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    minimum=st.integers(60, 400),
+    steps=st.integers(200, 2000),
+    start=st.floats(-8.0, -5.0),
+)
+def test_no_suggestion_or_alternative_lies_below_the_sweep(minimum, steps, start):
+    lrs = np.geomspace(10**start, 10, steps)
+    i = np.arange(steps)
+    losses = np.where(i <= minimum, 2.3 - 1.8 * i / minimum, 0.5 + 0.02 * (i - minimum))
+    s = ls.suggest_lr(lrs, losses)
+    assert s.lr is None or s.lr >= lrs[0]
+    assert all(v >= lrs[0] for v in s.alternatives.values())
