@@ -37,9 +37,17 @@ def add_parser(commands: Any) -> None:
         description="Read TensorBoard logs (a file, a run folder or a tree of runs) and "
         "report NaN, divergence, oscillation, slow descent, overfitting, underfitting "
         "and gradient explosion, with evidence and remedies.",
+        epilog="Exit codes: 0 done; 1 a finding at or above --fail-on; 2 bad input (a path "
+        "that does not exist or holds no event file, a --role naming a tag no run has); 130 "
+        "interrupted.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (SPEC §5)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: each run's roles, points, status and findings, "
+        "and the warnings",
+    )
     parser.add_argument(
         "--fail-on",
         choices=sorted(FAIL_LEVELS),

@@ -35,6 +35,9 @@ def add_parser(commands: Any) -> None:
         "train",
         help="train a model headless (default: an MLP on the bundled digits)",
         description="Train a model in a background process; logs go to DIR/<run-name>/.",
+        epilog="Exit codes: 0 done; 1 the run failed or diverged, or its diagnosis has a "
+        "finding at or above --fail-on; 2 bad input; 130 interrupted (Ctrl-C: the run stops "
+        "cleanly, its logs kept).",
     )
     add_config_arguments(parser, logdir=DEFAULT_LOGDIR)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,7 +54,10 @@ def add_parser(commands: Any) -> None:
 def add_config_arguments(parser: argparse.ArgumentParser, *, logdir: str) -> None:
     """CONFIG, --set, --logdir and --device: what every command that runs a config takes."""
     parser.add_argument(
-        "config", nargs="?", help="a TOML config (SPEC §6); the default config if absent"
+        "config",
+        nargs="?",
+        help="a TOML config file (each run folder's config.toml is a complete example); "
+        "the default config if absent",
     )
     parser.add_argument(
         "--set",

@@ -84,7 +84,7 @@ class BatchTrial:
 
 @dataclass(frozen=True, slots=True)
 class BatchFindResult:
-    """The batch-size search (the seed's recipe) and the plan that reaches the target."""
+    """The batch-size search (double until out of memory) and the plan that reaches the target."""
 
     device: str
     memory_limit_mb: float | None

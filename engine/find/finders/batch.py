@@ -1,4 +1,4 @@
-"""The batch-size search (SPEC §7): the seed's recipe with real training steps.
+"""The batch-size search (SPEC §7): double until out of memory, with real training steps.
 
 :func:`run_batch_find` tries batch sizes with :class:`~.memory.MemoryProbe`
 following :func:`traindoc.engine.find.suggest.search_batch` (double until out of
@@ -74,7 +74,7 @@ def run_batch_find(
     start: int = 8,
     max_batch: int = 65536,
 ) -> Finished:
-    """The seed's batch-size recipe with real steps; the event's ``result`` holds the plan."""
+    """The batch-size recipe with real steps; the event's ``result`` holds the plan."""
     t0 = time.perf_counter()
     setup = prepare(config)
     limit, limit_source = _memory_limit(memory_limit_mb, setup.device.type)
