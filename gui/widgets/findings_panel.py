@@ -156,6 +156,7 @@ class RemedyCard(QFrame):
     def __init__(self, index: int, remedy: Any, run: RunState, can_apply: bool) -> None:
         super().__init__()
         self.remedy = remedy
+        self.snippet: QPlainTextEdit | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         tried = " <i>(already tried)</i>" if remedy.already_tried else ""
@@ -168,8 +169,12 @@ class RemedyCard(QFrame):
             snippet = QPlainTextEdit(remedy.snippet.strip("\n"))
             snippet.setReadOnly(True)
             snippet.setFont(QFont("monospace", 9))
+            # Code never wraps (a broken identifier reads as two): it scrolls sideways.
+            snippet.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
             lines = remedy.snippet.strip("\n").count("\n") + 1
-            snippet.setFixedHeight(min(10, lines) * 16 + 12)
+            bar = snippet.horizontalScrollBar().sizeHint().height()
+            snippet.setFixedHeight(min(10, lines) * 16 + 12 + bar)
+            self.snippet = snippet
             layout.addWidget(snippet)
         self.button: QPushButton | None = None
         if remedy.patch:

@@ -162,3 +162,17 @@ def test_verdict_counts_findings_and_notes_in_proper_english():
     assert verdict_text(two) == "2 findings, 1 note"
     one = Diagnosis(Status.PROBLEMS, (finding(Severity.ERROR),))
     assert verdict_text(one) == "1 finding"
+
+
+def test_code_snippets_never_wrap_and_fallback_docs_are_plain(model, findings):
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from traindoc.gui.widgets.findings_panel import FALLBACK_DOCS
+
+    run = add_run(model, "r", kind="launched", config=RunConfig())
+    model.set_diagnosis(run.id, _diagnosis(to_dict(RunConfig()), train_loss=BLOW_UP))
+    snippets = [card.snippet for card in findings.cards if card.snippet is not None]
+    assert snippets and all(s.lineWrapMode() == QPlainTextEdit.LineWrapMode.NoWrap
+                            for s in snippets)
+    for doc in FALLBACK_DOCS.values():
+        assert not INTERNAL.search(doc) and all(ord(c) <= 0xFF for c in doc)
