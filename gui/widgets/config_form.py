@@ -174,6 +174,9 @@ class ConfigForm(QScrollArea):
         self._show_errors()
 
     def _show_errors(self) -> None:
+        name, config = self.editors.get("name"), self.draft.config
+        if isinstance(name, QLineEdit) and config is not None and not name.hasFocus():
+            name.setText(config.name)  # an automatic name follows the config (digits-sgd-lr5)
         for key, label in self.error_labels.items():
             message = self.draft.errors.get(key, "")
             label.setText(message)

@@ -40,3 +40,24 @@ def test_run_list_elides_in_the_middle_and_shows_the_full_name(qtbot, model):
     metrics = run_list.fontMetrics()
     shown = [metrics.elidedText(n, run_list.textElideMode(), 90) for n in names]
     assert shown[0] != shown[1] and all(s.startswith("csv") for s in shown)
+
+
+def test_the_form_shows_the_name_the_run_will_get(qtbot):
+    from traindoc.gui.config_draft import DraftModel
+    from traindoc.gui.widgets.config_form import ConfigForm
+
+    draft = DraftModel()
+    form = ConfigForm(draft)
+    qtbot.addWidget(form)
+    name = form.editors["name"]
+    assert name.text() == "digits-adamw"
+    form.editors["optim.name"].setCurrentText("sgd")
+    lr = form.editors["optim.lr"]
+    lr.setText("5")
+    lr.textEdited.emit("5")
+    assert name.text() == "digits-sgd-lr5" and draft.draft.config.name == "digits-sgd-lr5"
+    name.setText("baseline")
+    name.textEdited.emit("baseline")
+    lr.setText("0.1")
+    lr.textEdited.emit("0.1")
+    assert name.text() == "baseline" and draft.draft.config.name == "baseline"
