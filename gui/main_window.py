@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traindoc.gui import session
 from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.model import AppModel
 from traindoc.gui.pump import Pump
@@ -41,9 +42,12 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
         self.setAcceptDrops(True)
         self.settings = settings or QSettings()
-        self.logdir = Path(logdir or self.settings.value("runs_dir", "runs"))
+        self.logdir = Path(logdir or session.runs_dir(self.settings))
+        session.restore_geometry(self, self.settings)
         self.model = AppModel(self)
+        session.restore_chart_options(self.model, self.settings)
         self.draft = DraftModel(parent=self)
+        session.restore_form(self.draft, self.settings)
         self.pump = Pump(self.model, parent=self)
         self.runs = None  # traindoc.gui.launch.RunController, built with the heavy parts
         self.logs = None  # traindoc.gui.logs.LogController
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
         if self.heavy_built:
             return
         self.heavy_built = True
+        from traindoc.gui.dock_space import CompareSwitch, FindingsBox, side_widths
         from traindoc.gui.launch import RunController
         from traindoc.gui.logs import LogController
         from traindoc.gui.progress_status import ProgressStatus
@@ -114,7 +119,8 @@ class MainWindow(QMainWindow):
         self.details = RunDetails(self.model)
         self.details.use_config_requested.connect(self.draft.load)
         self.compare = CompareTable(self.model)
-        self.findings_dock = self._dock("Findings", self.findings,
+        self.findings_box = FindingsBox(self.model, self.findings)
+        self.findings_dock = self._dock("Findings", self.findings_box,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.details_dock = self._dock("Run details", self.details,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
@@ -122,13 +128,16 @@ class MainWindow(QMainWindow):
         self.findings_dock.raise_()
         self.compare_dock = self._dock("Compare", self.compare,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.runs_dock, self.findings_dock], [480, 420],
+        self.resizeDocks([self.runs_dock, self.findings_dock], list(side_widths(self.width())),
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.compare_dock], [170], Qt.Orientation.Vertical)
+        session.restore_layout(self, self.settings)  # docks where the user left them
+        self.compare_switch = CompareSwitch(self.model, self.compare_dock)
         self.view_menu.addActions([d.toggleViewAction() for d in (
             self.runs_dock, self.form_dock, self.findings_dock, self.details_dock,
             self.compare_dock)])
         self.model.run_changed.connect(self._show_failure)
+        self.open_own_runs()
         for path in self._pending_paths:
             self.open_logs(path)
         self._pending_paths.clear()
@@ -188,6 +197,17 @@ class MainWindow(QMainWindow):
         self._remember(str(Path(path).expanduser().resolve()))
         self.model.message.emit(f"reading {path}…")
 
+    def open_own_runs(self) -> int:
+        """The runs folder's latest runs, shown again (not added to the recent list)."""
+        opened = 0
+        for path in session.own_runs(self.logdir):
+            try:
+                self.logs.open(path)
+                opened += 1
+            except FileNotFoundError as exc:
+                log.info("not reopened: %s", exc)
+        return opened
+
     def open_logs_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open log directory")
         if path:
@@ -237,6 +257,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_close():
             event.ignore()  # Cancel: every run keeps going
             return
+        session.save(self, self.settings)
         self.shutdown()
         super().closeEvent(event)
 
