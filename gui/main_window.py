@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
 
         self.run_list = RunList(self.model)
         self.form = ConfigForm(self.draft)
+        self.form.set_runs_dir(str(self.logdir))
+        self.form.runs_dir_changed.connect(self.set_logdir)
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start_run)
@@ -158,6 +160,14 @@ class MainWindow(QMainWindow):
         run_id = self.runs.start(self.draft.config)
         self.model.set_current(run_id)
         return run_id
+
+    def set_logdir(self, path: str | Path) -> None:
+        """Where new runs go (the form's Runs folder); remembered for the next session."""
+        self.logdir = Path(path).expanduser()
+        if self.runs is not None:
+            self.runs.logdir = self.logdir
+        self.settings.setValue(session.RUNS_DIR, str(self.logdir))
+        self.model.message.emit(f"new runs go to {self.logdir}")
 
     def stop_run(self) -> None:
         run = self.model.current

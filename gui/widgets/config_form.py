@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,12 +19,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from traindoc.engine import config as cfg
 from traindoc.gui.config_draft import DraftModel
+from traindoc.gui.core.field_rules import inapplicable
+from traindoc.gui.widgets import form_browse
 from traindoc.gui.widgets.wheel_guard import WheelGuard, guard
 
 ERROR_STYLE = "color: #C62828; font-size: 11px;"
@@ -92,32 +96,64 @@ def display(value) -> str:
     return str(value)
 
 
+def breakable(text: str) -> str:
+    """``text`` with line-break chances inside its long words (a path, a long value):
+    after each separator, and every ``LONG_WORD`` characters, so that it wraps
+    instead of being cut off. Short words are left as they are."""
+    return " ".join(_break_word(word) if len(word) > LONG_WORD else word
+                    for word in text.split(" "))
+
+
+def _break_word(word: str) -> str:
+    for sep in ("/", "\\", "_", ".", ",", "=", ":", "-"):
+        word = word.replace(sep, sep + ZERO_WIDTH_SPACE)
+    pieces = word.split(ZERO_WIDTH_SPACE)
+    return ZERO_WIDTH_SPACE.join(
+        ZERO_WIDTH_SPACE.join(p[i:i + LONG_WORD] for i in range(0, len(p), LONG_WORD)) or p
+        for p in pieces
+    )
+
+
+LONG_WORD = 24
+ZERO_WIDTH_SPACE = "\u200b"
+
+
 class ConfigForm(QScrollArea):
+    runs_dir_changed = Signal(str)  # the user chose another runs folder
+
     def __init__(self, draft: DraftModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.draft = draft
         self.editors: dict[str, QWidget] = {}
         self.error_labels: dict[str, QLabel] = {}
+        self.tips: dict[str, str] = {}
         body = QWidget()
         column = QVBoxLayout(body)
+        self.runs_dir = form_browse.RunsFolderField(self.runs_dir_changed.emit)
         for title, fields in SECTIONS:
             box = QGroupBox(title)
             form = QFormLayout(box)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            if title == "Run":
+                form.addRow("Runs folder", self.runs_dir)
             for spec in fields:
                 editor = self._make_editor(spec)
                 error = QLabel()
                 error.setStyleSheet(ERROR_STYLE)
                 error.setWordWrap(True)
+                error.setMinimumWidth(1)  # wraps at any width rather than widening the form
+                error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
                 error.hide()
                 holder = QWidget()
                 stack = QVBoxLayout(holder)
                 stack.setContentsMargins(0, 0, 0, 0)
                 stack.setSpacing(1)
-                stack.addWidget(editor)
+                stack.addWidget(form_browse.with_browse(spec.key, editor, self))
                 stack.addWidget(error)
                 form.addRow(spec.label, holder)
-                editor.setToolTip(spec.tip or spec.key)
+                self.tips[spec.key] = spec.tip or spec.key
+                editor.setToolTip(self.tips[spec.key])
                 self.editors[spec.key] = editor
                 self.error_labels[spec.key] = error
             column.addWidget(box)
@@ -179,6 +215,27 @@ class ConfigForm(QScrollArea):
             name.setText(config.name)  # an automatic name follows the config (digits-sgd-lr5)
         for key, label in self.error_labels.items():
             message = self.draft.errors.get(key, "")
-            label.setText(message)
+            label.setText(breakable(message))
+            label.setToolTip(message)
             label.setVisible(bool(message))
             self.editors[key].setStyleSheet(ERROR_BORDER if message else "")
+        self._show_applicable()
+
+    def _show_applicable(self) -> None:
+        """Fields the other values make moot are greyed out, their tooltip says why."""
+        moot = inapplicable(self.draft.values)
+        for key, editor in self.editors.items():
+            why = moot.get(key)
+            editor.setEnabled(why is None)
+            editor.setToolTip(f"{self.tips[key]}\n({why})" if why else self.tips[key])
+
+    def set_runs_dir(self, path: str) -> None:
+        """Show the runs folder (the window's); no signal."""
+        self.runs_dir.set_path(path)
+
+    def set_dataset(self, spec: str) -> None:
+        """A dataset chosen with Browse (``csv:/data/my.csv``): shown and validated."""
+        combo = self.editors["data.dataset"]
+        if combo.findText(spec) < 0:
+            combo.addItem(spec)
+        combo.setCurrentText(spec)  # its signal sets the draft
