@@ -146,9 +146,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _build_menus(self) -> None:
-        from traindoc.gui import menus
+        from traindoc.gui import help_menu, menus
 
         menus.build(self)
+        help_menu.build(self)
 
     # ------------------------------------------------------------ actions
 
@@ -289,7 +290,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """End every child process and follower thread (window closing)."""
+        from traindoc.gui import help_menu
+
         self.pump.stop()
+        help_menu.stop_tensorboards(self)
         if self.runs is not None:
             self.runs.close_all()
         if self.logs is not None:
