@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from traindoc.diagnostics.types import Diagnosis
+from traindoc.diagnostics.wording import plural
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
 from traindoc.engine.cli.exits import (
@@ -210,7 +211,8 @@ def print_summary(driver: RunDriver, run_dir: Path) -> list[Diagnosis]:
     elif isinstance(final, Finished):
         print(f"status: {final.status} — {final.reason}")
         summary = final.summary
-        parts = [f"{final.steps} steps", f"{final.epochs_done} epochs", f"{final.seconds:.1f} s"]
+        parts = [plural(final.steps, "step"), plural(final.epochs_done, "epoch"),
+                 f"{final.seconds:.1f} s"]
         if "val/accuracy" in summary:
             parts.append(f"val accuracy {summary['val/accuracy']:.4f}")
         if "val/loss" in summary:
