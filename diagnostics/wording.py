@@ -54,6 +54,8 @@ def config_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:.1f}"  # 1.0, as the config file writes a float
         return f"{value:.12g}"  # exact enough to show the patch applied (1e-05, 0.0001)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(config_value(v) for v in value) + "]"

@@ -149,7 +149,8 @@ def test_plurals():
 def test_config_values_and_patches_read_like_the_config_file():
     assert config_value(True) == "true" and config_value("adamw") == "adamw"
     assert config_value([128, 128]) == "[128, 128]" and config_value(1e-05) == "1e-05"
-    assert config_value(np.float64(0.5)) == "0.5"
+    assert config_value(np.float64(0.5)) == "0.5" and config_value(1.0) == "1.0"
+    assert config_value(5) == "5"
     patch = {"optim.lr": 0.5, "optim.name": "adamw", "train.early_stopping": True}
     assert patch_text(patch) == "optim.lr = 0.5, optim.name = adamw, train.early_stopping = true"
     assert (patch_text({"optim.lr": 0.001}, {"optim.lr": 0.01}, arrow="→")
