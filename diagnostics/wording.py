@@ -14,8 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-#: Ratios below this print as whole numbers with thousands separators (``100,000x``).
-_WHOLE_RATIO_LIMIT = 1_000_000
+#: Ratios from 10 up to this print as whole numbers with thousands separators, at most
+#: 4 significant digits (``1,234x``, ``110,000x``); larger ones as ``7.9e+19x``.
+_WHOLE_RATIO_LIMIT = 1e9
 
 
 def number(value: float) -> str:
@@ -31,14 +32,16 @@ def number(value: float) -> str:
 
 
 def times(ratio: float) -> str:
-    """A ratio as a multiple: ``2.5x``, ``50x``, ``1,234x``, ``7.94e+19x``."""
+    """A ratio as a multiple: ``2.5x``, ``50x``, ``1,234x``, ``110,000x``, ``7.94e+19x``."""
     ratio = float(ratio)
     if not math.isfinite(ratio):
         return f"{number(ratio)}x"
     if abs(ratio) < 10:
         return f"{ratio:.2g}x"
-    if abs(ratio) < _WHOLE_RATIO_LIMIT:
+    if abs(ratio) < 10_000:
         return f"{ratio:,.0f}x"
+    if abs(ratio) < _WHOLE_RATIO_LIMIT:
+        return f"{float(f'{ratio:.3g}'):,.0f}x"  # 110,164 -> 110,000
     return f"{ratio:.3g}x"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,8 +29,10 @@ from traindoc.diagnostics.wording import (
 INTERNAL = re.compile(r"(?i)\bthe seed\b|\bseed's\b|\bSPEC\b|§|``")
 #: Python reprs and HTML entities that must never be shown as text.
 REPRS = re.compile(r"&[a-z#0-9]+;|\{'|'\}|= True\b|= False\b|\[[a-z_]+\.[a-z_]+ = ")
-#: A number printed with more than 4 significant digits (7 or more digits in a row).
-LONG_NUMBER = re.compile(r"\d{7,}")
+#: A decimal number (with its exponent, if any) in a sentence.
+DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?:e[+-]?\d+)?")
+#: Ratios and other values that are not steps: ``1234567x``.
+LONG_RATIO = re.compile(r"\d{5,}x\b")
 #: Other frameworks, named only for foreign logs.
 FRAMEWORKS = re.compile(r"(?i)hugging\s*face|lightning|keras|ultralytics|yolo")
 
@@ -68,6 +71,15 @@ def diagnoses():
             for name, roles in CASES.items() for own in (False, True)}
 
 
+def too_precise(text: str) -> list[str]:
+    """Numbers shown with more than 4 significant digits (steps and counts are integers
+    and exact; a measured value or a ratio is not)."""
+    found = [m.group() for m in DECIMAL.finditer(text)
+             if len(m.group().split("e")[0].replace(".", "").lstrip("0")) > 4]
+    ratios = [r for r in LONG_RATIO.findall(text.replace(",", "")) if len(r[:-1].rstrip("0")) > 4]
+    return found + ratios
+
+
 def _user_texts(diagnoses) -> list[str]:
     texts = []
     for rule_id, rule in RULES_BY_ID.items():
@@ -102,7 +114,7 @@ def test_no_reprs_entities_or_long_numbers(diagnoses):
     for text in _user_texts(diagnoses):
         assert not REPRS.search(text), text
         if "import" not in text and "torch." not in text:  # snippets are code
-            assert not LONG_NUMBER.search(text.replace(",", "")), text
+            assert not too_precise(text), text
 
 
 def test_huge_ratios_read_in_four_digits(diagnoses):
@@ -133,11 +145,41 @@ def test_own_runs_never_blame_another_framework(diagnoses):
                           "logged loss stayed finite;")
 
 
+REALRUNS = Path(__file__).resolve().parents[2].parent / "shared" / "realruns"
+
+
+@pytest.mark.skipif(not REALRUNS.is_dir(), reason=f"{REALRUNS} is absent")
+def test_real_logs_read_in_plain_words():
+    from traindoc.engine.run_diagnosis import diagnose_log
+    from traindoc.engine.tb.reader import load_path
+
+    checked = 0
+    for folder in sorted(p for p in REALRUNS.iterdir() if p.is_dir()):
+        logs = load_path(folder)
+        if not logs:
+            continue
+        d = diagnose_log(logs[0])
+        text = text_block(d, run="run")
+        assert not INTERNAL.search(text) and not REPRS.search(text), (folder.name, text)
+        assert not too_precise(text), (folder.name, too_precise(text))
+        assert not re.search(r"\b1 (?:epochs|steps|points|evaluations|spikes|values)\b", text)
+        checked += bool(d.findings)
+    assert checked >= 20
+
+
+def test_too_precise_finds_long_numbers():
+    assert too_precise("0.0010000000047497454 and 7.94321e+19 and 1234567x") == [
+        "0.0010000000047497454", "7.94321e+19", "1234567x"]
+    assert too_precise("steps 253952-1000448: 0.0002655, 7.9e+19, 1,234x, 12,345 points, "
+                       "110,000x") == []
+
+
 def test_numbers_and_ratios():
     assert number(7.9e19) == "7.9e+19" and number(0.0010000000047497454) == "0.001"
     assert number(float("nan")) == "NaN" and number(-float("inf")) == "-Inf"
     assert times(50.0) == "50x" and times(2.46) == "2.5x" and times(1234.4) == "1,234x"
-    assert times(100_000.0) == "100,000x" and times(79_000_000_000_000_000_000.0) == "7.9e+19x"
+    assert times(110_164.0) == "110,000x" and times(100_000.0) == "100,000x"
+    assert times(79_000_000_000_000_000_000.0) == "7.9e+19x"
 
 
 def test_plurals():
