@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +177,30 @@ def test_code_snippets_never_wrap_and_fallback_docs_are_plain(model, findings):
                             for s in snippets)
     for doc in FALLBACK_DOCS.values():
         assert not INTERNAL.search(doc) and all(ord(c) <= 0xFF for c in doc)
+
+
+REALRUNS = Path(__file__).resolve().parents[2].parent / "shared" / "realruns"
+
+
+@pytest.mark.skipif(not REALRUNS.is_dir(), reason=f"{REALRUNS} is absent")
+def test_findings_panel_for_real_logs(model, findings):
+    from traindoc.engine.run_diagnosis import diagnose_log
+    from traindoc.engine.tb.reader import load_path
+
+    shown_findings = 0
+    for folder in sorted(p for p in REALRUNS.iterdir() if p.is_dir()):
+        logs = load_path(folder)
+        if not logs:
+            continue
+        run = add_run(model, folder.name)
+        model.set_diagnosis(run.id, diagnose_log(logs[0]))
+        model.set_current(run.id)
+        for row in range(findings.list.count()):
+            findings.list.setCurrentRow(row)
+            for text in [*_texts(findings), findings.list.item(row).toolTip()]:
+                assert not ENTITY.search(text), (folder.name, text)
+                assert not REPR.search(text), (folder.name, text)
+                assert not INTERNAL.search(text), (folder.name, text)
+            assert all(ord(c) <= 0xFF for c in shown(findings.why))
+            shown_findings += 1
+    assert shown_findings >= 20
