@@ -129,6 +129,9 @@ class RunList(QTreeWidget):
             return
         self.blockSignals(True)
         item.setText(COL_NAME, run.name)
+        if run.color not in self._icons:  # the run's colour on every chart (issue 12 item 2)
+            self._icons[run.color] = _dot(run.color)
+        item.setIcon(COL_NAME, self._icons[run.color])
         checked = run_id in self.model.state.checked
         item.setCheckState(
             COL_NAME, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
