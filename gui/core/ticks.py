@@ -9,6 +9,7 @@ tick spacing can tell apart and writes large numbers with a suffix (``100k``,
 
 from __future__ import annotations
 
+import functools
 import math
 
 SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -58,9 +59,15 @@ def format_duration(seconds: float, spacing: float) -> str:
     return format_tick(seconds, spacing) + "s"
 
 
+@functools.lru_cache(maxsize=256)
+def _places(spacing: float) -> int:
+    """The decimals the spacing itself has (cached: an axis asks once per tick)."""
+    return next((p for p in range(MAX_PLACES) if abs(round(spacing, p) - spacing)
+                 <= spacing * 1e-6), MAX_PLACES)
+
+
 def _fixed(value: float, spacing: float) -> str:
-    places = next((p for p in range(MAX_PLACES) if abs(round(spacing, p) - spacing)
-                   <= spacing * 1e-6), MAX_PLACES)  # the decimals the spacing itself has
+    places = _places(spacing)
     text = f"{round(value, places) + 0.0:.{places}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
