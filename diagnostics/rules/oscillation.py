@@ -49,6 +49,14 @@ def swings_grew(y: np.ndarray) -> float:
     return after / before if after >= GROWTH * before else 0.0
 
 
+def _since_start(start: float, gained: float) -> str:
+    """What the curve gained since its start, counted in swings."""
+    if gained < 0.05:
+        return f"it is no better than at its start ({fmt(start)})"
+    unit = "of one swing" if gained < 1 else "swings"
+    return f"since its start ({fmt(start)}) it gained {gained:.1f} {unit}"
+
+
 class Oscillation(Rule):
     """The curve's trend jumps up and down without getting anywhere.
 
@@ -133,7 +141,6 @@ class Oscillation(Rule):
             view, Severity.WARNING, int(c.start[window][0]), int(c.step[window][-1]),
             f"{tag}{' (smoothed)' if smoothed else ''} swung between {fmt(float(raw.min()))} "
             f"and {fmt(float(raw.max()))} over {where} (typical swing {how}) with no net "
-            f"progress; from its start ({fmt(start)}) it gained "
-            f"{max(progress, 0.0) / swing:.1f} swings"
+            f"progress; {_since_start(start, max(progress, 0.0) / swing)}"
             + (f"; its step-to-step swings grew {times(grew)}" if grew else ""),
             role=role, confidence=conf)

@@ -125,6 +125,11 @@ def test_huge_ratios_read_in_four_digits(diagnoses):
     assert "(1 spike of 10x or more)" in spike.evidence
 
 
+def test_oscillation_counts_its_progress_in_words(diagnoses):
+    evidence = diagnoses["bouncing", False].primary.evidence
+    assert evidence.endswith("since its start (1.5) it gained 0.3 of one swing")
+
+
 def test_text_report_shows_config_changes_as_a_config_file_does():
     d = run(config=OWN_CONFIG, train_loss=decay(_N), val_loss=epochs(
         np.r_[np.linspace(1.0, 0.5, 10), np.linspace(0.52, 0.9, 10)], every=10))
