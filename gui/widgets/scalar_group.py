@@ -23,7 +23,8 @@ LR_WORDS = ("lr", "learning_rate", "learning-rate")
 
 
 def is_learning_rate(tag: str) -> bool:
-    """``opt/lr``, ``x/lr0``, ``learning_rate``: never smoothed (it hides the schedule)."""
+    """``opt/lr``, ``x/lr0``, ``learning_rate``: never smoothed (it hides the schedule);
+    nor is the tag a run maps to its ``lr`` role (``lr-AdamW``)."""
     name = tag.rsplit("/", 1)[-1].lower()
     return name.rstrip("0123456789") in LR_WORDS
 
@@ -120,7 +121,8 @@ class TagGroup(QWidget):
                     self.curves[(run.id, tag)] = CurveSet(
                         plot, run.tags[tag], color=run.color, name=f"{run.name} {tag}",
                         dashed=tag.lower().startswith("val"),
-                        smoothing=not is_learning_rate(tag), x_mode=self.model.state.x_axis)
+                        smoothing=not (is_learning_rate(tag) or run.roles.get("lr") == tag),
+                        x_mode=self.model.state.x_axis)
         for tag, plot in self.plots.items():
             plot.legend_.set([(run.name, run.color) for run in runs if tag in run.tags])
         self.apply_log()

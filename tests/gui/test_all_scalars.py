@@ -120,3 +120,19 @@ def test_a_million_point_tag_is_reduced(model, panel):
     assert len(x) < 10_000 and x.max() == n - 1
     assert np.nanmax(y) == pytest.approx(values.max())
     assert np.nanmin(y) == pytest.approx(values.min())
+
+
+def test_learning_rate_tags_are_recognised():
+    from traindoc.gui.widgets.scalar_group import is_learning_rate
+
+    assert all(map(is_learning_rate, ("opt/lr", "x/lr0", "x/lr2", "learning_rate", "lr")))
+    assert not any(map(is_learning_rate, ("train/loss", "val/clr_score", "metrics/recall")))
+
+
+def test_the_tag_mapped_to_the_lr_role_is_not_smoothed(model, panel):
+    run = add_run(model, "lightning", roles={"lr": "lr-AdamW"},
+                  points={"lr-AdamW": ([1, 2, 3, 4], [0.1, 0.1, 0.01, 0.01])})
+    model.set_smoothing(0.9)
+    model.frame.emit()
+    curve = panel.all_scalars.groups["(no prefix)"].curves[(run.id, "lr-AdamW")]
+    np.testing.assert_array_equal(curve.displayed()[1], [0.1, 0.1, 0.01, 0.01])
