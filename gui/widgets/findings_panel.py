@@ -3,8 +3,9 @@
 Warnings and errors are alarms; ``info`` findings are notes (weak evidence), shown
 muted and labelled as such. Every finding shows how confident the rule is. Clicking
 a finding shades its step range on the charts (through the model). Each remedy
-shows its text, its PyTorch snippet and its config change; "Apply fix" asks for a
-child run (``apply_fix_requested``) when the run is ours and the patch is known.
+shows its text and its config change, with "Apply fix" asking for a child run
+(``apply_fix_requested``) when the run is ours and the patch is known; the PyTorch
+snippet is for foreign logs (and for advice with no config change).
 """
 
 from __future__ import annotations
@@ -165,7 +166,9 @@ class RemedyCard(QFrame):
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(title)
         layout.addWidget(text)
-        if remedy.snippet:
+        # traindoc's own run: "Apply fix" makes the change; PyTorch code (AdamW for an SGD
+        # run) is for foreign logs, and for advice that has no config change.
+        if remedy.snippet and not (run.config is not None and remedy.patch):
             snippet = QPlainTextEdit(remedy.snippet.strip("\n"))
             snippet.setReadOnly(True)
             snippet.setFont(QFont("monospace", 9))

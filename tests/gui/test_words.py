@@ -170,8 +170,8 @@ def test_code_snippets_never_wrap_and_fallback_docs_are_plain(model, findings):
 
     from traindoc.gui.widgets.findings_panel import FALLBACK_DOCS
 
-    run = add_run(model, "r", kind="launched", config=RunConfig())
-    model.set_diagnosis(run.id, _diagnosis(to_dict(RunConfig()), train_loss=BLOW_UP))
+    run = add_run(model, "r")
+    model.set_diagnosis(run.id, _diagnosis(None, train_loss=BLOW_UP))
     snippets = [card.snippet for card in findings.cards if card.snippet is not None]
     assert snippets and all(s.lineWrapMode() == QPlainTextEdit.LineWrapMode.NoWrap
                             for s in snippets)
@@ -204,3 +204,17 @@ def test_findings_panel_for_real_logs(model, findings):
             assert all(ord(c) <= 0xFF for c in shown(findings.why))
             shown_findings += 1
     assert shown_findings >= 20
+
+
+def test_own_runs_get_the_config_change_not_pytorch_code(model, findings):
+    run = add_run(model, "digits-sgd-lr5", kind="launched", config=RunConfig())
+    model.set_diagnosis(run.id, _diagnosis(to_dict(RunConfig()), train_loss=BLOW_UP))
+    lower = next(card for card in findings.cards if card.remedy.id == "lower-lr")
+    assert lower.snippet is None and lower.button is not None  # Apply fix, no AdamW code
+    check = next(card for card in findings.cards if card.remedy.id == "check-data")
+    assert check.snippet is not None  # no config change: the code is the advice
+    foreign = add_run(model, "foreign")
+    model.set_diagnosis(foreign.id, _diagnosis(None, train_loss=BLOW_UP))
+    model.set_current(foreign.id)
+    lower = next(card for card in findings.cards if card.remedy.id == "lower-lr")
+    assert lower.snippet is not None and "torch.optim" in lower.snippet.toPlainText()
