@@ -204,6 +204,8 @@ class ChartPanel(QWidget):
                 self.sync_runs()
                 return
         drawn = {curve.plot for curve in self.curves.values() if curve.refresh(weight)}
+        if drawn and self.model.state.log_y:
+            self._apply_log_y()  # a value at or below zero arrived: back to linear
         # Follow the new data now rather than in the paint: pyqtgraph updates the auto-range
         # while painting, and the axes it then changes ask for a second paint of the panel.
         for spec in CHARTS:  # the x-link master (loss) first

@@ -131,6 +131,8 @@ class TagGroup(QWidget):
     def redraw(self) -> None:
         weight = self.model.state.smoothing
         drawn = {curve.plot for curve in self.curves.values() if curve.refresh(weight)}
+        if drawn and self.model.state.log_y:
+            self.apply_log()  # a value at or below zero arrived: back to linear
         for plot in drawn:
             plot.vb.prepareForPaint()
 

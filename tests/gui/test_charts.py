@@ -114,6 +114,9 @@ def test_log_scale_applies_to_every_chart_whose_values_are_positive(model, panel
     model.frame.emit()
     model.set_log_y(True)
     assert panel.log_charts() == ["loss", "grad_norm"]
+    model.append_points(run.id, "opt/grad_norm", [4], [0.0])  # no longer all positive
+    model.frame.emit()
+    assert panel.log_charts() == ["loss"]
     model.set_log_y(False)
     assert panel.log_charts() == []
 
