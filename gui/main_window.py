@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         from traindoc.gui.launch import RunController
         from traindoc.gui.logs import LogController
         from traindoc.gui.progress_status import ProgressStatus
+        from traindoc.gui.relink import Relinker
         from traindoc.gui.widgets.chart_controls import ChartControls
         from traindoc.gui.widgets.charts import ChartPanel
         from traindoc.gui.widgets.compare_table import CompareTable
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.progress = ProgressStatus(self.model, self.statusBar(),
                                        stopping=lambda: self.runs.stopping)
         self.logs = LogController(self.model, self.pump)
+        self.relinker = Relinker(self.model, parent=self)  # fixes nest under late parents
         self.controls = ChartControls(self.model)
         self.charts = ChartPanel(self.model)
         self.central_layout.addWidget(self.controls)

@@ -100,3 +100,28 @@ def test_the_runs_folder_opens_at_start_oldest_first(qtbot, settings, tmp_path):
         assert np.isclose(run.tags["train/loss"].last(), healthy(60)[-1])
     finally:
         window.shutdown()
+
+
+def test_reopened_fix_runs_nest_under_their_parent_whatever_loads_first(qtbot, settings,
+                                                                        tmp_path):
+    runs = tmp_path / "runs"
+    parent, child = runs / "digits-adamw-lr5", runs / "digits-adamw-lr5-lower-lr"
+    for folder in (parent, child):
+        write_run(folder, {"train/loss": healthy(40)})
+        rundir.write_status(folder, "finished")
+    rundir.write_parent(child, rundir.ParentLink(parent=str(parent), rule="divergence",
+                                                 remedy="lower-lr", patch={"optim.lr": 0.5}))
+    now = time.time()
+    os.utime(child / rundir.STATUS_FILE, (now - 50,) * 2)  # the fix opens first
+    os.utime(parent / rundir.STATUS_FILE, (now - 10,) * 2)
+    window = new_window(qtbot, settings, logdir=runs)
+    try:
+        qtbot.waitUntil(lambda: len(window.model.runs()) == 2, timeout=LOAD_MS)
+        by_name = {r.name: r for r in window.model.runs()}
+        qtbot.waitUntil(lambda: by_name[child.name].fix is not None, timeout=LOAD_MS)
+        fix = by_name[child.name].fix
+        assert fix.parent == by_name[parent.name].id
+        assert (fix.rule, fix.remedy, fix.patch) == ("divergence", "lower-lr", {"optim.lr": 0.5})
+        assert window.model.state.children_of(by_name[parent.name].id) == [by_name[child.name]]
+    finally:
+        window.shutdown()
