@@ -138,11 +138,12 @@ class BatchFindDialog(FinderDialog):
         base = result.configured_batch * result.configured_accum
         capped = " (no out-of-memory up to the cap)" if result.capped else ""
         self.result_label.setText(
-            f"Largest batch that fit: {result.largest_fit}{capped}; minus 20%, rounded down "
-            f"to a power of two: <b>{result.recommended}</b>.<br>"
-            f"Target {result.target}: batch <b>{plan.micro_batch}</b> × "
-            f"<b>{plan.accum_steps}</b> accumulation steps = {plan.effective_batch}, "
-            f"lr {result.configured_lr:g} × {plan.effective_batch}/{base} = <b>{plan.lr:.3g}</b>."
+            f"Largest batch that fit: {result.largest_fit}{capped}; memory allows batches up "
+            f"to {result.recommended} (minus 20%, rounded down to a power of two).<br>"
+            f"Recommended for the target effective batch {result.target}: batch "
+            f"<b>{plan.micro_batch}</b> × <b>{plan.accum_steps}</b> accumulation step(s) = "
+            f"{plan.effective_batch}, lr {result.configured_lr:g} × "
+            f"{plan.effective_batch}/{base} = <b>{plan.lr:.3g}</b>."
         )
         self.use_button.setEnabled(True)
 

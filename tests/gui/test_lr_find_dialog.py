@@ -144,6 +144,9 @@ def test_batch_dialog_shows_the_plan_and_emits_the_patch(qtbot):
     dialog.show_result(found)
     text = dialog.result_label.text()
     assert "<b>16</b>" in text and "<b>4</b>" in text and "<b>0.004</b>" in text
+    # One recommendation, the plan's; the memory ceiling is not called "recommended" too.
+    assert text.count("Recommended") == 1 and "<b>16</b> × <b>4</b>" in text
+    assert "memory allows batches up to 16" in text
     with qtbot.waitSignal(dialog.patch_chosen) as chosen:
         dialog.use_button.click()
     assert chosen.args == [{"data.batch_size": 16, "train.grad_accum": 4, "optim.lr": 0.004}]
