@@ -1,6 +1,6 @@
 """The LR-finder dialog: runs the range test in the background and plots loss against lr.
 
-Self-contained: give it a :class:`RunConfig`; it starts the sweep in the
+Self-contained: give it a :class:`RunConfig`; Start runs the sweep in the
 background (:class:`traindoc.gui.dialogs.finder_dialog.FinderDialog`: torch stays in
 the child), draws the points as they arrive, then the smoothed curve with the
 suggestion marked (:func:`traindoc.gui.lr_plot.draw_sweep`, the same drawing as the
@@ -54,7 +54,7 @@ class LrFindDialog(FinderDialog):
         start_lr: float = 1e-7,
         end_lr: float = 10.0,
         num_steps: int = 100,
-        autostart: bool = True,
+        autostart: bool = False,
         pump: Pump | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -68,7 +68,7 @@ class LrFindDialog(FinderDialog):
         self.live_losses: list[float] = []
         self.found: LrFindResult | None = None
 
-        self.status = QLabel("Ready.")
+        self.status = QLabel("Ready: Start sweeps the learning rate on a copy of the model.")
         self.status.setWordWrap(True)
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
@@ -84,11 +84,14 @@ class LrFindDialog(FinderDialog):
         self.use_button = QPushButton("Use this LR")
         self.use_button.setEnabled(False)
         self.use_button.setDefault(True)
+        self.start_button = QPushButton("Start")  # the sweep waits for it, as the batch search does
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
         self.close_button = QPushButton("Close")
         buttons = QHBoxLayout()
         buttons.addWidget(self.choice, 1)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
@@ -98,6 +101,7 @@ class LrFindDialog(FinderDialog):
         layout.addLayout(buttons)
 
         self.use_button.clicked.connect(self._use)
+        self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.close_button.clicked.connect(self.reject)
         if autostart:
@@ -112,6 +116,8 @@ class LrFindDialog(FinderDialog):
         target = finder_worker.lr_find_target(**self.options)
         if not self.launch("lr-find", target, failure="Cannot start the sweep"):
             return
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
         self.status.setText(
             f"Sweeping lr {self.options['start_lr']:g} → {self.options['end_lr']:g} over "
             f"{self.options['num_steps']} steps on a copy of the model…"

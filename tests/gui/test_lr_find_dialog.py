@@ -44,7 +44,7 @@ def descent() -> np.ndarray:
 
 
 def test_result_is_plotted_with_the_suggestion_marked_and_used(qtbot):
-    dialog = LrFindDialog(cpu_config(), autostart=False)
+    dialog = LrFindDialog(cpu_config())
     qtbot.addWidget(dialog)
     found = synthetic_sweep(descent())
     dialog.show_result(found)
@@ -66,7 +66,7 @@ def test_result_is_plotted_with_the_suggestion_marked_and_used(qtbot):
 
 
 def test_an_alternative_can_be_chosen_instead(qtbot):
-    dialog = LrFindDialog(cpu_config(), autostart=False)
+    dialog = LrFindDialog(cpu_config())
     qtbot.addWidget(dialog)
     found = synthetic_sweep(descent())
     dialog.show_result(found)
@@ -80,7 +80,7 @@ def test_an_alternative_can_be_chosen_instead(qtbot):
 
 
 def test_flat_sweep_says_so_and_keeps_the_configured_rate(qtbot):
-    dialog = LrFindDialog(cpu_config(), autostart=False)
+    dialog = LrFindDialog(cpu_config())
     qtbot.addWidget(dialog)
     dialog.show_result(synthetic_sweep(np.full(100, 2.3)))
     assert dialog.found.suggested_lr is None and dialog.found.patch() == {}
@@ -94,7 +94,11 @@ def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, model, tmp_
     pump = Pump(model)  # the window's pump drives the sweep: no timer of the dialog's own
     dialog = LrFindDialog(cpu_config(), logdir=tmp_path, num_steps=40, pump=pump)
     qtbot.addWidget(dialog)
+    assert not pump.sources and dialog.handle is None  # it waits for Start
+    assert dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()
+    dialog.start_button.click()
     assert pump.sources and pump.timer.isActive()
+    assert not dialog.start_button.isEnabled() and dialog.stop_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.found is not None, timeout=120_000)
     found = dialog.found
     assert isinstance(found, LrFindResult)
@@ -111,6 +115,7 @@ def test_real_sweep_runs_in_the_background_and_streams_points(qtbot, model, tmp_
 def test_closing_during_a_sweep_ends_the_process(qtbot, tmp_path):
     dialog = LrFindDialog(cpu_config(), logdir=tmp_path, num_steps=100_000, end_lr=1e-3)
     qtbot.addWidget(dialog)
+    dialog.start_button.click()
     qtbot.waitUntil(lambda: len(dialog.live_lrs) > 0, timeout=120_000)
     dialog.reject()
     assert dialog.pump.sources == []
