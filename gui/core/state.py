@@ -34,14 +34,14 @@ X_AXES = ("step", "relative", "wall")
 # Run colours, colour-blind safe: Okabe–Ito (its yellow left out: unreadable on white),
 # then the darker colours of Paul Tol's "muted" scheme. A run gets one once, when it is
 # added (the least used, in this order), and keeps it in every chart and list.
-PALETTE = (
+PALETTE = (  # in an order where neighbours differ most: a few runs never get two alike hues
     "#0072B2",  # blue
-    "#E69F00",  # orange
+    "#D55E00",  # vermilion
     "#009E73",  # bluish green
     "#CC79A7",  # reddish purple
-    "#D55E00",  # vermilion
-    "#56B4E9",  # sky blue
     "#000000",  # black
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
     "#882255",  # wine (Tol)
     "#44AA99",  # teal (Tol)
     "#999933",  # olive (Tol)

@@ -204,6 +204,10 @@ class FindingsPanel(QWidget):
         self.verdict = rich_label("")
         self.verdict.hide()
         self.list = QListWidget()
+        # A long finding line wraps at the dock's width instead of running off its edge.
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.detail = QWidget()
         self.detail_layout = QVBoxLayout(self.detail)
         self.detail_layout.setAlignment(Qt.AlignmentFlag.AlignTop)

@@ -277,3 +277,15 @@ def test_switching_to_a_healthy_run_clears_the_previous_details(model, findings)
     visible = [label for label in findings.detail.findChildren(QLabel) if label.isVisible()]
     assert visible == [] and findings.cards == [] and findings.list.count() == 0
     assert "healthy" in findings.header.text()
+
+
+def test_a_long_finding_line_wraps_at_the_docks_width(qtbot, model, findings):
+    run = add_run(model, "r", kind="launched", config=RunConfig())
+    model.set_diagnosis(run.id, _diagnosis())
+    findings.resize(260, 600)
+    findings.show()
+    qtbot.waitExposed(findings)
+    item = findings.list.item(0)
+    one_line = findings.list.fontMetrics().height()
+    assert findings.list.horizontalScrollBar().maximum() == 0  # nothing runs off the edge
+    assert findings.list.visualItemRect(item).height() > 1.5 * one_line  # it wrapped

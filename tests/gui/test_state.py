@@ -128,6 +128,9 @@ def test_a_run_keeps_its_colour_and_colours_are_colour_blind_safe():
     colors = [r.color for r in runs]
     assert colors == list(PALETTE[:7])  # by run order, all distinct, Okabe–Ito first
     assert "#F0E442" not in PALETTE  # Okabe–Ito's yellow is unreadable on white
+    alike = [("#E69F00", "#D55E00"), ("#0072B2", "#56B4E9")]  # orange/vermilion, two blues
+    for a, b in alike:  # far apart in the order: a compare of four runs never gets both
+        assert abs(PALETTE.index(a) - PALETTE.index(b)) >= 4
     state.current = runs[3].id
     state.checked.update({runs[0].id, runs[5].id})
     assert [r.color for r in runs] == colors  # selection never recolours
