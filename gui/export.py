@@ -140,14 +140,17 @@ def _run_section(model: AppModel, run) -> list[str]:
     lines.append(f"- diagnosis: {diagnosis.status.value if diagnosis else 'not run'}")
     lines.append("")
     for finding in run.findings():
-        lines += _finding_section(finding)
+        lines += _finding_section(finding, own_run=run.config is not None)
     if run.traceback:
         lines += ["### Traceback", "", "```", run.traceback.rstrip(), "```", ""]
     return lines
 
 
-def _finding_section(finding) -> list[str]:
-    """A finding's heading, evidence and numbered remedies (patch and snippet under each)."""
+def _finding_section(finding, *, own_run: bool = False) -> list[str]:
+    """A finding's heading, evidence and numbered remedies (patch and snippet under each).
+
+    As in the findings panel, a run traindoc trained (``own_run``: its config is known)
+    gets a remedy's config change, not PyTorch code to paste."""
     confidence = getattr(getattr(finding, "confidence", None), "value", "high")
     note = finding.severity.value == "info"  # weak evidence: a note, not an alarm
     kind = "note" if note else finding.severity.value
@@ -165,7 +168,7 @@ def _finding_section(finding) -> list[str]:
         if remedy.patch:
             change = ", ".join(f"`{wording.patch_text({k: v})}`" for k, v in remedy.patch.items())
             lines.append(f"   Config change: {change}")
-        if remedy.snippet:
+        if remedy.snippet and not (own_run and remedy.patch):
             body = remedy.snippet.strip("\n").splitlines()
             snippet = "\n".join("   " + ln for ln in body)
             lines += ["", "   ```python", snippet, "   ```"]

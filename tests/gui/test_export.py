@@ -59,6 +59,17 @@ def test_markdown_report_with_findings_remedies_and_images(window, tmp_path):
     assert not (tmp_path / "report-charts" / "charts-accuracy.png").exists()  # no data there
 
 
+def test_report_gives_own_runs_the_config_change_not_code(window, tmp_path):
+    from traindoc.engine.config import RunConfig
+
+    run = _run(window)
+    window.model.update_run(run.id, config=RunConfig())  # a run traindoc trained
+    path = export.report_markdown(window.model, window.charts, [run.id], tmp_path / "report.md")
+    text = path.read_text()
+    assert "`optim.lr = 0.01`" in text
+    assert "opt = SGD(lr=0.01)" not in text and "```python" not in text
+
+
 def test_markdown_report_shows_confidence_and_notes(window, tmp_path):
     from traindoc.diagnostics.types import Confidence
 
