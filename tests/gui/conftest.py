@@ -43,3 +43,15 @@ def add_run(model, name="run", *, roles=None, points=None, kind="log", status="f
     for tag, (steps, values) in (points or {}).items():
         model.append_points(run.id, tag, np.asarray(steps), np.asarray(values, dtype=float))
     return run
+
+
+@pytest.fixture
+def panel(qtbot, model):
+    """The chart panel (both tabs) on its own, 900 x 600."""
+    from traindoc.gui.widgets.charts import ChartPanel
+
+    widget = ChartPanel(model)
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    return widget

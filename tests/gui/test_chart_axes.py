@@ -4,21 +4,9 @@ time, tick labels), one-point series, log scale and the unsmoothed learning rate
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.gui.conftest import add_run
 from traindoc.gui.core.ticks import format_duration, format_number, format_tick
-
-
-@pytest.fixture
-def panel(qtbot, model):
-    from traindoc.gui.widgets.charts import ChartPanel
-
-    widget = ChartPanel(model)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    return widget
 
 
 def _run(model, name, n=50, start=1000.0):

@@ -9,17 +9,6 @@ from tests.gui.conftest import add_run
 from traindoc.diagnostics.signals import ema
 
 
-@pytest.fixture
-def panel(qtbot, model):
-    from traindoc.gui.widgets.charts import ChartPanel
-
-    widget = ChartPanel(model)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    return widget
-
-
 def _loss_run(model, name="a", n=500):
     steps = np.arange(1, n + 1)
     values = 2.0 / np.sqrt(steps) + 0.05 * np.sin(steps)
