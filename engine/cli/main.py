@@ -1,4 +1,4 @@
-"""The ``traindoc`` command line: ``train``, ``diagnose``, ``gui`` (SPEC §5).
+"""The ``traindoc`` command line: ``train``, ``diagnose``, ``run``, ``gui`` (SPEC §5).
 
 Exit codes: 0 done; 1 findings at or above ``--fail-on`` (or a run that failed
 or diverged); 2 bad input, with a one-line reason on stderr — never a traceback
@@ -33,11 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from traindoc.engine.cli import diagnose as cli_diagnose
     from traindoc.engine.cli import find as cli_find
+    from traindoc.engine.cli import run as cli_run
     from traindoc.engine.cli import train as cli_train
 
     cli_train.add_parser(commands)
     cli_find.add_parsers(commands)
     cli_diagnose.add_parser(commands)
+    cli_run.add_parser(commands)
     gui = commands.add_parser(
         "gui", help="open the desktop app (the default)", description=GUI_DESCRIPTION
     )

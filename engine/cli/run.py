@@ -1,0 +1,193 @@
+"""``traindoc run [--logdir DIR] [--param KEY=FLAG ...] [--json] [--fail-on LEVEL] -- COMMAND``.
+
+Runs any training script (:mod:`traindoc.engine.script_run`), follows the TensorBoard logs
+it writes under DIR (:mod:`traindoc.engine.script_logs`), prints new findings as they
+appear and ends with the run's diagnosis. ``--param optim.lr=--lr`` says which option
+carries a config key, so a remedy changing only such keys comes with the changed command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from typing import Any
+
+from traindoc.diagnostics.report import document_json, run_json, text_block
+from traindoc.diagnostics.types import Diagnosis, Finding
+from traindoc.engine.cli.exits import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    FAIL_LEVELS,
+    UserError,
+    findings_exit,
+    interrupted,
+)
+from traindoc.engine.script_logs import ScriptLogs, ScriptRunLog, snapshot
+from traindoc.engine.script_params import ParamMap, check_flags, parse_params
+from traindoc.engine.script_run import ScriptProcess
+
+#: Seconds between two reads of the logs.
+POLL_SECONDS = 0.5
+#: A script that writes no logs for this long gets a warning line (tests lower it).
+NO_LOGS_SECONDS = 30.0
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run any training script and diagnose the TensorBoard logs it writes",
+        description="Start COMMAND (its own process group, TRAINDOC_LOGDIR=DIR), follow the "
+        "TensorBoard logs it writes under DIR, print findings as they appear and end with "
+        "the run's diagnosis.",
+        epilog="Exit codes: 0 done; 1 the script failed, or a finding at or above --fail-on; "
+        "2 bad input (a command not found, a bad --param); 130 interrupted (the script's "
+        "whole process group is stopped).",
+    )
+    parser.add_argument("--logdir", default=".", metavar="DIR",
+                        help="where the script writes its logs (default: here)")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="KEY=FLAG",
+        help="the script's option for a config key, e.g. optim.lr=--lr: remedies changing "
+        "only such keys come with the changed command; repeatable",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON object (diagnose --json's, plus 'script')")
+    parser.add_argument("--fail-on", choices=sorted(FAIL_LEVELS),
+                        help="exit 1 when a finding is at or above this severity")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UserError("no command given (traindoc run [OPTIONS] -- COMMAND [ARGS...])")
+    params = parse_params(args.param)
+    check_flags(params, command)
+    logs = ScriptLogs(args.logdir, snapshot(args.logdir), params.config(command))
+    script = ScriptProcess(command, args.logdir, stdout_to_stderr=args.json)
+    try:
+        code = follow(script, logs, params, as_json=args.json)
+    except KeyboardInterrupt:
+        interrupted("run", "(stopping the script)")
+        script.stop()
+        return EXIT_INTERRUPTED
+    logs.update()
+    report(logs, params, command, code, as_json=args.json)
+    if code != 0:
+        echo_failure(script, code)
+        return EXIT_FINDINGS
+    return findings_exit((r.diagnosis for r in logs.runs.values()), args.fail_on)
+
+
+def follow(
+    script: ScriptProcess, logs: ScriptLogs, params: ParamMap, *, as_json: bool
+) -> int:
+    """Until the script exits: read the logs, print new findings; its exit code."""
+    shown: dict[str, tuple] = {}
+    last_growth = time.monotonic()
+    warned = False
+    while (code := script.poll()) is None:
+        changed = logs.update()
+        if changed:
+            last_growth, warned = time.monotonic(), False
+        elif not warned and time.monotonic() - last_growth >= NO_LOGS_SECONDS:
+            warned = True
+            print(f"warning: no TensorBoard logs written under {logs.logdir} for "
+                  f"{NO_LOGS_SECONDS:g} s (does the script write to $TRAINDOC_LOGDIR?)",
+                  file=sys.stderr, flush=True)
+        if not as_json:
+            for run_log in changed:
+                print_new(run_log, params, shown)
+        time.sleep(POLL_SECONDS)
+    script.finish()
+    return code
+
+
+def print_new(run_log: ScriptRunLog, params: ParamMap, shown: dict[str, tuple]) -> None:
+    """Print a run's diagnosis when its status or findings changed since last shown."""
+    d = scripted(run_log.diagnosis, params)
+    key = (d.status, tuple((f.rule, f.severity) for f in d.findings))
+    if shown.get(run_log.name) == key:
+        return
+    shown[run_log.name] = key
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] " + text_block(d, run=run_log.name), flush=True)
+
+
+def report(
+    logs: ScriptLogs, params: ParamMap, command: list[str], code: int, *, as_json: bool
+) -> None:
+    runs = [(r, scripted(r.diagnosis, params)) for r in logs.runs.values()]
+    warnings = list(logs.warnings)
+    if not runs:
+        warnings.append(f"{logs.logdir}: no TensorBoard logs written by the script")
+    if as_json:
+        objs = [script_run_json(r, d, params, command) for r, d in runs]
+        doc = document_json(objs, warnings)
+        doc["script"] = {"command": command, "exit_code": code}
+        print(json.dumps(doc, indent=1, allow_nan=False, default=str), flush=True)
+        return
+    blocks = [text_block(d, run=r.name) + fix_lines(d, params, command) for r, d in runs]
+    if blocks:
+        print("\n\n".join(blocks), flush=True)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def scripted(diagnosis: Diagnosis, params: ParamMap) -> Diagnosis:
+    """The diagnosis with the patches a script cannot take (an unmapped key) removed."""
+    findings = tuple(
+        dataclasses.replace(f, remedies=tuple(
+            r if params.applicable(r.patch) else dataclasses.replace(r, patch=None)
+            for r in f.remedies))
+        for f in diagnosis.findings
+    )
+    return dataclasses.replace(diagnosis, findings=findings)
+
+
+def script_run_json(
+    run_log: ScriptRunLog, diagnosis: Diagnosis, params: ParamMap, command: list[str]
+) -> dict[str, Any]:
+    """``diagnose --json``'s run object; each remedy says whether it applies to the
+    script: with the changed ``command`` when it does, with its ``snippet`` when not."""
+    obj = run_json(diagnosis, run=run_log.name, roles=run_log.log.roles,
+                   points=run_log.log.points)
+    for finding, finding_obj in zip(diagnosis.findings, obj["findings"], strict=True):
+        for remedy, remedy_obj in zip(finding.remedies, finding_obj["remedies"], strict=True):
+            remedy_obj["applicable"] = remedy.patch is not None
+            if remedy.patch is not None:
+                remedy_obj["command"] = params.apply(command, remedy.patch)
+            elif remedy.snippet:
+                remedy_obj["snippet"] = remedy.snippet
+    return obj
+
+
+def fix_lines(diagnosis: Diagnosis, params: ParamMap, command: list[str]) -> str:
+    """One ``fix:`` line per finding whose first untried remedy applies to the script."""
+    lines = []
+    for finding in diagnosis.findings:
+        remedy = first_applicable(finding)
+        if remedy is not None and remedy.patch is not None:
+            fixed = shlex.join(params.apply(command, remedy.patch))
+            lines.append(f"\n  fix ({finding.rule}, {remedy.id}): {fixed}")
+    return "".join(lines)
+
+
+def first_applicable(finding: Finding) -> Any:
+    untried = [r for r in finding.remedies if not r.already_tried]
+    return next((r for r in untried if r.patch is not None), None)
+
+
+def echo_failure(script: ScriptProcess, code: int) -> None:
+    print(f"traindoc run: the script failed (exit code {code}): {shlex.join(script.command)}",
+          file=sys.stderr)
+    for line in script.stderr_tail:
+        print(f"  | {line}", file=sys.stderr)
+    sys.stderr.flush()
