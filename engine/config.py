@@ -22,7 +22,13 @@ import tomli_w
 
 from traindoc.engine import config_limits as limits
 from traindoc.engine.config_limits import ConfigError, check, choice, int_range, number_range, show
-from traindoc.engine.config_names import default_name, is_automatic
+from traindoc.engine.config_names import data_spec, default_name, is_automatic
+from traindoc.engine.config_sources import (
+    SOURCE_KEYS,
+    check_source_file,
+    check_source_text,
+    resolve_source,
+)
 from traindoc.engine.config_values import coerce
 
 BUNDLED_DATASETS = ("digits", "spirals", "blobs")
@@ -41,6 +47,7 @@ class DataConfig:
     val_fraction: float = 0.2
     augment: bool = False
     normalize: bool = True
+    source: str = ""  # FILE.py:NAME of a function returning (train, val); "" = dataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class ModelConfig:
     hidden: tuple[int, ...] = (256, 256)
     dropout: float = 0.0
     activation: str = "relu"
+    source: str = ""  # FILE.py:NAME of a model factory; "" = the built-in arch
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +138,13 @@ def all_keys() -> list[str]:
     return list(flatten(RunConfig()))
 
 
-def from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Build and validate a config from nested data (a parsed TOML file)."""
+def from_dict(data: Mapping[str, Any], *, base: Path | None = None) -> RunConfig:
+    """Build and validate a config from nested data (a parsed TOML file).
+
+    Relative ``*.source`` paths are read against ``base`` (default: the current
+    folder); the files' existence is not checked (a stored run's config stays
+    readable after its model file moved): :func:`load` and :func:`apply_patch` do.
+    """
     if not isinstance(data, Mapping):
         raise ConfigError(f"config: expected a table, got {type(data).__name__}")
     flat: dict[str, Any] = {}
@@ -142,7 +155,7 @@ def from_dict(data: Mapping[str, Any]) -> RunConfig:
             flat.update({f"{key}.{sub}": v for sub, v in value.items()})
         else:
             flat[key] = value
-    return apply_patch(RunConfig(), flat)
+    return _patched(RunConfig(), flat, base)
 
 
 # ---------------------------------------------------------------- patches
@@ -156,7 +169,19 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
     key and any out-of-range value raises :class:`ConfigError`. A name of the
     automatic form (``digits-adamw``) follows the config: ``optim.name=sgd`` and
     ``optim.lr=5`` make it ``digits-sgd-lr5`` (:mod:`traindoc.engine.config_names`).
+    A new ``model.source`` / ``data.source`` is made absolute against the current
+    folder, and its file must exist.
     """
+    new = _patched(config, patch, None)
+    flat_old, flat_new = flatten(config), flatten(new)
+    for key in SOURCE_KEYS:
+        if flat_new[key] != flat_old[key]:
+            check_source_file(key, flat_new[key])
+    return new
+
+
+def _patched(config: RunConfig, patch: Mapping[str, Any], base: Path | None) -> RunConfig:
+    """:func:`apply_patch` without the file checks; relative sources read against ``base``."""
     sections = {name: getattr(config, name) for name in SECTIONS}
     top = {key: getattr(config, key) for key in TOP_LEVEL_KEYS}
     for dotted, raw in patch.items():
@@ -174,10 +199,13 @@ def apply_patch(config: RunConfig, patch: Mapping[str, Any]) -> RunConfig:
             value = coerce(dotted, raw, kind)
         except (OverflowError, RecursionError):  # 10**400 for a float key; a deep list
             raise ConfigError(f"{dotted} = {show(raw)}: out of range") from None
+        if dotted in SOURCE_KEYS:
+            check_source_text(dotted, value)
+            value = resolve_source(value, base)
         sections[section] = replace(sections[section], **{key: value})
     new = RunConfig(**top, **sections)
     # An automatic name (of the old data file's or the new one's) says what the config is.
-    if any(is_automatic(new.name, c.data.dataset) for c in (config, new)):
+    if any(is_automatic(new.name, data_spec(c)) for c in (config, new)):
         new = replace(new, name=default_name(new))
     validate(new)
     return new
@@ -234,7 +262,10 @@ def validate(config: RunConfig) -> None:
           f"a non-empty list of at most {limits.MAX_LAYERS} widths")
     check(all(1 <= h <= limits.MAX_WIDTH for h in m.hidden), "model.hidden", list(m.hidden),
           f"widths 1..{limits.MAX_WIDTH}")
-    limits.check_config_budget(m.arch, m.hidden, d.dataset)
+    if not m.source:  # a user's model: its size is its own business
+        limits.check_config_budget(m.arch, m.hidden, d.dataset)
+    for key, spec in (("model.source", m.source), ("data.source", d.source)):
+        check_source_text(key, spec)
     number_range("model.dropout", m.dropout, 0, 1, high_open=True)
     choice("model.activation", m.activation, ACTIVATIONS)
     choice("optim.name", o.name, OPTIMIZERS)
@@ -287,7 +318,7 @@ def dumps(config: RunConfig) -> str:
     return tomli_w.dumps(to_dict(config))
 
 
-def loads(text: str, *, source: str = "config") -> RunConfig:
+def loads(text: str, *, source: str = "config", base: Path | None = None) -> RunConfig:
     limits.check_text(text, source)
     try:
         data = tomllib.loads(text)
@@ -296,7 +327,7 @@ def loads(text: str, *, source: str = "config") -> RunConfig:
     except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits; deep nesting
         reason = str(exc).partition(":")[0] or type(exc).__name__
         raise ConfigError(f"{source}: not a usable TOML file ({reason})") from None
-    return from_dict(data)
+    return from_dict(data, base=base)
 
 
 def load(path: str | Path) -> RunConfig:
@@ -313,7 +344,10 @@ def load(path: str | Path) -> RunConfig:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
-        return loads(text, source=str(path))
+        config = loads(text, source=str(path), base=path.resolve().parent)
+        check_source_file("model.source", config.model.source)
+        check_source_file("data.source", config.data.source)
+        return config
     except ConfigError as exc:
         message = str(exc)  # name the file, once
         prefix = "" if message.startswith(f"{path}:") else f"{path}: "

@@ -1,4 +1,5 @@
-"""Default run names that say what differs: ``digits-sgd-lr5``, ``csv-mydata-adamw``.
+"""Default run names that say what differs: ``digits-sgd-lr5``, ``csv-mydata-adamw``,
+``py-digits_data-adamw`` for a ``data.source``.
 
 A run's name is its dataset, its optimizer, and its learning rate when that is not
 the optimizer's usual one (AdamW/Adam 0.001, SGD/Momentum 0.1). A name of this
@@ -26,7 +27,7 @@ MAX_FILE_PART = 40
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.]+")
 #: Dataset parts an automatic name may start with (a data file's name without '-';
 #: the current data file's part, dashes and all, is added by :func:`is_automatic`).
-_DATASET = r"digits|spirals|blobs|mnist|cifar10|(?:csv|npz)(?:-[A-Za-z0-9_.]+)?"
+_DATASET = r"digits|spirals|blobs|mnist|cifar10|(?:csv|npz|py)(?:-[A-Za-z0-9_.]+)?"
 #: The rest: the optimizer, then the learning rate as ``f"{lr:g}"`` writes it.
 _REST = r"-(?:sgd|momentum|adam|adamw)(?:-lr(?:[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?|inf|nan))?"
 
@@ -40,7 +41,7 @@ def dataset_part(spec: str) -> str:
     """``digits``; ``mnist`` for ``mnist:/data``; ``csv-mydata`` for ``csv:/d/mydata.csv``."""
     kind, sep, path = spec.partition(":")
     kind = _safe(kind) or "data"
-    if not sep or kind not in ("csv", "npz"):
+    if not sep or kind not in ("csv", "npz", "py"):
         return kind
     stem = _safe(PurePath(path.strip().rstrip("/\\")).stem)[:MAX_FILE_PART].strip("-._")
     return f"{kind}-{stem}" if stem else kind
@@ -56,10 +57,16 @@ def lr_part(optimizer: str, lr: Any) -> str:
     return "-lr" + _safe(f"{lr:g}").lower()
 
 
+def data_spec(config: Any) -> str:
+    """What names a config's data: ``py:FILE`` for a ``data.source``, else the dataset."""
+    source = str(getattr(config.data, "source", ""))
+    return f"py:{source.rpartition(':')[0]}" if source else str(config.data.dataset)
+
+
 def default_name(config: Any) -> str:
     """The automatic name of a config: dataset, optimizer, and the lr when it differs."""
     optimizer = _safe(str(config.optim.name)) or "optim"
-    name = f"{dataset_part(str(config.data.dataset))}-{optimizer}"
+    name = f"{dataset_part(data_spec(config))}-{optimizer}"
     return name + lr_part(str(config.optim.name), config.optim.lr)
 
 

@@ -2,6 +2,8 @@
 
 - :func:`resolve_device` and :func:`amp_dtype_for` turn ``train.device`` and
   ``train.amp`` into a torch device and an autocast dtype (``AMP_NAMES`` names it).
+- :func:`prepare_data` and :func:`make_model`: the data and the model of a config,
+  built-in or the user's (``data.source`` / ``model.source``), for the loop and finders.
 - :func:`seed_all`, :func:`on_device` and :func:`make_generator`: the seeding,
   the split-to-tensors copy and the sampling generator every torch entry point
   (the loop, the finders) starts with.
@@ -26,6 +28,7 @@ from traindoc.engine.train.augment import augment_batch
 from traindoc.engine.train.grads import FlatGrads
 from traindoc.engine.train.models import build_model
 from traindoc.engine.train.optim import build_optimizer
+from traindoc.engine.train.user_code import build_user_model, check_first_batch, load_user_data
 
 AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
@@ -55,6 +58,27 @@ def seed_all(seed: int) -> None:
 def on_device(split: datasets.ArrayDataset, device: torch.device) -> tuple[torch.Tensor, ...]:
     """A split's inputs and labels as tensors on ``device``."""
     return torch.as_tensor(split.x, device=device), torch.as_tensor(split.y, device=device)
+
+
+def prepare_data(config: RunConfig) -> datasets.PreparedData:
+    """The run's data: the user's ``data.source`` when set, else ``data.dataset``."""
+    if config.data.source:
+        return load_user_data(config.data.source)  # same attributes as PreparedData
+    return datasets.prepare(config.data, config.seed)
+
+
+def make_model(
+    config: RunConfig, train: datasets.ArrayDataset, x: torch.Tensor, device: torch.device
+) -> torch.nn.Module:
+    """The user's ``model.source`` (checked on the first batch ``x``), else the built-in arch."""
+    if not config.model.source:
+        # The parameter budget on the real data (validation only knew a lower bound for files).
+        check_model_budget(config.model.arch, tuple(config.model.hidden), train.input_shape,
+                           train.num_classes)
+        return build_model(config.model, train.input_shape, train.num_classes).to(device)
+    model = build_user_model(config.model, train.input_shape, train.num_classes).to(device)
+    check_first_batch(model, x, train.num_classes)
+    return model
 
 
 def make_generator(device: torch.device, seed: int) -> torch.Generator:
@@ -101,14 +125,11 @@ def build_run(config: RunConfig) -> Run:
     """Seed, load the data onto the device, build model, optimizer and AMP."""
     seed_all(config.seed)
     device = resolve_device(config.train.device)
-    prepared = datasets.prepare(config.data, config.seed)
+    prepared = prepare_data(config)
     train_set = prepared.train
     x_train, y_train = on_device(train_set, device)
     x_val, y_val = on_device(prepared.val, device)
-    # The parameter budget on the real data (validation only knew a lower bound for files).
-    check_model_budget(config.model.arch, tuple(config.model.hidden), train_set.input_shape,
-                       train_set.num_classes)
-    model = build_model(config.model, train_set.input_shape, train_set.num_classes).to(device)
+    model = make_model(config, train_set, x_train, device)
     optimizer = build_optimizer(config.optim, model)
     grads = FlatGrads([p for p in model.parameters() if p.requires_grad])
     amp_dtype = amp_dtype_for(config.train.amp, device)

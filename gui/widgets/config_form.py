@@ -56,12 +56,14 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("data.val_fraction", "Validation fraction", "text"),
         Field("data.augment", "Augment (images)", "bool"),
         Field("data.normalize", "Normalize", "bool"),
+        Field("data.source", "From a Python file", "text", tip="FILE.py:NAME; empty: the dataset"),
     )),
     ("Model", (
         Field("model.arch", "Architecture", "choice", cfg.ARCHS),
         Field("model.hidden", "Hidden widths", "text", tip="e.g. 256, 256"),
         Field("model.dropout", "Dropout", "text"),
         Field("model.activation", "Activation", "choice", cfg.ACTIVATIONS),
+        Field("model.source", "From a Python file", "text", tip="FILE.py:NAME; empty: the arch"),
     )),
     ("Optimizer", (
         Field("optim.name", "Optimizer", "choice", cfg.OPTIMIZERS),

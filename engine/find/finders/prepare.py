@@ -1,5 +1,6 @@
 """What a finder trains on: the config's data, model and device, as training builds them
-(the seeding, device and generator of :mod:`traindoc.engine.train.setup`)."""
+(the seeding, device, data, model and generator of :mod:`traindoc.engine.train.setup`,
+so a ``model.source`` / ``data.source`` is loaded the same way)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from dataclasses import dataclass
 import torch
 
 from traindoc.engine.config import RunConfig
-from traindoc.engine.data import datasets
-from traindoc.engine.train.models import build_model
 from traindoc.engine.train.setup import (
     amp_dtype_for,
     make_generator,
+    make_model,
     on_device,
+    prepare_data,
     resolve_device,
     seed_all,
 )
@@ -38,9 +39,9 @@ def prepare(config: RunConfig) -> FinderSetup:
     """Seed, load the training set onto the device and build the model (no optimizer)."""
     seed_all(config.seed)
     device = resolve_device(config.train.device)
-    train = datasets.prepare(config.data, config.seed).train
-    model = build_model(config.model, train.input_shape, train.num_classes).to(device)
+    train = prepare_data(config).train
     x, y = on_device(train, device)
+    model = make_model(config, train, x, device)
     return FinderSetup(
         device=device,
         model=model,
