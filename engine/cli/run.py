@@ -58,12 +58,13 @@ def add_parser(commands: Any) -> None:
                         help="end with one JSON object (diagnose --json's, plus 'script')")
     parser.add_argument("--fail-on", choices=sorted(FAIL_LEVELS),
                         help="exit 1 when a finding is at or above this severity")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    parser.add_argument("script", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
+                        help="the training script's command line")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    command = list(args.command)
+    command = list(args.script)
     if command and command[0] == "--":
         command = command[1:]
     if not command:
