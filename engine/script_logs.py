@@ -22,11 +22,16 @@ from traindoc.engine.run_diagnosis import run_data
 from traindoc.engine.tb.discovery import FileGroup, RunSource, find_runs, is_event_file
 from traindoc.engine.tb.reader import RunLog, load_run
 
+#: Folders never searched for logs (the default log folder is the current one: a repository).
+SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules", "site-packages"})
+
 
 def event_file_sizes(logdir: str | os.PathLike) -> dict[Path, int]:
-    """Every event file under ``logdir`` (absolute path) -> its size now."""
+    """Every event file under ``logdir`` (absolute path) -> its size now; hidden folders
+    (``.git``, ``.venv``) and :data:`SKIPPED_FOLDERS` are not searched."""
     sizes: dict[Path, int] = {}
-    for folder, _, names in os.walk(logdir):
+    for folder, dirs, names in os.walk(logdir):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS]
         for name in names:
             if is_event_file(name):
                 path = Path(folder, name).absolute()

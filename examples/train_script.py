@@ -64,7 +64,7 @@ def main() -> None:
     val, train = order[:n_val], order[n_val:]
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    writer = SummaryWriter(args.logdir)
+    writer = SummaryWriter(args.logdir, flush_secs=2)  # traindoc run follows it live
     step = 0
     for epoch in range(args.epochs):
         for batch in train[torch.randperm(len(train))].split(args.batch_size):

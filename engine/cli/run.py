@@ -30,8 +30,11 @@ from traindoc.engine.script_logs import ScriptLogs, ScriptRunLog, snapshot
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params
 from traindoc.engine.script_run import ScriptProcess
 
-#: Seconds between two reads of the logs.
+#: Seconds between two reads of the logs (at least; see READ_SHARE).
 POLL_SECONDS = 0.5
+#: A changed run is read again whole: the wait after a read is at least this many times
+#: the read's duration, so following a large log takes a bounded share of a CPU.
+READ_SHARE = 4.0
 #: A script that writes no logs for this long gets a warning line (tests lower it).
 NO_LOGS_SECONDS = 30.0
 
@@ -95,7 +98,9 @@ def follow(
     last_growth = time.monotonic()
     warned = False
     while (code := script.poll()) is None:
+        started = time.monotonic()
         changed = logs.update()
+        pause = max(POLL_SECONDS, READ_SHARE * (time.monotonic() - started))
         if changed:
             last_growth, warned = time.monotonic(), False
         elif not warned and time.monotonic() - last_growth >= NO_LOGS_SECONDS:
@@ -106,9 +111,16 @@ def follow(
         if not as_json:
             for run_log in changed:
                 print_new(run_log, params, shown)
-        time.sleep(POLL_SECONDS)
+        _sleep_while_running(script, pause)
     script.finish()
     return code
+
+
+def _sleep_while_running(script: ScriptProcess, seconds: float) -> None:
+    """Sleep ``seconds``, or less when the script exits meanwhile."""
+    deadline = time.monotonic() + seconds
+    while script.poll() is None and time.monotonic() < deadline:
+        time.sleep(min(POLL_SECONDS, 0.1))
 
 
 def print_new(run_log: ScriptRunLog, params: ParamMap, shown: dict[str, tuple]) -> None:

@@ -115,3 +115,10 @@ def test_the_script_logs_leave_out_old_unchanged_files(tmp_path):
 def test_a_missing_log_folder_has_no_files(tmp_path):
     assert snapshot(tmp_path / "none") == {}
     assert ScriptLogs(tmp_path / "none", {}).update() == []
+
+
+def test_hidden_and_package_folders_are_not_searched(tmp_path):
+    _write(tmp_path / ".venv" / "run", 5)
+    _write(tmp_path / "__pycache__", 5)
+    _write(tmp_path / "runs" / "a", 5)
+    assert [p.parent.name for p in snapshot(tmp_path)] == ["a"]
