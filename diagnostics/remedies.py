@@ -5,7 +5,10 @@ numbers: lr / 10, max_norm=1.0, dropout 0.3-0.5, weight_decay=0.01, warmup over 
 first 5% of steps, ...). Patches use the dotted keys of SPEC §6 and stay within the
 config's limits (:mod:`traindoc.diagnostics.patch_limits`); a patch is computed
 only when the run's config is known, and a remedy whose patch would change nothing
-(already in place) is listed after the others as already tried.
+(already in place) is listed after the others as already tried. With the user's
+own model or data (``model.source`` / ``data.source``), a patch of a key their code
+does not take (a ``model.*`` option missing from ``model.accepts``; any ``data.*``
+key but the batch size) is dropped: the remedy keeps its snippet, to apply in code.
 """
 
 from __future__ import annotations
@@ -226,11 +229,27 @@ def remedy(
             patch = {k: v for k, v in full.items() if get(config, k, _MISSING) != v}
             tried = not patch
             patch = patch or full
+            if not applies_to_user_code(config, patch):
+                patch, tried = None, False
     snippet = _SNIPPET_OVERRIDES.get((rule, cause, remedy_id), entry.snippet)
     return Remedy(entry.id, entry.text, snippet=snippet, patch=patch, already_tried=tried)
 
 
 _MISSING = object()
+#: The ``data.*`` keys that still act on the user's own data (``data.source``).
+USER_DATA_KEYS = ("data.batch_size",)
+
+
+def applies_to_user_code(config: Config, patch: Mapping[str, Any]) -> bool:
+    """Whether every key of ``patch`` reaches the user's model and data functions."""
+    for key in patch:
+        section, _, option = key.partition(".")
+        accepts = get(config, "model.accepts") or ()
+        if section == "model" and get(config, "model.source") and option not in accepts:
+            return False
+        if section == "data" and get(config, "data.source") and key not in USER_DATA_KEYS:
+            return False
+    return True
 
 
 def remedies_for(

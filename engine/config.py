@@ -25,6 +25,7 @@ from traindoc.engine.config_limits import ConfigError, check, choice, int_range,
 from traindoc.engine.config_names import data_spec, default_name, is_automatic
 from traindoc.engine.config_sources import (
     SOURCE_KEYS,
+    accepted_options,
     check_source_file,
     check_source_text,
     resolve_source,
@@ -119,6 +120,16 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
             value = getattr(getattr(config, section), f.name)
             values[f.name] = list(value) if isinstance(value, tuple) else value
         out[section] = values
+    return out
+
+
+def diagnosis_dict(config: RunConfig) -> dict[str, Any]:
+    """:func:`to_dict` for the diagnosis: with a ``model.source``, ``model.accepts`` lists
+    the ``model.*`` options its factory takes (read from the file; empty when unknown),
+    so a remedy changing another one is not offered as a one-click fix."""
+    out = to_dict(config)
+    if config.model.source:
+        out["model"]["accepts"] = list(accepted_options(config.model.source) or ())
     return out
 
 
@@ -368,6 +379,7 @@ __all__ = [
     "TrainConfig",
     "all_keys",
     "apply_patch",
+    "diagnosis_dict",
     "dumps",
     "flatten",
     "from_dict",

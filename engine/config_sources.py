@@ -10,12 +10,15 @@ here; the file is imported in the training process only
 
 from __future__ import annotations
 
+import ast
 import keyword
 from pathlib import Path
 
 from traindoc.engine.config_limits import ConfigError, show
 
 SOURCE_KEYS = ("model.source", "data.source")
+#: The ``model.*`` keys a model factory may take by name.
+MODEL_OPTIONS = ("hidden", "dropout", "activation")
 MAX_SOURCE_LENGTH = 4096
 
 
@@ -65,8 +68,37 @@ def check_source_file(key: str, spec: str) -> None:
         raise ConfigError(f"{key} = {spec!r}: not a file")
 
 
+def accepted_options(spec: str) -> tuple[str, ...] | None:
+    """The ``model.*`` options the factory of ``spec`` names in its signature, read
+    from the file's text (torch-free, nothing imported); ``None`` when it cannot tell.
+
+    All of them with ``**kwargs``; a class's ``__init__`` counts for the class.
+    """
+    path, name = split_source(spec)
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    found = None
+    for node in tree.body:  # the last definition wins, as in Python
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            found = node.args
+        elif isinstance(node, ast.ClassDef) and node.name == name:
+            inits = [n for n in node.body
+                     if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
+            found = inits[-1].args if inits else None
+    if found is None:
+        return None
+    if found.kwarg is not None:
+        return MODEL_OPTIONS
+    names = {a.arg for a in (*found.args, *found.kwonlyargs)}
+    return tuple(option for option in MODEL_OPTIONS if option in names)
+
+
 __all__ = [
+    "MODEL_OPTIONS",
     "SOURCE_KEYS",
+    "accepted_options",
     "check_source_file",
     "check_source_text",
     "resolve_source",

@@ -124,4 +124,4 @@ class LiveRun:
         self.live.tags = dict(roles)
 
     def _config_data(self) -> dict | None:
-        return config_module.to_dict(self.config) if self.config is not None else None
+        return config_module.diagnosis_dict(self.config) if self.config is not None else None

@@ -28,7 +28,7 @@ def config_of(run_log: RunLog) -> dict[str, Any] | None:
 def config_from_text(text: str | None, *, source: str = "") -> dict[str, Any] | None:
     """A traindoc config's TOML (as stored in a log) as nested data; None if absent or bad."""
     config = stored_config(text, source=source)
-    return config_module.to_dict(config) if config is not None else None
+    return config_module.diagnosis_dict(config) if config is not None else None
 
 
 def stored_config(text: str | None, *, source: str = "") -> config_module.RunConfig | None:

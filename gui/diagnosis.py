@@ -56,7 +56,7 @@ class RunDiagnoser:
         if self._live is not None and self._live.tags != run.roles:
             self.reset()  # a role gained or changed its tag: a metric's direction comes from it
         if self._live is None:
-            config = config_module.to_dict(run.config) if run.config is not None else None
+            config = config_module.diagnosis_dict(run.config) if run.config is not None else None
             self._live = LiveDiagnoser(config=config, name=run.name, tags=run.roles)
 
     def _feed(self, run: RunState) -> bool:

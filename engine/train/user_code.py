@@ -28,13 +28,11 @@ from typing import Any
 import torch
 
 from traindoc.engine.config import ModelConfig
-from traindoc.engine.config_sources import split_source
+from traindoc.engine.config_sources import MODEL_OPTIONS, split_source
 from traindoc.engine.data.files import DataError
 from traindoc.engine.errors import UserError
 from traindoc.engine.train.models import ModelError
 
-#: The ``model.*`` keys a factory may take by name, and the config field of each.
-MODEL_OPTIONS = ("hidden", "dropout", "activation")
 _counter = itertools.count()
 
 
