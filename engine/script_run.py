@@ -31,7 +31,7 @@ class ScriptProcess:
     def __init__(self, command: Sequence[str], logdir: str, *, stdout_to_stderr: bool) -> None:
         self.command = list(command)
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
-        env = dict(os.environ, TRAINDOC_LOGDIR=logdir)
+        env = dict(os.environ, TRAINDOC_LOGDIR=os.path.abspath(logdir))  # a script may chdir
         try:
             self.proc = subprocess.Popen(
                 self.command, env=env, start_new_session=True,

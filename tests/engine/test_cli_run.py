@@ -84,12 +84,15 @@ def test_a_script_that_fails_at_once_exits_1_with_its_stderr(tmp_path):
 def test_a_script_that_writes_no_logs_gets_a_warning(tmp_path, monkeypatch, capfd):
     monkeypatch.setattr(cli_run, "NO_LOGS_SECONDS", 0.5)
     monkeypatch.setattr(cli_run, "POLL_SECONDS", 0.1)
-    code = main(["run", "--logdir", str(tmp_path), "--", sys.executable, "-c",
-                 "import time; time.sleep(2)"])
-    err = capfd.readouterr().err
+    monkeypatch.chdir(tmp_path.parent)
+    code = main(["run", "--logdir", tmp_path.name, "--", sys.executable, "-c",
+                 "import os, time; print(os.environ['TRAINDOC_LOGDIR']); time.sleep(2)"])
+    out, err = capfd.readouterr()
     assert code == 0
-    assert f"warning: no TensorBoard logs written under {tmp_path} for 0.5 s" in err
-    assert f"warning: {tmp_path}: no TensorBoard logs written by the script" in err
+    assert out == f"{tmp_path}\n"  # exported as an absolute path
+    name = tmp_path.name
+    assert f"warning: no TensorBoard logs written under {name} for 0.5 s" in err
+    assert f"warning: {name}: no TensorBoard logs written by the script" in err
 
 
 # The script ignores SIGINT (so SIGTERM must end it) and has a child in its group.
