@@ -185,7 +185,8 @@ class Progress:
                 self.bar.set_postfix(self.postfix, refresh=False)
         elif isinstance(event, Evaluated):
             self.postfix["val_loss"] = f"{event.metrics['val/loss']:.4g}"
-            self.postfix["val_acc"] = f"{event.metrics['val/accuracy']:.3f}"
+            if "val/accuracy" in event.metrics:  # a regression logs no accuracy
+                self.postfix["val_acc"] = f"{event.metrics['val/accuracy']:.3f}"
             if self.bar is not None:
                 self.bar.set_postfix(self.postfix)
 

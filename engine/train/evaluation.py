@@ -1,6 +1,7 @@
 """End-of-epoch evaluation (training process only).
 
-- :func:`evaluate` is the mean cross-entropy and accuracy over a whole split.
+- :func:`evaluate` is the mean loss (cross-entropy, or MSE for a regression) and
+  accuracy over a whole split.
 - :class:`EarlyStopping` is the patience rule on ``val/loss``; it remembers the best epoch.
 """
 
@@ -10,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+
+from traindoc.engine.train.step import loss_of
 
 EVAL_BATCH = 1024
 
@@ -42,7 +44,7 @@ class EarlyStopping:
 def evaluate(
     model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over a whole split."""
+    """Mean loss and accuracy over a whole split (accuracy NaN for a regression)."""
     model.eval()
     loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
     correct = torch.zeros((), device=x.device, dtype=torch.int64)
@@ -50,9 +52,11 @@ def evaluate(
         xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
         with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model(xb)
-        loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
-        correct += (logits.argmax(1) == yb).sum()
+        loss_sum += loss_of(logits, yb, reduction="sum").double()
+        if not yb.is_floating_point():
+            correct += (logits.argmax(1) == yb).sum()
     model.train()
     n = max(1, len(y))
     # note: CPU-GPU sync point (once per evaluation).
-    return loss_sum.item() / n, correct.item() / n
+    accuracy = math.nan if y.is_floating_point() else correct.item() / n
+    return loss_sum.item() / n, accuracy

@@ -206,6 +206,8 @@ def end_epoch(
     # note: CPU-GPU sync point, once per epoch.
     train_acc = correct.item() / max(1, run.n_train)
     progress.last_eval = {VAL_LOSS: val_loss, VAL_ACCURACY: val_acc, TRAIN_ACCURACY: train_acc}
+    if run.y_val.is_floating_point():  # a regression: no accuracy to log
+        progress.last_eval = {VAL_LOSS: val_loss}
     for tag, value in progress.last_eval.items():
         writer.add_scalar(tag, value, progress.step)
     writer.flush()

@@ -26,7 +26,7 @@ from traindoc.engine.config_limits import check_model_budget
 from traindoc.engine.data import datasets
 from traindoc.engine.train.augment import augment_batch
 from traindoc.engine.train.grads import FlatGrads
-from traindoc.engine.train.models import build_model
+from traindoc.engine.train.models import ModelError, build_model
 from traindoc.engine.train.optim import build_optimizer
 from traindoc.engine.train.user_code import build_user_model, check_first_batch, load_user_data
 
@@ -72,6 +72,9 @@ def make_model(
 ) -> torch.nn.Module:
     """The user's ``model.source`` (checked on the first batch ``x``), else the built-in arch."""
     if not config.model.source:
+        if train.num_classes is None:
+            raise ModelError("data.source gives float targets (a regression): the built-in "
+                             "models classify; set model.source to a model of your own")
         # The parameter budget on the real data (validation only knew a lower bound for files).
         check_model_budget(config.model.arch, tuple(config.model.hidden), train.input_shape,
                            train.num_classes)

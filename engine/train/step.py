@@ -1,5 +1,6 @@
 """One optimizer step, and the pieces the finders share with it (training process only).
 
+- :func:`loss_of`: cross-entropy for class labels, MSE for float targets (regression).
 - :func:`forward_backward` accumulates the gradient of a batch's mean loss over
   micro-batches and gives each sample's predicted class.
 - :func:`clip_gradients` is the global norm and clipping for parameters that do
@@ -22,6 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from traindoc.engine.train.setup import Run
+
+
+def loss_of(outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy for integer labels; mean squared error for float targets (regression)."""
+    if targets.is_floating_point():
+        return F.mse_loss(outputs.float().reshape(targets.shape), targets, reduction=reduction)
+    return F.cross_entropy(outputs.float(), targets, reduction=reduction)
 
 
 def clip_gradients(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
@@ -88,11 +96,12 @@ def _micro_step(model, x, y, indices, amp_dtype, scaler, transform, share, predi
     else:
         with torch.autocast(x.device.type, dtype=amp_dtype):
             logits = model(xb)
-    loss = F.cross_entropy(logits.float(), yb)
+    loss = loss_of(logits, yb)
     if share is not None:
         loss = loss * share
     (scaler.scale(loss) if scaler else loss).backward()
-    torch.argmax(logits.detach(), 1, out=predictions)
+    if not yb.is_floating_point():  # a regression has no classes to predict
+        torch.argmax(logits.detach(), 1, out=predictions)
     return loss.detach()
 
 

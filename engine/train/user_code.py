@@ -5,8 +5,8 @@
   and returns its function ``NAME``.
 - :func:`load_user_data` calls the data function with no arguments: ``(train, val)``,
   each a ``Dataset`` of ``(x, y)`` pairs or a pair of tensors ``(X, y)``, becomes
-  tensors. Integer labels make a classification task (float targets, a regression,
-  are refused for now with a clear message).
+  tensors. Integer labels make a classification task (cross-entropy, accuracy),
+  float targets a regression (MSE; accuracy not logged).
 - :func:`build_user_model` calls the factory as ``NAME(input_shape, num_classes,
   **options)`` with the ``model.*`` values its signature accepts by name
   (:func:`accepted_options`), and checks the model on the first batch.
@@ -129,9 +129,9 @@ def load_user_data(spec: str) -> UserData:
     if classify != (not val_y.is_floating_point()):
         raise DataError("data.source: train and val targets differ in kind "
                         "(integer labels in one, float targets in the other)")
-    if not classify:  # regression (MSE, no accuracy) is not in the loop yet
-        raise DataError("data.source: float targets (regression) are not supported yet; "
-                        "return integer class labels")
+    if not classify:  # a regression: MSE loss, no accuracy
+        return UserData(UserSplit(train_x, train_y.float(), None),
+                        UserSplit(val_x, val_y.float(), None))
     train_y, val_y = train_y.long(), val_y.long()
     if min(int(train_y.min()), int(val_y.min())) < 0:
         raise DataError("data.source: class labels must be integers >= 0")

@@ -73,3 +73,34 @@ def test_a_missing_file_exits_2_before_any_run_starts(tmp_path):
                       cwd=tmp_path)
     assert_refused(result, f"data.source = '{tmp_path / 'nowhere.py'}:load': file not found",
                    logdir)
+
+
+def test_batch_find_on_the_example_model_and_data_tries_batches(tmp_path):
+    result = traindoc("batch-find", *SOURCES, "--device", "cpu", "--target", "64",
+                      "--memory-limit", "1.39", "--logdir", str(tmp_path / "finders"), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "batch      8: fits" in result.stdout
+
+
+REGRESSION = '''
+import torch
+
+def load():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 4, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0])
+    return (x[:500], y[:500]), (x[500:], y[500:])
+
+def linear(input_shape, num_classes):
+    return torch.nn.Linear(input_shape[0], 1)
+'''
+
+
+def test_a_regression_trains_from_the_command_line_without_accuracy(tmp_path):
+    (tmp_path / "reg.py").write_text(REGRESSION, encoding="utf-8")
+    result = traindoc("train", "--set", "data.source=reg.py:load",
+                      "--set", "model.source=reg.py:linear", "--set", "train.epochs=3",
+                      "--set", "optim.lr=0.05", "--device", "cpu", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr  # 1: a finding, never bad input
+    assert "status: finished" in result.stdout and "val loss" in result.stdout
+    assert "accuracy" not in result.stdout and "Traceback" not in result.stderr

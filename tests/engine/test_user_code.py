@@ -158,9 +158,10 @@ DATA_CASES = {
                    "load() returned a list of 3; expected (train, val)"),
     "not a split": ("def load():\n    return 'a', 'b'\n",
                     "the train split is a str; expected a torch Dataset"),
-    "regression": ("import torch\ndef load():\n"
-                   "    s = (torch.zeros(4, 2), torch.zeros(4))\n    return s, s\n",
-                   "float targets (regression) are not supported yet"),
+    "mixed kinds": ("import torch\ndef load():\n"
+                    "    return (torch.zeros(4, 2), torch.zeros(4)), "
+                    "(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long))\n",
+                    "train and val targets differ in kind"),
 }
 
 
