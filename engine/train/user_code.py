@@ -51,7 +51,7 @@ def load_function(key: str, spec: str, error: type[UserError]) -> Callable[..., 
     sys.path.insert(0, folder)
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:  # the user's module failed to import
+    except (Exception, SystemExit) as exc:  # the user's module failed (or exited) on import
         raise error(f"{key}: importing {path.name} failed: {_describe(exc)}") from None
     finally:
         if folder in sys.path:

@@ -139,6 +139,8 @@ MODEL_CASES = {
                       "the model fails on a batch of shape (2, 1, 8, 8): RuntimeError"),
     "import fails": ("import not_a_module_anywhere\n",
                      "model.source: importing net.py failed: ModuleNotFoundError"),
+    "exits on import": ("import sys\nsys.exit(3)\n",
+                        "model.source: importing net.py failed: SystemExit: 3"),
 }
 
 
