@@ -8,6 +8,7 @@ names), so the ``more-dropout`` fix changes this model for real.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from torch import nn
 
@@ -15,7 +16,7 @@ from torch import nn
 def make_mlp(
     input_shape: tuple[int, ...],
     num_classes: int,
-    hidden: list[int] = (128,),
+    hidden: Sequence[int] = (128,),
     dropout: float = 0.0,
 ) -> nn.Module:
     """Flatten, then ``hidden`` ReLU layers with dropout, then the class scores."""
