@@ -15,6 +15,8 @@ from typing import Any
 
 from traindoc.engine import config as config_module
 from traindoc.engine.config import ConfigError, RunConfig
+from traindoc.engine.config_sources import SOURCE_KEYS
+from traindoc.gui.core.source_functions import missing_name
 
 _KEY = re.compile(r"^\[?([a-z_]+(?:\.[a-z_]+)?)\]?\s*[=:]")
 
@@ -26,7 +28,22 @@ def error_key(message: str) -> str | None:
 
 
 def validate_values(values: dict[str, Any]) -> tuple[RunConfig | None, dict[str, str]]:
-    """``(config, {})`` when every value is valid, else ``(None, {key: message})``."""
+    """``(config, {})`` when every value is valid, else ``(None, {key: message})``.
+
+    A ``model.source`` / ``data.source`` whose file lacks the function is an error too
+    (engine finds that only when the run starts).
+    """
+    config, errors = _engine_errors(values)
+    for key in SOURCE_KEYS:
+        message = None if key in errors else missing_name(key, str(values.get(key) or ""))
+        if message:
+            errors[key] = message
+            config = None
+    return config, errors
+
+
+def _engine_errors(values: dict[str, Any]) -> tuple[RunConfig | None, dict[str, str]]:
+    """Engine's own validation, one message per offending key."""
     pending = dict(values)
     errors: dict[str, str] = {}
     for _ in range(len(values) + 1):

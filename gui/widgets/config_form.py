@@ -28,6 +28,7 @@ from traindoc.engine import config as cfg
 from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.core.field_rules import inapplicable
 from traindoc.gui.widgets import form_browse
+from traindoc.gui.widgets.source_picker import SourcePicker
 from traindoc.gui.widgets.wheel_guard import WheelGuard, guard
 
 ERROR_STYLE = "color: #C62828; font-size: 11px;"
@@ -38,7 +39,7 @@ ERROR_BORDER = "border: 1px solid #C62828;"
 class Field:
     key: str
     label: str
-    kind: str  # text | bool | choice | combo (editable choice)
+    kind: str  # text | bool | choice | combo (editable choice) | source (FILE.py:NAME)
     choices: tuple[str, ...] = ()
     tip: str = ""
 
@@ -56,14 +57,16 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("data.val_fraction", "Validation fraction", "text"),
         Field("data.augment", "Augment (images)", "bool"),
         Field("data.normalize", "Normalize", "bool"),
-        Field("data.source", "From a Python file", "text", tip="FILE.py:NAME; empty: the dataset"),
+        Field("data.source", "Own data", "source",
+              tip="A function of your .py file returning (train, val); Clear: the dataset"),
     )),
     ("Model", (
         Field("model.arch", "Architecture", "choice", cfg.ARCHS),
         Field("model.hidden", "Hidden widths", "text", tip="e.g. 256, 256"),
         Field("model.dropout", "Dropout", "text"),
         Field("model.activation", "Activation", "choice", cfg.ACTIVATIONS),
-        Field("model.source", "From a Python file", "text", tip="FILE.py:NAME; empty: the arch"),
+        Field("model.source", "Own model", "source",
+              tip="A function (or class) of your .py file making the model; Clear: the arch"),
     )),
     ("Optimizer", (
         Field("optim.name", "Optimizer", "choice", cfg.OPTIMIZERS),
@@ -173,6 +176,9 @@ class ConfigForm(QScrollArea):
     # ------------------------------------------------------------ editors
 
     def _make_editor(self, spec: Field) -> QWidget:
+        if spec.kind == "source":
+            return SourcePicker(spec.key.partition(".")[0],
+                                lambda text, key=spec.key: self.draft.set(key, text))
         if spec.kind == "bool":
             box = QCheckBox()
             box.toggled.connect(lambda on, key=spec.key: self.draft.set(key, bool(on)))
@@ -199,7 +205,9 @@ class ConfigForm(QScrollArea):
         for key, editor in self.editors.items():
             value = self.draft.values.get(key)
             editor.blockSignals(True)
-            if isinstance(editor, QCheckBox):
+            if isinstance(editor, SourcePicker):
+                editor.set_spec(str(value or ""))
+            elif isinstance(editor, QCheckBox):
                 editor.setChecked(bool(value))
             elif isinstance(editor, QComboBox):
                 text = display(value)
