@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from traindoc.engine.config_sources import split_source
 from traindoc.gui.core.source_functions import top_level_names
@@ -43,12 +50,15 @@ class SourcePicker(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip(f"Use the built-in {what} again")
         self.clear_button.clicked.connect(self.clear)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.path, 2)
+        column = QVBoxLayout(self)  # the path gets a line of its own: paths are long
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.path)
+        row = QHBoxLayout()
         row.addWidget(self.function, 1)
         row.addWidget(self.browse_button)
         row.addWidget(self.clear_button)
+        column.addLayout(row)
         self.set_spec("")
 
     # ------------------------------------------------------------ shown value
