@@ -28,17 +28,22 @@ STDERR_LINES = 20
 class ScriptProcess:
     """The script as a child process in its own group; see the module docstring."""
 
-    def __init__(self, command: Sequence[str], logdir: str, *, stdout_to_stderr: bool) -> None:
+    def __init__(
+        self, command: Sequence[str], logdir: str, *, stdout_to_stderr: bool,
+        cwd: str | None = None,
+    ) -> None:
         self.command = list(command)
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
         env = dict(os.environ, TRAINDOC_LOGDIR=os.path.abspath(logdir))  # a script may chdir
         try:
             self.proc = subprocess.Popen(
-                self.command, env=env, start_new_session=True,
+                self.command, env=env, start_new_session=True, cwd=cwd,
                 stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 stdout=sys.stderr if stdout_to_stderr else None,
             )
         except FileNotFoundError:
+            if cwd is not None and not os.path.isdir(cwd):
+                raise UserError(f"{cwd}: no such folder") from None
             raise UserError(f"{self.command[0]}: command not found") from None
         except PermissionError:
             raise UserError(f"{self.command[0]}: permission denied") from None

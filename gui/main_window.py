@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.pump = Pump(self.model, parent=self)
         self.runs = None  # traindoc.gui.launch.RunController, built with the heavy parts
         self.logs = None  # traindoc.gui.logs.LogController
+        self.script_runs = None  # traindoc.gui.script_runs.ScriptRunController
         self.charts = None
         self.findings = None
         self._pending_paths: list[str] = []
@@ -174,6 +175,8 @@ class MainWindow(QMainWindow):
 
     def stop_run(self) -> None:
         run = self.model.current
+        if run is not None and self.script_runs is not None and self.script_runs.stop(run.id):
+            return
         if run is not None and self.runs is not None:
             self.runs.stop(run.id)
 
@@ -247,7 +250,9 @@ class MainWindow(QMainWindow):
         run = self.model.current
         self.start_button.setEnabled(self.draft.valid)
         self.start_action.setEnabled(self.draft.valid)
-        self.stop_action.setEnabled(run is not None and run.active and run.kind == "launched")
+        self.stop_action.setEnabled(run is not None and (
+            (run.active and run.kind == "launched")
+            or (self.script_runs is not None and self.script_runs.running(run.id))))
 
     def _show_failure(self, run_id: str) -> None:
         run = self.model.run(run_id)
@@ -298,5 +303,7 @@ class MainWindow(QMainWindow):
         help_menu.stop_tensorboards(self)
         if self.runs is not None:
             self.runs.close_all()
+        if self.script_runs is not None:
+            self.script_runs.close_all()
         if self.logs is not None:
             self.logs.close_all()

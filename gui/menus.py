@@ -44,6 +44,8 @@ def build(w: MainWindow) -> None:
     run_menu.addSeparator()
     _action(w, run_menu, "&LR range test…", partial(lr_find, w))
     _action(w, run_menu, "&Batch-size finder…", partial(batch_find, w))
+    run_menu.addSeparator()
+    w.run_script_action = _action(w, run_menu, "Run a &script…", partial(run_script, w))
 
     logs_menu = bar.addMenu("&Logs")
     w.roles_action = _action(w, logs_menu, "Assign tag &roles…", partial(edit_roles, w))
@@ -164,3 +166,25 @@ def batch_find(w: MainWindow) -> None:
     dialog = BatchFindDialog(config, pump=w.pump, parent=w)
     dialog.patch_chosen.connect(w.draft.apply)
     dialog.open()
+
+
+def run_script(w: MainWindow):
+    """Open the "Run a script…" dialog; Start launches the script and opens its logs."""
+    from traindoc.gui.dialogs.run_script import RunScriptDialog
+
+    dialog = RunScriptDialog(w.logdir, parent=w)
+    dialog.spec_chosen.connect(partial(start_script, w))
+    dialog.open()
+    return dialog
+
+
+def start_script(w: MainWindow, spec) -> None:
+    from traindoc.engine.errors import UserError
+    from traindoc.gui.script_runs import ScriptRunController
+
+    if w.script_runs is None:
+        w.script_runs = ScriptRunController(w, parent=w)
+    try:
+        w.script_runs.start(spec)
+    except UserError as exc:
+        QMessageBox.warning(w, "traindoc", str(exc))
