@@ -181,8 +181,10 @@ class MainWindow(QMainWindow):
             self.runs.stop(run.id)
 
     def apply_fix(self, run_id: str, finding, remedy) -> str | None:
+        scripts = self.script_runs
+        runs = scripts if scripts is not None and scripts.script_of(run_id) else self.runs
         try:
-            return self.runs.apply_fix(run_id, finding, remedy)
+            return runs.apply_fix(run_id, finding, remedy)
         except (ValueError, OSError) as exc:  # ConfigError is a ValueError
             QMessageBox.warning(self, "traindoc", f"Cannot apply {remedy.id}: {exc}")
             return None

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer
 from traindoc.engine.errors import UserError
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params
 from traindoc.engine.script_run import ScriptProcess
+from traindoc.gui import script_fixes
 
 POLL_MS = 500  # how often a started script is checked for its exit
 
@@ -106,6 +107,8 @@ class ScriptRunController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
+        self.scripted: dict[str, object] = {}  # run id -> the diagnosis given patches here
+        window.model.diagnosis_changed.connect(self._give_patches)
 
     def start(self, spec: ScriptSpec) -> ScriptRun:
         """Launch the script (raises UserError when it cannot start) and open its logs."""
@@ -164,6 +167,33 @@ class ScriptRunController(QObject):
             return f"script finished: {name}"
         tail = " | ".join(list(script.process.stderr_tail)[-3:])
         return f"script failed (exit code {script.code}): {name}" + (f": {tail}" if tail else "")
+
+    def _give_patches(self, run_id: str) -> None:
+        """A script run's new diagnosis: its remedies get the patches the script can take
+        (the mapped options), and the run a config to show the old values from."""
+        script = self.script_of(run_id)
+        run = self.window.model.run(run_id)
+        if script is None or not script.spec.params.flags or run.diagnosis is None \
+                or run.diagnosis is self.scripted.get(run_id):
+            return
+        if run.config is None:
+            self.window.model.update_run(run_id, config=script_fixes.script_config(script.spec))
+        self.scripted[run_id] = script_fixes.scripted(run.diagnosis, script.spec)
+        self.window.model.set_diagnosis(run_id, self.scripted[run_id])
+
+    def apply_fix(self, run_id: str, finding, remedy) -> str:
+        """Start the script again with the remedy's options, as a child of run ``run_id``;
+        the child's log folder. Raises ValueError when the script cannot take the fix."""
+        script = self.script_of(run_id)
+        parent = self.window.model.run(run_id)
+        if script is None or parent is None:
+            raise ValueError("not a script started here")
+        spec = script_fixes.child_spec(script.spec, parent.run_dir, parent.name, finding, remedy)
+        try:
+            self.start(spec)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        return str(spec.logdir)
 
     def close_all(self) -> None:
         """Stop every script's process group and wait for it (the window is closing)."""

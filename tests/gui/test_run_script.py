@@ -4,6 +4,7 @@ Stop / closing the window ending its whole process group."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -178,3 +179,76 @@ def test_the_script_runs_in_its_working_folder_with_the_logdir_exported(tmp_path
     cwd, logdir = (work / "where.txt").read_text().splitlines()
     assert Path(cwd) == work.resolve()
     assert Path(logdir) == (tmp_path / "logs").resolve()
+
+
+@pytest.mark.slow
+def test_a_fix_of_a_script_run_starts_a_child_with_the_changed_option(window, qtbot, tmp_path):
+    from traindoc.engine import rundir
+
+    _, logdir = _start_from_dialog(window, qtbot, tmp_path, epochs=3)
+    source = window.logs.sources[logdir.resolve()]
+
+    def fixable():
+        for run_id in source.runs.values():
+            run = window.model.run(run_id)
+            for finding in run.findings() if run.diagnosis is not None else ():
+                for remedy in finding.remedies:
+                    if remedy.patch == {"optim.lr": 2.0} and not remedy.already_tried:
+                        return run, finding, remedy
+        return None
+
+    qtbot.waitUntil(lambda: fixable() is not None, timeout=SCRIPT_MS)
+    parent, finding, remedy = fixable()
+    assert parent.config.optim.lr == 20.0  # the panel shows "optim.lr 20.0 → 2.0"
+    # a remedy changing an unmapped key carries no patch: the script has no option for it
+    assert all(set(r.patch or {}) <= {"optim.lr"} for f in parent.findings() for r in f.remedies)
+    window.model.set_current(parent.id)
+    window.findings.select_finding(finding.rule)
+    button = window.findings.fix_button(remedy.id)
+    assert button is not None and button.isEnabled()
+    button.click()  # the findings panel's "Apply fix", as the user does
+    child_dir = next(p for p in window.script_runs.scripts if p != logdir.resolve())
+    assert child_dir.parent == logdir.parent and child_dir.name == f"{logdir.name}-{remedy.id}"
+    child = window.script_runs.scripts[child_dir]
+    assert child.spec.command == [sys.executable, "examples/train_script.py",
+                                  "--lr", "2.0", "--epochs", "3"]
+    link, problems = rundir.read_parent(child_dir)
+    assert problems == [] and link.parent == str(parent.run_dir)
+    assert (link.rule, link.remedy, link.patch) == (finding.rule, remedy.id, {"optim.lr": 2.0})
+    child_source = window.logs.sources[child_dir]
+    qtbot.waitUntil(lambda: len(child_source.runs) >= 1, timeout=SCRIPT_MS)
+    child_run = window.model.run(next(iter(child_source.runs.values())))
+    assert child_run.fix is not None and child_run.fix.parent == parent.id
+    qtbot.waitUntil(lambda: child.code is not None, timeout=SCRIPT_MS)
+    assert child.code == 0 and _group_gone(child.process.pgid)
+
+
+def test_script_fixes_keep_only_patches_of_mapped_options(tmp_path):
+    from traindoc.diagnostics.remedies import remedies_for
+    from traindoc.diagnostics.types import Diagnosis, Finding, Severity, Status
+    from traindoc.engine import rundir
+    from traindoc.engine.script_params import parse_params
+    from traindoc.gui import script_fixes
+    from traindoc.gui.script_runs import ScriptSpec
+
+    spec = ScriptSpec(["python", "t.py", "--lr=20"], tmp_path, tmp_path / "runs" / "s",
+                      parse_params(["optim.lr=--lr"]))
+    finding = Finding("divergence", Severity.ERROR, "loss diverges", 0, 9, "x",
+                      remedies=remedies_for("divergence"))
+    assert all(r.patch is None for r in finding.remedies)  # a log without a config
+    diagnosis = script_fixes.scripted(Diagnosis(Status.PROBLEMS, (finding,)), spec)
+    patches = {r.id: r.patch for r in diagnosis.findings[0].remedies}
+    assert patches["lower-lr"] == {"optim.lr": 2.0}
+    assert all(p is None for rid, p in patches.items() if rid != "lower-lr")
+    assert script_fixes.script_config(spec).optim.lr == 20.0
+    lower = next(r for r in diagnosis.findings[0].remedies if r.id == "lower-lr")
+    child = script_fixes.child_spec(spec, tmp_path / "runs" / "s", "s", finding, lower)
+    assert child.command == ["python", "t.py", "--lr=2.0"]
+    assert child.logdir == tmp_path / "runs" / "s-lower-lr" and child.cwd == tmp_path
+    link, _ = rundir.read_parent(child.logdir)
+    assert (link.parent, link.remedy, link.patch) == (
+        str(tmp_path / "runs" / "s"), "lower-lr", {"optim.lr": 2.0})
+    assert script_fixes.child_spec(spec, None, "s", finding, lower).logdir.name == "s-lower-lr-2"
+    unmapped = dataclasses.replace(lower, patch={"train.clip_grad_norm": 1.0})
+    with pytest.raises(ValueError, match="no option"):
+        script_fixes.child_spec(spec, None, "s", finding, unmapped)
