@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from traindoc.engine.config_limits import show
 from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.core.config_draft import ConfigDraft
 from traindoc.gui.core.field_rules import inapplicable
@@ -60,8 +61,9 @@ def test_top_level_names_are_read_without_running_the_file(tmp_path):
 def test_missing_name_is_one_line_naming_what_the_file_has():
     spec = f"{MODEL_FILE}:make_cnn"
     message = missing_name("model.source", spec)
-    assert message == (f"model.source = {spec!r}: no function 'make_cnn' in digits_model.py "
-                       "(it has: make_mlp)")
+    # The value is shown as engine shows values (a long path is elided), then the reason.
+    assert message == (f"model.source = {show(spec)}: no function 'make_cnn' in "
+                       "digits_model.py (it has: make_mlp)")
     assert "\n" not in message
     assert missing_name("model.source", f"{MODEL_FILE}:make_mlp") is None
     assert missing_name("model.source", "") is None
