@@ -55,3 +55,15 @@ def panel(qtbot, model):
     widget.resize(900, 600)
     widget.show()
     return widget
+
+
+@pytest.fixture
+def form(qtbot):
+    """The New-run form over a fresh draft, shown."""
+    from traindoc.gui.config_draft import DraftModel
+    from traindoc.gui.widgets.config_form import ConfigForm
+
+    widget = ConfigForm(DraftModel())
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget

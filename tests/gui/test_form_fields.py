@@ -5,22 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.core.field_rules import inapplicable
 from traindoc.gui.widgets.config_form import ZERO_WIDTH_SPACE
-
-
-@pytest.fixture
-def form(qtbot):
-    from traindoc.gui.widgets.config_form import ConfigForm
-
-    widget = ConfigForm(DraftModel())
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
 
 
 def test_rules_name_the_fields_that_do_not_apply():

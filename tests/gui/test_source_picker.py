@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from traindoc.engine.config_limits import show
-from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.core.config_draft import ConfigDraft
 from traindoc.gui.core.field_rules import inapplicable
 from traindoc.gui.core.source_functions import missing_name, top_level_names
@@ -21,14 +19,6 @@ MODEL_FILE = EXAMPLES / "digits_model.py"
 DATA_FILE = EXAMPLES / "digits_data.py"
 
 
-@pytest.fixture
-def form(qtbot):
-    from traindoc.gui.widgets.config_form import ConfigForm
-
-    widget = ConfigForm(DraftModel())
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
 
 
 def choose_file(monkeypatch, path: Path) -> list[tuple]:
