@@ -60,11 +60,6 @@ class Watcher:
         self.warnings: list[str] = []  # since the last take_warnings()
         self._where: dict[str, tuple[str, LogFollower, str]] = {}  # name -> path, follower, run
 
-    def poll(self) -> tuple[list[str], list[str]]:
-        """One poll: (names of the runs that received points, texts or a reset, warnings)."""
-        changed = [change.name for change in self.changes() if change.touched]
-        return changed, self.take_warnings()
-
     def take_warnings(self) -> list[str]:
         warnings, self.warnings = self.warnings, []
         return warnings

@@ -38,7 +38,8 @@ def test_watcher_matches_batch_diagnosis_as_the_log_grows(tmp_path):
                 writer.add_scalar("Loss/train", float(values[i]), i + 1)
             writer.flush()
             watcher.followers[0][1]._next_rescan = 0  # rescan now (the test's clock)
-            changed, warnings = watcher.poll()
+            changed = [c.name for c in watcher.changes() if c.touched]
+            warnings = watcher.take_warnings()
             assert changed == ["run"] and not warnings
             state = watcher.runs["run"]
             assert state.points == start + 50
