@@ -10,10 +10,13 @@ argument list.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from traindoc.diagnostics import remedies as remedy_module
+from traindoc.diagnostics.types import Diagnosis
 from traindoc.engine import config as config_module
 from traindoc.engine.errors import UserError
 
@@ -62,6 +65,24 @@ class ParamMap:
         for key, value in patch.items():
             out = set_option(out, self.flags[key], format_value(value))
         return out
+
+
+def scripted(diagnosis: Diagnosis, params: ParamMap, command: Sequence[str]) -> Diagnosis:
+    """The diagnosis with each remedy's patch computed from the mapped options' current
+    values in ``command``, kept only when every key it changes has an option (else no
+    patch: the remedy keeps its snippet). The CLI's ``traindoc run`` and the GUI's script
+    runs both use it (the GUI's follower diagnoses a script's logs without a config)."""
+    config = params.config(command)
+    findings = []
+    for finding in diagnosis.findings:
+        fixed = []
+        for remedy in finding.remedies:
+            patch = remedy_module.remedy(remedy.id, config, rule=finding.rule,
+                                         cause=finding.cause).patch
+            fixed.append(dataclasses.replace(
+                remedy, patch=patch if params.applicable(patch) else None))
+        findings.append(dataclasses.replace(finding, remedies=tuple(fixed)))
+    return dataclasses.replace(diagnosis, findings=tuple(findings))
 
 
 def parse_params(texts: Sequence[str]) -> ParamMap:

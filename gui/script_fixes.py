@@ -2,8 +2,9 @@
 (``optim.lr=--lr``) becomes the script's command with the changed options, started as a child run.
 
 A script's logs carry no config, so the follower diagnoses them without patches.
-:func:`scripted` computes each remedy's patch again from the mapped options' values
-(as ``traindoc run`` does) and keeps it only when the script can take it;
+:func:`traindoc.engine.script_params.scripted` computes each remedy's patch from the
+mapped options' values (as ``traindoc run`` does) and keeps it only when the script can
+take it;
 :func:`script_config` is what the findings panel shows the old values from.
 :func:`child_spec` builds the child's run: the changed command and a new log folder
 beside the parent's, with ``parent.json`` naming the parent so it is charted as its fix.
@@ -16,7 +17,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from traindoc.diagnostics import remedies as remedy_module
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
 
@@ -25,22 +25,6 @@ def script_config(spec: Any) -> Any:
     """A RunConfig with the mapped options' values (the rest at their defaults)."""
     return config_module.apply_patch(config_module.RunConfig(),
                                      spec.params.current(spec.command))
-
-
-def scripted(diagnosis: Any, spec: Any) -> Any:
-    """The diagnosis with each remedy's patch computed from the mapped options, kept only
-    when every key it changes has an option (no patch otherwise)."""
-    config = spec.params.config(spec.command)
-    findings = []
-    for finding in diagnosis.findings:
-        fixed = []
-        for remedy in finding.remedies:
-            patch = remedy_module.remedy(remedy.id, config, rule=finding.rule,
-                                         cause=finding.cause).patch
-            fixed.append(dataclasses.replace(
-                remedy, patch=patch if spec.params.applicable(patch) else None))
-        findings.append(dataclasses.replace(finding, remedies=tuple(fixed)))
-    return dataclasses.replace(diagnosis, findings=tuple(findings))
 
 
 def child_spec(spec: Any, parent_dir: Path | None, parent_name: str,

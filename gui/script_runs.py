@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from traindoc.engine.errors import UserError
-from traindoc.engine.script_params import ParamMap, check_flags, parse_params
+from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
 from traindoc.engine.script_run import ScriptProcess
 from traindoc.gui import script_fixes
 
@@ -178,7 +178,7 @@ class ScriptRunController(QObject):
             return
         if run.config is None:
             self.window.model.update_run(run_id, config=script_fixes.script_config(script.spec))
-        self.scripted[run_id] = script_fixes.scripted(run.diagnosis, script.spec)
+        self.scripted[run_id] = scripted(run.diagnosis, script.spec.params, script.spec.command)
         self.window.model.set_diagnosis(run_id, self.scripted[run_id])
 
     def apply_fix(self, run_id: str, finding, remedy) -> str:

@@ -9,7 +9,6 @@ carries a config key, so a remedy changing only such keys comes with the changed
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 import sys
@@ -27,7 +26,7 @@ from traindoc.engine.cli.exits import (
     interrupted,
 )
 from traindoc.engine.script_logs import ScriptLogs, ScriptRunLog, snapshot
-from traindoc.engine.script_params import ParamMap, check_flags, parse_params
+from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
 from traindoc.engine.script_run import ScriptProcess
 
 #: Seconds between two reads of the logs (at least; see READ_SHARE).
@@ -110,7 +109,7 @@ def follow(
                   file=sys.stderr, flush=True)
         if not as_json:
             for run_log in changed:
-                print_new(run_log, params, shown)
+                print_new(run_log, params, script.command, shown)
         _sleep_while_running(script, pause)
     script.finish()
     return code
@@ -123,9 +122,11 @@ def _sleep_while_running(script: ScriptProcess, seconds: float) -> None:
         time.sleep(min(POLL_SECONDS, 0.1))
 
 
-def print_new(run_log: ScriptRunLog, params: ParamMap, shown: dict[str, tuple]) -> None:
+def print_new(
+    run_log: ScriptRunLog, params: ParamMap, command: list[str], shown: dict[str, tuple]
+) -> None:
     """Print a run's diagnosis when its status or findings changed since last shown."""
-    d = scripted(run_log.diagnosis, params)
+    d = scripted(run_log.diagnosis, params, command)
     key = (d.status, tuple((f.rule, f.severity) for f in d.findings))
     if shown.get(run_log.name) == key:
         return
@@ -137,7 +138,7 @@ def print_new(run_log: ScriptRunLog, params: ParamMap, shown: dict[str, tuple]) 
 def report(
     logs: ScriptLogs, params: ParamMap, command: list[str], code: int, *, as_json: bool
 ) -> None:
-    runs = [(r, scripted(r.diagnosis, params)) for r in logs.runs.values()]
+    runs = [(r, scripted(r.diagnosis, params, command)) for r in logs.runs.values()]
     warnings = list(logs.warnings)
     if not runs:
         warnings.append(f"{logs.logdir}: no TensorBoard logs written by the script")
@@ -152,17 +153,6 @@ def report(
         print("\n\n".join(blocks), flush=True)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
-
-
-def scripted(diagnosis: Diagnosis, params: ParamMap) -> Diagnosis:
-    """The diagnosis with the patches a script cannot take (an unmapped key) removed."""
-    findings = tuple(
-        dataclasses.replace(f, remedies=tuple(
-            r if params.applicable(r.patch) else dataclasses.replace(r, patch=None)
-            for r in f.remedies))
-        for f in diagnosis.findings
-    )
-    return dataclasses.replace(diagnosis, findings=findings)
 
 
 def script_run_json(

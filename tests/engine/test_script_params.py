@@ -8,7 +8,7 @@ import pytest
 
 from traindoc.diagnostics.remedies import remedies_for
 from traindoc.diagnostics.types import Diagnosis, Finding, Severity, Status
-from traindoc.engine.cli.run import fix_lines, script_run_json, scripted
+from traindoc.engine.cli.run import fix_lines, script_run_json
 from traindoc.engine.errors import UserError
 from traindoc.engine.script_logs import ScriptLogs, snapshot
 from traindoc.engine.script_params import (
@@ -16,6 +16,7 @@ from traindoc.engine.script_params import (
     format_value,
     option_value,
     parse_params,
+    scripted,
     set_option,
 )
 from traindoc.engine.tb.writer import ScalarWriter
@@ -75,7 +76,7 @@ def _diverged(config):
 
 def test_remedies_of_a_script_carry_the_changed_command(tmp_path):
     params = parse_params(["optim.lr=--lr"])
-    diagnosis = scripted(_diverged(params.config(SCRIPT)), params)
+    diagnosis = scripted(_diverged(params.config(SCRIPT)), params, SCRIPT)
     lower, warmup = diagnosis.findings[0].remedies[:2]
     assert lower.patch == {"optim.lr": 2.0}
     assert warmup.patch is None  # schedule.warmup has no option in the script

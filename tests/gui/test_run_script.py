@@ -227,7 +227,7 @@ def test_script_fixes_keep_only_patches_of_mapped_options(tmp_path):
     from traindoc.diagnostics.remedies import remedies_for
     from traindoc.diagnostics.types import Diagnosis, Finding, Severity, Status
     from traindoc.engine import rundir
-    from traindoc.engine.script_params import parse_params
+    from traindoc.engine.script_params import parse_params, scripted
     from traindoc.gui import script_fixes
     from traindoc.gui.script_runs import ScriptSpec
 
@@ -236,7 +236,7 @@ def test_script_fixes_keep_only_patches_of_mapped_options(tmp_path):
     finding = Finding("divergence", Severity.ERROR, "loss diverges", 0, 9, "x",
                       remedies=remedies_for("divergence"))
     assert all(r.patch is None for r in finding.remedies)  # a log without a config
-    diagnosis = script_fixes.scripted(Diagnosis(Status.PROBLEMS, (finding,)), spec)
+    diagnosis = scripted(Diagnosis(Status.PROBLEMS, (finding,)), spec.params, spec.command)
     patches = {r.id: r.patch for r in diagnosis.findings[0].remedies}
     assert patches["lower-lr"] == {"optim.lr": 2.0}
     assert all(p is None for rid, p in patches.items() if rid != "lower-lr")
