@@ -18,6 +18,8 @@ from traindoc.engine.tb.reader import load_path
 from traindoc.engine.tb.writer import ScalarWriter
 from traindoc.engine.watch import Watcher
 
+from .tb.helpers import poll_watcher
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,8 +40,7 @@ def test_watcher_matches_batch_diagnosis_as_the_log_grows(tmp_path):
                 writer.add_scalar("Loss/train", float(values[i]), i + 1)
             writer.flush()
             watcher.followers[0][1]._next_rescan = 0  # rescan now (the test's clock)
-            changed = [c.name for c in watcher.changes() if c.touched]
-            warnings = watcher.take_warnings()
+            changed, warnings = poll_watcher(watcher)
             assert changed == ["run"] and not warnings
             state = watcher.runs["run"]
             assert state.points == start + 50

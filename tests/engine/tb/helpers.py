@@ -106,3 +106,10 @@ def independent_points(path: Path) -> dict[str, int]:
                 if n == 1:
                     counts[v.tag] = counts.get(v.tag, 0) + 1
     return counts
+
+
+def poll_watcher(watcher) -> tuple[list[str], list[str]]:
+    """One poll of an ``engine.watch.Watcher``, as the CLI and the GUI read it: the names of
+    the runs that received points, texts or a reset, and the warnings."""
+    changed = [change.name for change in watcher.changes() if change.touched]
+    return changed, watcher.take_warnings()

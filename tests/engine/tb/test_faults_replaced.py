@@ -15,7 +15,7 @@ import numpy as np
 from traindoc.engine.tb.follow import FollowUpdate, LogFollower
 from traindoc.engine.tb.reader import load_path
 
-from .helpers import records, simple, version_event
+from .helpers import poll_watcher, records, simple, version_event
 
 NAME = "events.out.tfevents.1.h"
 
@@ -194,13 +194,13 @@ def test_watch_drops_a_finding_that_no_longer_holds(tmp_path):
     path.write_bytes(records([version_event()]
                              + [simple("train/loss", float(v), i) for i, v in enumerate(bad)]))
     watcher = Watcher([str(tmp_path)], {})
-    watcher.poll()
+    poll_watcher(watcher)
     assert "nan-loss" in [f.rule for f in watcher.runs["."].diagnosis().findings]
     tmp = tmp_path / "next.tmp"
     tmp.write_bytes(records([version_event()]
                             + [simple("train/loss", float(v), i) for i, v in enumerate(good)]))
     os.replace(tmp, path)
-    changed, warnings = watcher.poll()
+    changed, warnings = poll_watcher(watcher)
     assert changed == ["."] and warnings
     state = watcher.runs["."]
     assert state.points == 200

@@ -12,7 +12,7 @@ from traindoc.engine.tb.follow import LogFollower
 from traindoc.engine.tb.reader import EventFileReader, load_path
 from traindoc.engine.tb.scalars import Scalars
 
-from .helpers import records, simple, version_event
+from .helpers import poll_watcher, records, simple, version_event
 
 
 def _events(steps, value, tag="train/loss"):
@@ -109,9 +109,9 @@ def test_watch_diagnoses_only_the_later_attempt(tmp_path):
     path = tmp_path / "events.out.tfevents.1.h"
     _write(path, _events(range(1, 51), 1.0))
     watcher = Watcher([str(tmp_path)], {})
-    watcher.poll()
+    poll_watcher(watcher)
     with open(path, "ab") as f:
         f.write(records(_events(range(1, 31), 2.0)))
-    watcher.poll()
+    poll_watcher(watcher)
     (run,) = watcher.runs.values()
     assert run.points == 30

@@ -18,7 +18,7 @@ from traindoc.engine.tb.scalars import PartSum, Scalars, sum_parts
 from traindoc.engine.watch import Watcher
 
 from ..cli_helpers import traindoc
-from .helpers import simple
+from .helpers import poll_watcher, simple
 
 PARTS = ("box", "obj", "cls")
 TRAIN = "train/box_loss+train/cls_loss+train/obj_loss"
@@ -134,7 +134,7 @@ def test_part_sum_waits_for_every_part_and_keeps_only_unsettled_points():
 def poll(watcher: Watcher) -> None:
     for _, follower in watcher.followers:
         follower._next_rescan = 0  # rescan now (the test's clock)
-    watcher.poll()
+    poll_watcher(watcher)
 
 
 def assert_live_equals_batch(watcher: Watcher, folder, *, restarted: bool = False) -> None:
