@@ -118,7 +118,34 @@ def rolling_median(y: np.ndarray, window: int) -> np.ndarray:
     half = window // 2
     padded = np.concatenate([np.full(half, np.nan), y, np.full(window - 1 - half, np.nan)])
     view = np.lib.stride_tricks.sliding_window_view(padded, window)
-    return np.nanmedian(view, axis=1)
+    if window >= _NANMEDIAN_SMALL or np.isnan(y).any():
+        return np.nanmedian(view, axis=1)
+    return _rolling_median_finite(view, n, window, half)
+
+
+#: numpy's nanmedian takes its masked-array path below this many values per row.
+_NANMEDIAN_SMALL = 600
+
+
+def _rolling_median_finite(view: np.ndarray, n: int, window: int, half: int) -> np.ndarray:
+    """``np.nanmedian(view, axis=1)`` for a ``y`` without NaN (only the edges are padded
+    with NaN), bit for bit, at a fraction of its cost: numpy's masked-array median
+    sorts every row and builds masked arrays (most of a small run's diagnosis).
+    Each row's median is ``(low + high) / 2`` of its middle values, as numpy's is."""
+    out = np.empty(n)
+    inner_lo, inner_hi = min(half, n), max(n - window + half + 1, min(half, n))
+    if inner_hi > inner_lo:  # whole windows: only the middle values need placing
+        hi = window // 2
+        part = np.partition(view[inner_lo:inner_hi], hi, axis=1)
+        low = part[:, hi] if window % 2 else part[:, :hi].max(axis=1)
+        out[inner_lo:inner_hi] = (low + part[:, hi]) / 2.0
+    edges = np.r_[0:inner_lo, inner_hi:n]
+    if len(edges):  # windows cut by an edge: NaN padding sorts last
+        rows = np.sort(view[edges], axis=1)
+        count = np.minimum(n, edges - half + window) - np.maximum(0, edges - half)
+        at = np.arange(len(edges))
+        out[edges] = (rows[at, (count - 1) // 2] + rows[at, count // 2]) / 2.0
+    return out
 
 
 def trailing_median(y: np.ndarray, window: int) -> np.ndarray:
