@@ -11,6 +11,7 @@ import numpy as np
 from traindoc.diagnostics.facts import (
     EDGE,
     MAX_CLASSES,
+    MIN_POINTS,
     cached,
     metric,
     progress,
@@ -104,28 +105,86 @@ def loss_blow_up(view: RunView) -> BlowUp | None:
     return b if worse else None
 
 
+def chance_classes_of(acc: np.ndarray) -> int | None:
+    """k when every accuracy (0-1) sits within ``CHANCE_ACC_SLACK`` of 1/k: a
+    classifier at chance. The median picks k, or a neighbour whose band holds them all
+    (a median of 9.2% is 1 in 10 or 1 in 11)."""
+    level = float(np.median(acc))
+    if not 0 < level <= 0.5:
+        return None
+    guess = round(1 / level)
+    for k in (guess, guess - 1, guess + 1):
+        slack = CHANCE_ACC_SLACK
+        if 2 <= k <= MAX_CLASSES and (1 - slack) / k <= acc.min() <= acc.max() <= (
+                1 + slack) / k:
+            return k
+    return None
+
+
+def at_chance(view: RunView, acc_role: str) -> tuple[int, float] | None:
+    """(k, median accuracy) when ``acc_role`` stayed at chance (1/k) with no trend."""
+    if not view.has(acc_role, 3):
+        return None
+    c = view.curve(acc_role)
+    acc = as_fraction(c.y)
+    k = chance_classes_of(acc)
+    if k is None or trend(c.x, acc).significant(view.cal.trend_z):
+        return None  # an accuracy with a trend is learning (or unlearning), not at chance
+    return k, float(np.median(acc))
+
+
 @cached
 def confidently_wrong(view: RunView) -> tuple[str, str, int, float, float] | None:
     """(loss role, accuracy role, k, accuracy, loss) when a classifier stayed at chance
     accuracy (1/k) with a loss 3x or more above the ln(k) it starts from: the weights
     blew up before the log's first point (loggers that average the first steps)."""
     for acc_role, loss_role in (("val_accuracy", "val_loss"), ("train_accuracy", "train_loss")):
-        if not (view.has(acc_role, 3) and view.has(loss_role, 3)):
+        chance = at_chance(view, acc_role) if view.has(loss_role, 3) else None
+        if chance is None:
             continue
-        acc = as_fraction(view.curve(acc_role).y)
-        level = float(np.median(acc))
-        if not 0 < level <= 0.5:
-            continue
-        k = round(1 / level)
-        slack = CHANCE_ACC_SLACK
-        if not 2 <= k <= MAX_CLASSES or not (1 - slack) / k <= acc.min() <= acc.max() <= (
-                1 + slack) / k:
-            continue
-        if trend(view.curve(acc_role).x, acc).significant(view.cal.trend_z):
-            continue  # an accuracy with a trend is learning (or unlearning), not at chance
+        k, level = chance
         loss = edge_level(view.curve(loss_role), 0.5, head=False)
         if loss >= CHANCE_LOSS_FACTOR * math.log(k):
             return loss_role, acc_role, k, level, loss
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Thrown:
+    """A loss thrown off its start at once that never came back, accuracy at chance."""
+
+    role: str
+    first: float
+    peak: float
+    peak_step: int
+    end: float
+    acc_role: str
+    k: int
+    acc: float
+
+
+@cached
+def thrown_off(view: RunView) -> Thrown | None:
+    """The training loss jumped to 2x or more its first point and ended above that first
+    point, while an accuracy stayed at chance (1/k) all run: the first steps threw the
+    weights off and the run never learned. Too large a step (an untrained classifier
+    sits at ln k and chance; a too-small step leaves it there, it never climbs)."""
+    role = "train_loss"
+    if not view.has(role, 2 * MIN_POINTS):
+        return None
+    c = view.curve(role)
+    first = float(c.y[0])
+    if not np.isfinite(first) or first <= 0:
+        return None
+    j = int(np.argmax(c.hi))
+    end = edge_level(c, EDGE, head=False)
+    if c.hi[j] < SUSTAINED * first or end <= first:
+        return None
+    for acc_role in ("val_accuracy", "train_accuracy"):
+        chance = at_chance(view, acc_role)
+        if chance is not None:
+            k, acc = chance
+            return Thrown(role, first, float(c.hi[j]), int(c.hi_step[j]), end, acc_role, k, acc)
     return None
 
 
@@ -134,7 +193,8 @@ def blew_up(view: RunView) -> bool:
     """The run diverged (a blow-up that did not recover, or confidently wrong): other
     rules stay silent about its symptoms."""
     b = loss_blow_up(view)
-    return (b is not None and not b.recovered) or confidently_wrong(view) is not None
+    return (b is not None and not b.recovered) or confidently_wrong(view) is not None \
+        or thrown_off(view) is not None
 
 
 @cached

@@ -269,6 +269,10 @@ class SlowLoss:
 #: The most a curve of under ``MIN_POINTS`` may fall per point and still be "slow".
 SHORT_STEP = 0.01
 
+#: A loss that ends this many times above its very first point got worse than an
+#: untrained model: too small a step leaves a loss near its start, never above it.
+ABOVE_FIRST = 1.1
+
 
 def steady_fall(y: np.ndarray) -> bool:
     """Four or more points, every one below the one before: a fall with no noise at all
@@ -295,6 +299,8 @@ def slow_loss(view: RunView) -> SlowLoss | None:
     drop = (start - end) / start
     if drop >= view.cal.slow_drop or drop <= -view.cal.slow_drop:
         return None
+    if end > ABOVE_FIRST * float(c.y[0]) > 0:
+        return None  # worse than its first point: too large a step, never too small a one
     if len(c) < MIN_POINTS and not (steady_fall(c.y) and drop / (len(c) - 1) < SHORT_STEP):
         return None  # a few points say "slow" only when each step is tiny (the seed's 0.1%)
     t = trend(c.x, c.y)

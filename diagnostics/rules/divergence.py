@@ -33,8 +33,10 @@ class Divergence(Rule):
         a fast early descent never qualifies), a loss that ends at 2x or more its
         start, a loss that fell and then climbed back by half of what it had
         gained, a classifier whose accuracy never left chance (1/k) while its loss
-        sits 3x above ln(k), or an objective metric (a reward, a score) that was
-        learned and then lost again by half or more. An explosion the curve fully
+        sits 3x above ln(k), a training loss that jumped to 2x its first point and
+        never came back below it while an accuracy stayed at chance, or an
+        objective metric (a reward, a score) that was learned and then lost again by
+        half or more. An explosion the curve fully
         recovers from is a note, not an error. In reinforcement learning the losses
         are not the objective: their blow-up counts only when the reward got worse.
 
@@ -64,6 +66,9 @@ class Divergence(Rule):
         wrong = blowups.confidently_wrong(view)
         if wrong is not None:
             return [self._confidently_wrong(view, *wrong)]
+        thrown = blowups.thrown_off(view)
+        if thrown is not None:
+            return [self._thrown_off(view, thrown)]
         found = self._rebound(view) if facts.loss_judges(view) else None
         return [found] if found else self._collapse(view)
 
@@ -96,6 +101,16 @@ class Divergence(Rule):
             f"{fmt(loss)}, {times(loss / chance)} the ln {k} = {chance:.3g} an untrained "
             f"{k}-class classifier starts from: the predictions are confidently wrong, the "
             "weights blew up", role=loss_role)
+
+    def _thrown_off(self, view: RunView, t: blowups.Thrown) -> Finding:
+        c = view.curve(t.role)
+        return self.finding(
+            view, Severity.ERROR, int(c.start[0]), int(c.step[-1]),
+            f"{t.role} jumped from {fmt(t.first)} to {fmt(t.peak)} at step {t.peak_step} and "
+            f"never came back below its first point (it ends at {fmt(t.end)}), while "
+            f"{t.acc_role} stayed at chance ({t.acc:.1%}, 1 in {t.k}): the first steps threw "
+            "the weights off and nothing was learned", role=t.role,
+            title="Loss thrown off at the start")
 
     def _rebound(self, view: RunView) -> Finding | None:
         role = "train_loss" if view.has("train_loss", 2 * facts.MIN_POINTS) else None

@@ -57,17 +57,6 @@ def _since_start(start: float, gained: float) -> str:
     return f"since its start ({fmt(start)}) it gained {gained:.1f} {unit}"
 
 
-def _start(c, higher: bool) -> float:
-    """Where the curve started: its head's level, or its very first point when that was
-    better (a loss that jumped up at once and never came back to where it began made no
-    progress, however far it fell from the jump)."""
-    head = edge_level(c, 0.05, head=True)
-    first = float(c.y[0])
-    if not np.isfinite(first):
-        return head
-    return max(head, first) if higher else min(head, first)
-
-
 class Oscillation(Rule):
     """The curve's trend jumps up and down without getting anywhere.
 
@@ -136,7 +125,7 @@ class Oscillation(Rule):
         if abs(line.change) >= swing and line.significant(view.cal.trend_z):
             return None  # a real trend: progress, or divergence/overfitting
         sign = 1.0 if higher else -1.0
-        start = _start(c, higher)
+        start = edge_level(c, 0.05, head=True)
         progress = sign * (level - (np.log10(start) if log else start))
         grew = 0.0 if smoothed else swings_grew(y)  # a rolling median's moves are not swings
         if progress > 0 and swing < SWING_VS_PROGRESS * progress and not grew:

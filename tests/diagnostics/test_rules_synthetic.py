@@ -257,3 +257,45 @@ def test_a_gap_of_five_to_ten_points_with_validation_stalled_is_overfitting():
     d = run(train_loss=epochs(train), val_loss=epochs(val_falling),
             train_accuracy=epochs(tr_acc), val_accuracy=epochs(va_acc))
     assert "overfitting" not in d.rules
+
+
+def test_a_loss_thrown_off_its_start_that_never_came_back_is_divergence():
+    # SGD at a far too high rate on 10 classes (examples/train_script.py --lr 8): the loss
+    # starts at ln 10, jumps to 8.7 within steps, then swings around 3 for the rest of
+    # the run; validation accuracy stays at chance. Falling back from the jump is not
+    # progress: the run never got better than its first step.
+    rng = np.random.default_rng(8)
+    jump = np.array([2.33, 5.1, 8.7, 7.9, 6.5, 6.1, 5.2, 4.8, 4.6, 4.3])
+    hover = 3.1 + 0.35 * np.sin(np.arange(440) / 9) + 0.45 * np.abs(rng.standard_normal(440))
+    val = [4.17, 3.72, 3.24, 3.01, 3.26, 3.44, 4.41, 3.28, 2.76, 2.67]
+    acc = [0.084, 0.089, 0.089, 0.089, 0.111, 0.095, 0.095, 0.142, 0.086, 0.092]
+    d = run(train_loss=np.concatenate([jump, hover]), val_loss=epochs(val, every=45),
+            val_accuracy=epochs(acc, every=45))
+    assert d.rules == {"divergence"}
+    assert d.primary.severity is Severity.ERROR
+    assert d.primary.title == "Loss thrown off at the start"
+    assert "jumped from 2.33 to 8.7 at step 2" in d.primary.evidence
+    assert "1 in 10" in d.primary.evidence
+    assert d.primary.remedies[0].id == "lower-lr"
+    # The same losses with an accuracy that learns: not thrown off (the loss alone
+    # cannot tell a jump-and-recover that learned from one that did not).
+    learned = [0.3, 0.45, 0.55, 0.6, 0.66, 0.7, 0.72, 0.75, 0.77, 0.78]
+    d = run(train_loss=np.concatenate([jump, hover]), val_loss=epochs(val, every=45),
+            val_accuracy=epochs(learned, every=45))
+    assert "divergence" not in d.rules or d.primary.title != "Loss thrown off at the start"
+
+
+def test_a_plateau_above_the_first_point_is_not_slow_descent():
+    # Too small a step leaves a loss near where it began; one that settles 40% above its
+    # first point was thrown there by too large a step. No raise-lr advice for it.
+    rng = np.random.default_rng(3)
+    y = np.concatenate([[2.3, 2.9, 3.3], 3.2 + 0.05 * rng.standard_normal(400)])
+    assert "slow-descent" not in rules(train_loss=y)
+
+
+def test_an_early_bump_before_a_long_descent_is_still_healthy():
+    # Adam's first steps often overshoot: the loss rises above its first value, then
+    # falls far below it and flattens. Judged from its first point it made progress.
+    bump = np.array([2.3, 2.9, 3.4, 3.1, 2.8])
+    d = run(train_loss=np.concatenate([bump, decay(600, start=2.7, noise=0.03, seed=5)]))
+    assert d.status is Status.HEALTHY, d.findings
