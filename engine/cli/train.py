@@ -14,6 +14,7 @@ from traindoc.diagnostics.types import Diagnosis
 from traindoc.diagnostics.wording import plural
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
+from traindoc.engine.cli import autofix
 from traindoc.engine.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -38,7 +39,9 @@ def add_parser(commands: Any) -> None:
         description="Train a model in a background process; logs go to DIR/<run-name>/.",
         epilog="Exit codes: 0 done; 1 the run failed or diverged, or its diagnosis has a "
         "finding at or above --fail-on; 2 bad input; 130 interrupted (Ctrl-C: the run stops "
-        "cleanly, its logs kept).",
+        "cleanly, its logs kept). With --auto-fix: 0 only when the final run is healthy, "
+        "else 1 (--fail-on does not apply); the report is repair.md in the first run's "
+        "folder and the last line is 'final run: DIR'.",
     )
     add_config_arguments(parser, logdir=DEFAULT_LOGDIR)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -49,6 +52,7 @@ def add_parser(commands: Any) -> None:
         help="exit 1 when the finished run's diagnosis has a finding at or above this "
         "severity (default: error)",
     )
+    autofix.add_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -90,7 +94,10 @@ def load_config(
 
 
 def run(args: argparse.Namespace) -> int:
+    wanted = autofix.requested(args)
     config = load_config(args.config, args.overrides, args.device)
+    if wanted:
+        return autofix.run(args, config, Progress)
     progress = Progress(enabled=not args.quiet)
     driver = RunDriver(RunHandle(config, args.logdir), on_events=progress.show)
     try:
