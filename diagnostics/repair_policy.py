@@ -258,7 +258,7 @@ def choose(attempts: Sequence[Attempt], build: Build) -> Decision:
     skipped: list[Skip] = []
     for finding in targets(base):
         banned = excluded(attempts, finding.rule)
-        for remedy in finding.remedies:
+        for remedy in _in_order(finding, base):
             why = _skip_reason(remedy.id, remedy.patch, remedy.already_tried, banned)
             config = None
             if why is None:
@@ -276,11 +276,21 @@ def targets(base: Attempt) -> list[Finding]:
     """The base run's alarms in the order to target them: worst first, except that a
     rule the base run's own remedy helped against (not resolved) stays the target, so
     the line of attack that made progress goes on (``lower-lr`` twice for SGD at lr 20:
-    the blow-up came later at lr 2, and its NaN must not pull the repair elsewhere)."""
+    the blow-up came later at lr 2, and its NaN must not pull the repair elsewhere);
+    :func:`_in_order` then puts the remedy that helped first."""
     alarms = list(base.outcome.alarms) if base.outcome is not None else []
     if base.effect is Effect.HELPED:
         alarms.sort(key=lambda f: f.rule != base.rule)  # stable: the rest keep their order
     return alarms
+
+
+def _in_order(finding: Finding, base: Attempt) -> list:
+    """The finding's remedies in SPEC §4's order, except that the remedy that helped
+    against this rule in the base run comes first: it is applied again."""
+    remedies = list(finding.remedies)
+    if base.effect is Effect.HELPED and base.rule == finding.rule:
+        remedies.sort(key=lambda r: r.id != base.remedy)
+    return remedies
 
 
 def _skip_reason(remedy: str, patch: Mapping[str, Any] | None, no_op: bool,

@@ -59,7 +59,7 @@ def objective_move(parent: RunRecord | None, child: RunRecord) -> str:
     words = f"best {role_words(objective.role)}"
     if parent is None:
         return f"{words} {_number(objective.value)}"
-    return f"{words} {_number(parent.outcome.objective.value)} → {_number(objective.value)}"
+    return f"{words} {_number(parent.best.get(objective.role))} → {_number(objective.value)}"
 
 
 def effect_text(attempt: Attempt, record: RunRecord, parent: RunRecord) -> str:

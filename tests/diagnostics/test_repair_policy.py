@@ -383,3 +383,20 @@ def test_a_remedy_that_made_things_worse_is_rolled_back():
 def test_budget_bounds_the_attempts():
     attempts = simulate(sgd_world, BASE, budget=1)
     assert len(attempts) == 2 and not any(a.outcome.healthy for a in attempts)
+
+
+def test_the_remedy_that_helped_comes_before_the_untried_ones_of_its_rule():
+    """At lr 2 the NaN is put down to a gradient explosion (clip-grad first), but lowering
+    the rate is what moved the blow-up later: it is applied again."""
+    lr2 = {**BASE, "optim.lr": 2.0}
+    first = attempt(0, None, outcome(finding("nan-loss", remedies=remedies("nan-loss", BASE))),
+                    config=BASE)
+    rems = remedies_for("nan-loss", "grad-explosion", nested(lr2))
+    assert [r.id for r in rems][:2] == ["clip-grad", "lower-lr"]
+    helped = attempt(1, Effect.HELPED, outcome(finding("nan-loss", remedies=rems)), parent=0,
+                     rule="nan-loss", remedy="lower-lr", config=lr2)
+    choice = rp.choose([first, helped], patch_of(lr2)).choice
+    assert (choice.remedy, choice.patch) == ("lower-lr", {"optim.lr": 0.2})
+    no_help = Attempt(1, lr2, parent=0, rule="nan-loss", remedy="lower-lr",
+                      outcome=helped.outcome, effect=Effect.NO_HELP)
+    assert rp.choose([first, no_help], patch_of(lr2)).choice.remedy == "clip-grad"
