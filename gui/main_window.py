@@ -289,6 +289,8 @@ class MainWindow(QMainWindow):
             return True
         names = [[run.name for run in map(self.model.run, ids) if run is not None]
                  for ids in (list(self.runs.drivers), list(self.runs.pending))]
+        if self.script_runs is not None:
+            names[0] += self.script_runs.running_names()
         question = close_question(*names)
         if question is None:
             return True

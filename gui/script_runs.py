@@ -21,9 +21,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from traindoc.engine.errors import UserError
+from traindoc.engine.events import FAILED, FINISHED, RUNNING, STOPPED
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
 from traindoc.engine.script_run import ScriptProcess
 from traindoc.gui import script_fixes
+from traindoc.gui.core import lineage
 
 POLL_MS = 500  # how often a started script is checked for its exit
 
@@ -108,7 +110,8 @@ class ScriptRunController(QObject):
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
         self.scripted: dict[str, object] = {}  # run id -> the diagnosis given patches here
-        window.model.diagnosis_changed.connect(self._give_patches)
+        window.model.diagnosis_changed.connect(self._diagnosed)
+        window.model.run_added.connect(self._adopt)
 
     def start(self, spec: ScriptSpec) -> ScriptRun:
         """Launch the script (raises UserError when it cannot start) and open its logs."""
@@ -147,7 +150,7 @@ class ScriptRunController(QObject):
         return True
 
     def poll(self) -> None:
-        """Reap scripts that exited; say how each ended."""
+        """Reap scripts that exited; say how each ended, and mark its runs so."""
         for script in self.scripts.values():
             if script.code is not None or script.process.poll() is None:
                 continue
@@ -155,8 +158,58 @@ class ScriptRunController(QObject):
             if script.stopper is None:
                 script.process.finish()
             self.window.model.message.emit(self._ending(script))
+            for run in self.runs_of(script):
+                self._mark(run.id, script)
         if all(s.code is not None for s in self.scripts.values()):
             self.timer.stop()
+
+    def runs_of(self, script: ScriptRun) -> list:
+        """The runs read from the script's log folder."""
+        return [r for r in self.window.model.runs()
+                if r.source and Path(r.source) == script.spec.logdir]
+
+    def running_names(self) -> list[str]:
+        """Names of the runs whose script is still going (the command line for a script
+        with no logs yet), for the close prompt."""
+        names: list[str] = []
+        for script in self.scripts.values():
+            if script.code is None and script.stopper is None:
+                runs = self.runs_of(script)
+                names += [r.name for r in runs] or [shlex.join(script.spec.command)]
+        return names
+
+    def _adopt(self, run_id: str) -> None:
+        """A run found in a script's log folder takes the script's status."""
+        script = self.script_of(run_id)
+        if script is not None:
+            self._mark(run_id, script)
+
+    def _mark(self, run_id: str, script: ScriptRun) -> None:
+        """The run's status from its script's: running while it goes, then finished
+        (exit 0), failed (any other exit, with its last stderr line) or stopped."""
+        if script.code is None:
+            status, reason = RUNNING, f"running {shlex.join(script.spec.command)}"
+        elif script.stopper is not None:
+            status, reason = STOPPED, "stopped from the window"
+        elif script.code == 0:
+            status, reason = FINISHED, "the script exited with code 0"
+        else:
+            last = list(script.process.stderr_tail)[-1:]
+            status = FAILED
+            reason = f"the script exited with code {script.code}" + (
+                f": {last[0]}" if last else "")
+        self.window.model.update_run(run_id, status=status, reason=reason)
+        self._judge(run_id, script)
+
+    def _judge(self, run_id: str, script: ScriptRun) -> None:
+        """A fix run whose script ended gets its verdict (again on each new diagnosis:
+        the last lines are read after the script exits)."""
+        run = self.window.model.run(run_id)
+        if run is None or run.fix is None or script.code is None:
+            return
+        verdict = lineage.verdict(self.window.model.state, run)
+        if verdict is not None and (run.verdict is None or run.verdict.text() != verdict.text()):
+            self.window.model.set_verdict(run_id, verdict)
 
     @staticmethod
     def _ending(script: ScriptRun) -> str:
@@ -168,12 +221,20 @@ class ScriptRunController(QObject):
         tail = " | ".join(list(script.process.stderr_tail)[-3:])
         return f"script failed (exit code {script.code}): {name}" + (f": {tail}" if tail else "")
 
-    def _give_patches(self, run_id: str) -> None:
-        """A script run's new diagnosis: its remedies get the patches the script can take
-        (the mapped options), and the run a config to show the old values from."""
+    def _diagnosed(self, run_id: str) -> None:
+        """A script run's new diagnosis: its remedies get the script's patches; a fix run
+        whose script ended, its verdict."""
         script = self.script_of(run_id)
+        if script is None:
+            return
+        self._give_patches(run_id, script)
+        self._judge(run_id, script)
+
+    def _give_patches(self, run_id: str, script: ScriptRun) -> None:
+        """The remedies get the patches the script can take (the mapped options), and
+        the run a config to show the old values from."""
         run = self.window.model.run(run_id)
-        if script is None or not script.spec.params.flags or run.diagnosis is None \
+        if not script.spec.params.flags or run.diagnosis is None \
                 or run.diagnosis is self.scripted.get(run_id):
             return
         if run.config is None:

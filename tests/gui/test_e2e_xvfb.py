@@ -67,3 +67,24 @@ def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
     assert result["overlaid"]
     shot = Path(result["screenshot"])
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_a_script_fix_clicked_through_on_xvfb(display, tmp_path):
+    """Issue 13's acceptance: the example script at a learning rate that diverges, the
+    finding shown live, lower-lr applied, the child finishes without it: "resolved"."""
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("e2e_script_fix.py")), str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["platform"] == "xcb"
+    assert result["live"] is True and result["status_live"] == "running"
+    assert result["parent_status"] == "finished"
+    assert result["child_command"] == ["examples/train_script.py", "--lr", "0.2", "--epochs", "10"]
+    assert result["child_status"] == "finished" and result["child_parent"]
+    assert "divergence" not in result["child_rules"]
+    assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
+    shot = Path(result["screenshot"])
+    assert shot.is_file() and shot.stat().st_size > 10_000

@@ -123,8 +123,11 @@ def test_a_diverging_script_shows_in_the_run_list_with_its_finding(window, qtbot
     run = next(window.model.run(r) for r in source.runs.values())
     assert len(run.tags["train/loss"]) >= 1
     assert Path(run.source) == logdir.resolve()
+    if script.code is None:  # the run list shows it training, like a launched run
+        assert run.status == "running" and "train_script.py" in run.reason
     qtbot.waitUntil(lambda: script.code is not None, timeout=SCRIPT_MS)
     assert script.code == 0
+    assert (run.status, run.reason) == ("finished", "the script exited with code 0")
     assert _group_gone(script.process.pgid)
     assert script.process.group_alive() is False
 
@@ -143,14 +146,33 @@ def test_stop_ends_the_whole_group(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: script.code is not None, timeout=30_000)
     assert _group_gone(script.process.pgid)
     assert not window.script_runs.running(run_id)
+    assert window.model.run(run_id).status == "stopped"
 
 
 @pytest.mark.slow
-def test_closing_the_window_ends_the_whole_group(window, qtbot, tmp_path):
-    script, _ = _start_from_dialog(window, qtbot, tmp_path, epochs=1000)
+def test_closing_the_window_ends_the_whole_group(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    script, logdir = _start_from_dialog(window, qtbot, tmp_path, epochs=1000)
     pgid = script.process.pgid
     assert not _group_gone(pgid)
-    window.close()
+    asked = []
+
+    def answer(parent, title, text, *args):
+        asked.append(text)
+        return QMessageBox.StandardButton.Cancel if len(asked) == 1 else \
+            QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.close()  # Cancel: the script keeps going
+    assert window.isVisible() and not _group_gone(pgid)
+    assert "1 run is training" in asked[0] and "train_script.py" in asked[0]
+    source = window.logs.sources[logdir.resolve()]
+    qtbot.waitUntil(lambda: len(source.runs) >= 1, timeout=SCRIPT_MS)
+    name = window.model.run(next(iter(source.runs.values()))).name
+    assert window.script_runs.running_names() == [name]
+    window.close()  # Yes: stopped, and the window goes
+    assert name in asked[1] and not window.isVisible()
     assert _group_gone(pgid)
 
 
@@ -221,6 +243,11 @@ def test_a_fix_of_a_script_run_starts_a_child_with_the_changed_option(window, qt
     assert child_run.fix is not None and child_run.fix.parent == parent.id
     qtbot.waitUntil(lambda: child.code is not None, timeout=SCRIPT_MS)
     assert child.code == 0 and _group_gone(child.process.pgid)
+    assert child_run.status == "finished"
+    # lr 2 still diverges on these digits (lr 0.2 trains, tests/gui/e2e_script_fix.py)
+    qtbot.waitUntil(lambda: child_run.verdict is not None
+                    and child_run.verdict.resolved is False, timeout=SCRIPT_MS)
+    assert child_run.verdict.rule == finding.rule
 
 
 def test_script_fixes_keep_only_patches_of_mapped_options(tmp_path):
