@@ -1,4 +1,5 @@
-"""``traindoc run [--logdir DIR] [--param KEY=FLAG ...] [--json] [--fail-on LEVEL] -- COMMAND``.
+"""``traindoc run [--config FILE] [--logdir DIR] [--param KEY=FLAG ...] [--json]
+[--fail-on LEVEL] -- COMMAND``.
 
 Runs any training script (:mod:`traindoc.engine.script_run`), follows the TensorBoard logs
 it writes under DIR (:mod:`traindoc.engine.script_logs`), prints new findings as they
@@ -13,6 +14,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
@@ -25,6 +27,7 @@ from traindoc.engine.cli.exits import (
     findings_exit,
     interrupted,
 )
+from traindoc.engine.script_file import load_script
 from traindoc.engine.script_logs import ScriptLogs, ScriptRunLog, snapshot
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
 from traindoc.engine.script_run import ScriptProcess
@@ -49,8 +52,12 @@ def add_parser(commands: Any) -> None:
         "2 bad input (a command not found, a bad --param); 130 interrupted (the script's "
         "whole process group is stopped).",
     )
-    parser.add_argument("--logdir", default=".", metavar="DIR",
-                        help="where the script writes its logs (default: here)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="a TOML file whose [script] table gives command, params and "
+                        "optionally logdir and cwd; options given here override it")
+    parser.add_argument("--logdir", metavar="DIR",
+                        help="where the script writes its logs (default: the file's "
+                        "logdir, else here)")
     parser.add_argument(
         "--param", action="append", default=[], metavar="KEY=FLAG",
         help="the script's option for a config key, e.g. optim.lr=--lr: remedies changing "
@@ -66,15 +73,10 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    command = list(args.script)
-    if command and command[0] == "--":
-        command = command[1:]
-    if not command:
-        raise UserError("no command given (traindoc run [OPTIONS] -- COMMAND [ARGS...])")
-    params = parse_params(args.param)
+    command, params, logdir, cwd = script_arguments(args)
     check_flags(params, command)
-    logs = ScriptLogs(args.logdir, snapshot(args.logdir), params.config(command))
-    script = ScriptProcess(command, args.logdir, stdout_to_stderr=args.json)
+    logs = ScriptLogs(logdir, snapshot(logdir), params.config(command))
+    script = ScriptProcess(command, logdir, stdout_to_stderr=args.json, cwd=cwd)
     try:
         code = follow(script, logs, params, as_json=args.json)
     except KeyboardInterrupt:
@@ -87,6 +89,28 @@ def run(args: argparse.Namespace) -> int:
         echo_failure(script, code)
         return EXIT_FINDINGS
     return findings_exit((r.diagnosis for r in logs.runs.values()), args.fail_on)
+
+
+def script_arguments(args: argparse.Namespace) -> tuple[list[str], ParamMap, str, str | None]:
+    """(command, params, logdir, cwd): the command line's, over ``--config``'s [script]
+    table (a command after ``--`` replaces the file's; ``--param`` adds to or replaces
+    its mapping key by key)."""
+    command = list(args.script)
+    if command and command[0] == "--":
+        command = command[1:]
+    table = load_script(args.config) if args.config else None
+    if not command and table is not None:
+        command = table.command
+    if not command:
+        raise UserError("no command given (traindoc run [OPTIONS] -- COMMAND [ARGS...], "
+                        "or --config FILE with a [script] table)")
+    flags = dict(table.params.flags) if table is not None else {}
+    flags.update(parse_params(args.param).flags)
+    logdir = args.logdir or (str(table.logdir) if table is not None and table.logdir else ".")
+    cwd = str(table.cwd) if table is not None and table.cwd else None
+    if cwd is not None and not Path(cwd).is_dir():
+        raise UserError(f"{args.config}: [script] cwd: no such folder: {cwd}")
+    return command, ParamMap(flags), logdir, cwd
 
 
 def follow(

@@ -4,11 +4,14 @@ folder and the options that carry config keys (``optim.lr=--lr``, one per line).
 Every field is checked as it is edited with :func:`traindoc.gui.script_runs.check_spec`
 (the CLI's own validation); a bad entry is shown under its field and Start stays
 disabled. Start emits :attr:`RunScriptDialog.spec_chosen` with the checked spec.
+"Load…" fills the fields from a TOML file's ``[script]`` table
+(:mod:`traindoc.engine.script_file`, as ``traindoc run --config`` reads it).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traindoc.engine.errors import UserError
+from traindoc.engine.script_file import load_script
 from traindoc.gui.script_runs import ScriptSpec, check_spec
 
 FIELDS = ("command", "cwd", "logdir", "params")
@@ -70,9 +75,14 @@ class RunScriptDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.start_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.start_button.setText("Start")
+        self.load_button = self.buttons.addButton("Load…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.load_button.setToolTip("Fill the fields from a TOML file's [script] table")
+        self.load_button.clicked.connect(self._load_dialog)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
+        self.file_error = self._error_label()
         layout = QVBoxLayout(self)
+        layout.addWidget(self.file_error)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
         for edit in (self.command, self.cwd, self.logdir):
@@ -110,6 +120,29 @@ class RunScriptDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, title, edit.text())
         if path:
             edit.setText(path)
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a [script] table", self.cwd.text(),
+                                              "TOML files (*.toml);;All files (*)")
+        if path:
+            self.load_file(path)
+
+    def load_file(self, path: str | Path) -> bool:
+        """Fill the fields from ``path``'s [script] table; a bad file is shown above the
+        fields and changes none of them. True when loaded."""
+        try:
+            table = load_script(path)
+        except UserError as exc:
+            self.file_error.setText(str(exc))
+            self.file_error.show()
+            return False
+        self.file_error.hide()
+        self.command.setText(shlex.join(table.command))
+        self.cwd.setText(str(table.cwd or Path(path).expanduser().resolve().parent))
+        if table.logdir is not None:
+            self.logdir.setText(str(table.logdir))
+        self.params.setPlainText("\n".join(f"{k}={v}" for k, v in table.params.flags.items()))
+        return self.validate()
 
     def validate(self) -> bool:
         """Check every field; show each problem under its field. True when all are good."""

@@ -77,6 +77,28 @@ def test_a_bad_value_for_a_mapped_key_is_a_field_message(dialog):
     assert dialog.spec is None
 
 
+def test_load_fills_the_fields_from_a_script_table(dialog, tmp_path):
+    path = tmp_path / "project" / "script.toml"
+    path.parent.mkdir()
+    path.write_text(
+        "[script]\n"
+        f'command = ["{sys.executable}", "{ROOT}/examples/train_script.py", "--lr", "20"]\n'
+        'params = { "optim.lr" = "--lr" }\nlogdir = "logs"\n', encoding="utf-8")
+    logdir_before = dialog.logdir.text()
+    (tmp_path / "bad.toml").write_text('[script]\ncommand = "x"\nlr = 1\n')
+    assert not dialog.load_file(tmp_path / "bad.toml")
+    assert "unknown key(s) lr" in dialog.file_error.text() and dialog.file_error.isVisibleTo(dialog)
+    assert dialog.command.text() == "" and dialog.logdir.text() == logdir_before
+    assert dialog.load_file(path)
+    assert not dialog.file_error.isVisibleTo(dialog)
+    spec = dialog.spec
+    assert spec.command == [sys.executable, f"{ROOT}/examples/train_script.py", "--lr", "20"]
+    assert spec.cwd == path.parent.resolve()  # no cwd given: the file's folder
+    assert spec.logdir == path.parent.resolve() / "logs"
+    assert spec.params.flags == {"optim.lr": "--lr"}
+    assert dialog.start_button.isEnabled()
+
+
 def test_run_menu_has_the_action(window):
     texts = [a.text() for a in window.menuBar().actions()[1].menu().actions()]
     assert "Run a &script…" in texts
