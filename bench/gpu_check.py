@@ -1,7 +1,8 @@
 """CUDA paths in one short script (≤ 5 minutes on one GPU); prints the numbers.
 
 Exercises: AMP bf16 and fp16 (GradScaler), gradient accumulation, clipping,
-on-device augmentation, peak memory, and the loop-overhead ratio on the GPU.
+on-device augmentation, a user's own model and data (``model.source``/``data.source``)
+under AMP, peak memory, and the loop-overhead ratio on the GPU.
 Run it on a machine with CUDA: ``python bench/gpu_check.py``.
 """
 
@@ -20,6 +21,11 @@ import traindoc.engine.train.setup as setup
 from traindoc.engine import config as cfg
 from traindoc.engine.events import Metrics
 from traindoc.engine.train.augment import augment_batch
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+#: issue 13: the user's own model and data (examples/) through the AMP paths.
+USER_CODE = {"model.source": f"{EXAMPLES / 'digits_model.py'}:make_mlp",
+             "data.source": f"{EXAMPLES / 'digits_data.py'}:load_digits", "train.epochs": 5}
 
 
 def run(patch: dict, *, force_fp16: bool = False) -> dict:
@@ -67,6 +73,8 @@ def main() -> None:
         "clipping 1.0": ({**image, "train.clip_grad_norm": 1.0, "optim.lr": 0.01}, False),
         "augmentation": ({**image, "data.augment": True}, False),
         "diverging lr=50": ({**image, "optim.lr": 50.0, "optim.name": "sgd"}, False),
+        "user code, amp auto": (USER_CODE, False),
+        "user code, amp fp16": (USER_CODE, True),
     }
     for name, (patch, fp16) in checks.items():
         print(f"{name:24s} {run(patch, force_fp16=fp16)}")
