@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from traindoc.gui import script_fixes
 from traindoc.gui.core import lineage
 
 POLL_MS = 500  # how often a started script is checked for its exit
+#: A script that has written no logs this long after its start gets a warning, as
+#: ``traindoc run`` gives one (traindoc.engine.cli.run.NO_LOGS_SECONDS).
+NO_LOGS_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -97,6 +101,8 @@ class ScriptRun:
     process: ScriptProcess
     stopper: threading.Thread | None = None
     code: int | None = None
+    started: float = field(default_factory=time.monotonic)
+    warned: bool = False  # "no logs yet" said once
 
 
 class ScriptRunController(QObject):
@@ -152,6 +158,8 @@ class ScriptRunController(QObject):
     def poll(self) -> None:
         """Reap scripts that exited; say how each ended, and mark its runs so."""
         for script in self.scripts.values():
+            if script.code is None and script.process.poll() is None:
+                self._warn_without_logs(script)
             if script.code is not None or script.process.poll() is None:
                 continue
             script.code = script.process.poll()
@@ -162,6 +170,15 @@ class ScriptRunController(QObject):
                 self._mark(run.id, script)
         if all(s.code is not None for s in self.scripts.values()):
             self.timer.stop()
+
+    def _warn_without_logs(self, script: ScriptRun) -> None:
+        if script.warned or self.runs_of(script) \
+                or time.monotonic() - script.started < NO_LOGS_SECONDS:
+            return
+        script.warned = True
+        self.window.model.message.emit(
+            f"warning: no TensorBoard logs written under {script.spec.logdir} for "
+            f"{NO_LOGS_SECONDS:g} s (does the script write to $TRAINDOC_LOGDIR?)")
 
     def runs_of(self, script: ScriptRun) -> list:
         """The runs read from the script's log folder."""

@@ -301,3 +301,23 @@ def test_script_fixes_keep_only_patches_of_mapped_options(tmp_path):
     unmapped = dataclasses.replace(lower, patch={"train.clip_grad_norm": 1.0})
     with pytest.raises(ValueError, match="no option"):
         script_fixes.child_spec(spec, None, "s", finding, unmapped)
+
+
+@pytest.mark.slow
+def test_a_script_that_writes_no_logs_gets_a_warning_not_a_hang(window, qtbot, tmp_path,
+                                                               monkeypatch):
+    from traindoc.gui import menus, script_runs
+
+    monkeypatch.setattr(script_runs, "NO_LOGS_SECONDS", 0.5)
+    window.build_heavy()
+    dialog = menus.run_script(window)
+    dialog.cwd.setText(str(tmp_path))
+    dialog.command.setText(f"{sys.executable} -c \"import time; time.sleep(3)\"")
+    dialog.start_button.click()
+    script = next(iter(window.script_runs.scripts.values()))
+    messages = []
+    window.model.message.connect(messages.append)
+    qtbot.waitUntil(lambda: script.code is not None, timeout=30_000)
+    warnings = [m for m in messages if m.startswith("warning: no TensorBoard logs")]
+    assert len(warnings) == 1 and str(script.spec.logdir) in warnings[0]
+    assert messages[-1].startswith("script finished")
