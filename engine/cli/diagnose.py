@@ -1,8 +1,13 @@
-"""``traindoc diagnose PATH... [--json] [--fail-on LEVEL] [--watch] [--role ROLE=TAG ...]``."""
+"""``traindoc diagnose PATH... [--json | --jsonl] [--fail-on LEVEL] [--watch] [--role ROLE=TAG]``.
+
+The runs are read and diagnosed in a process pool when the tree is large enough to repay
+it (``diagnose_pool``), and printed as they come, in the order of the serial output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -10,24 +15,24 @@ import time
 from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
-from traindoc.diagnostics.types import Diagnosis
 from traindoc.engine.cli.diagnose_input import check_event_file, check_role_tags, run_title
+from traindoc.engine.cli.diagnose_pool import Job, Options, RunResult, pool_size, results
 from traindoc.engine.cli.exits import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     FAIL_LEVELS,
     UserError,
     findings_exit,
     interrupted,
 )
-from traindoc.engine.fix_lineage import fix_line
-from traindoc.engine.run_diagnosis import diagnose_log, display_name
+from traindoc.engine.run_diagnosis import display_name
 from traindoc.engine.tb.discovery import RunSource, find_runs
-from traindoc.engine.tb.reader import RunLog, load_run
 from traindoc.engine.tb.roles import parse_overrides
 from traindoc.engine.watch import Watcher
 
 WATCH_SECONDS = 2.0
+BAR_DELAY_S = 0.5  # a progress bar only for a diagnosis that takes longer
 
 
 def add_parser(commands: Any) -> None:
@@ -42,11 +47,18 @@ def add_parser(commands: Any) -> None:
         "interrupted.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
-    parser.add_argument(
+    as_json = parser.add_mutually_exclusive_group()
+    as_json.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object: each run's roles, points, status and findings, "
         "and the warnings",
+    )
+    as_json.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print one JSON object per run per line, as each run is diagnosed (the run "
+        "objects of --json; the warnings go to stderr)",
     )
     parser.add_argument(
         "--fail-on",
@@ -80,58 +92,94 @@ def run(args: argparse.Namespace) -> int:
             os.stat(path)
         except FileNotFoundError:
             raise UserError(f"{path}: no such file or directory") from None
-        except OSError as exc:  # unreachable (permissions): diagnose_paths says why
+        except OSError as exc:  # unreachable (permissions): plan_paths says why
             if args.watch:
                 raise UserError(f"{path}: {exc.strerror or exc}") from None
         if args.watch and not os.access(path, os.R_OK):
             raise UserError(f"{path}: permission denied")
         check_event_file(path)
     if args.watch:
-        return watch(args.paths, overrides, as_json=args.json, fail_on=args.fail_on)
-    results, warnings = diagnose_paths(args.paths, overrides)
-    check_role_tags(overrides, (log for _, log, _ in results))
-    if args.json:
-        runs = [
-            run_json(d, run=name, roles=log.roles, points=log.points) for name, log, d in results
-        ]
-        print(json.dumps(document_json(runs, warnings), indent=1, allow_nan=False, default=str))
-    else:
-        print_text(results, warnings, args.paths)
-    return exit_code(results, args.fail_on)
+        return watch(args.paths, overrides, as_json=args.json or args.jsonl, fail_on=args.fail_on)
+    output = "json" if args.json else "jsonl" if args.jsonl else "text"
+    return report(plan_paths(args.paths), Options(overrides, output), args.fail_on)
 
 
-def diagnose_paths(
-    paths: list[str], overrides: dict[str, str]
-) -> tuple[list[tuple[str, RunLog, Diagnosis]], list[str]]:
-    """Every run under the paths, diagnosed, and the warnings: a path, folder or file
-    that cannot be read is a warning naming it and the reason (the rest is still
-    diagnosed); none readable at all is bad input, with the reasons."""
-    results = []
-    warnings: list[str] = []
+def plan_paths(paths: list[str]) -> list[tuple[list[str], list[Job]]]:
+    """For each path, in order: the warnings of finding its runs, and the runs to diagnose.
+    A path, folder or file that cannot be read is a warning naming it and the reason (the
+    rest is still diagnosed); no run at all is bad input, with the reasons."""
+    plan = []
     for path in paths:
-        before = len(warnings)
+        warnings: list[str] = []
         try:
-            found: list[str] = []
-            sources = find_runs(path, warnings=found)
+            sources = find_runs(path, warnings=warnings)
         except FileNotFoundError:
             raise UserError(f"{path}: no such file or directory") from None
         except OSError as exc:  # the path itself cannot be examined
-            warnings.append(f"{path}: cannot examine it ({exc.strerror or exc})")
+            plan.append(([f"{path}: cannot examine it ({exc.strerror or exc})"], []))
             continue
-        warnings.extend(found)
         sources = [s for s in sources if _readable(s, warnings)]
-        if not sources and len(warnings) == before:
+        if not sources and not warnings:
             warnings.append(f"{path}: no TensorBoard event files found")
-        for source in sources:
-            run_log = load_run(source, overrides=overrides)
-            warnings.extend(run_log.warnings)
-            results.append(
-                (display_name(path, source.name, len(paths)), run_log, diagnose_log(run_log))
-            )
-    if not results:
-        why = f" ({'; '.join(warnings)})" if warnings else ""
+        names = [display_name(path, source.name, len(paths)) for source in sources]
+        jobs = [Job(s, n, run_title(n, paths)) for s, n in zip(sources, names, strict=True)]
+        plan.append((warnings, jobs))
+    if not any(jobs for _, jobs in plan):
+        found = [w for warnings, _ in plan for w in warnings]
+        why = f" ({'; '.join(found)})" if found else ""
         raise UserError(f"no TensorBoard event files found under {', '.join(paths)}{why}")
-    return results, warnings
+    return plan
+
+
+def report(plan: list[tuple[list[str], list[Job]]], options: Options, fail_on: str | None) -> int:
+    """Diagnose the planned runs (in a pool when the tree repays it) and print each as it
+    comes, in the planned order, with a progress bar on a terminal's stderr; with ``--json``
+    one document at the end, and when ``--role`` names tags, everything once they are
+    checked (a tag no run has is bad input, reported before any output)."""
+    jobs = [job for _, path_jobs in plan for job in path_jobs]
+    workers = pool_size(len(jobs), _total_bytes(jobs))
+    warnings: list[str] = []
+    held: list[RunResult] = []
+    hold = options.output == "json" or bool(options.role_tags)
+    out = Printer(options.output, total=len(jobs))
+    failing = False
+    levels = FAIL_LEVELS[fail_on] if fail_on else ()
+    stream = results(jobs, options, workers=workers)
+    try:
+        for path_warnings, path_jobs in plan:
+            warnings.extend(path_warnings)
+            for _job in path_jobs:
+                result = next(stream)
+                warnings.extend(result.warnings)
+                failing = failing or any(s in levels for s in result.severities)
+                if hold:
+                    held.append(result)
+                else:
+                    out.emit(result.output)
+                out.advance()
+    finally:
+        out.close()
+        stream.close()  # ends the pool's workers, however we leave
+    if options.role_tags:
+        check_role_tags(options.overrides, held)
+    if options.output == "json":
+        runs = [r.output for r in held]
+        print(json.dumps(document_json(runs, warnings), indent=1, allow_nan=False, default=str))
+    else:
+        for result in held:
+            out.emit(result.output)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _total_bytes(jobs: list[Job]) -> int:
+    total = 0
+    for job in jobs:
+        for file in job.source.files:
+            with contextlib.suppress(OSError):
+                total += os.stat(file).st_size
+    return total
 
 
 def _readable(source: RunSource, warnings: list[str]) -> bool:
@@ -147,29 +195,44 @@ def _readable(source: RunSource, warnings: list[str]) -> bool:
         return False
 
 
-def print_text(
-    results: list[tuple[str, RunLog, Diagnosis]], warnings: list[str], paths: list[str]
-) -> None:
-    blocks = [text_block(d, run=run_title(name, paths)) + roles_line(log) + _fix_line(log, d)
-              for name, log, d in results]
-    print("\n\n".join(blocks))
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+class Printer:
+    """Prints each run's output as it comes (text blocks a blank line apart, JSON lines),
+    and the progress bar: on stderr, when it is a terminal, once diagnosing has taken
+    ``BAR_DELAY_S`` (a short tree shows none)."""
+
+    def __init__(self, output: str, *, total: int) -> None:
+        self.output = output
+        self.first = True
+        self.bar: Any = None
+        if total > 1 and _isatty(sys.stderr):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="run", file=sys.stderr, delay=BAR_DELAY_S,
+                            leave=False, dynamic_ncols=True)
+
+    def emit(self, output: str) -> None:
+        text = output if self.output == "jsonl" or self.first else "\n" + output
+        self.first = False
+        if self.bar is not None and _isatty(sys.stdout):
+            self.bar.write(text, file=sys.stdout)  # clears the bar, prints, redraws it
+        else:
+            print(text, flush=self.output == "jsonl")
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
-def _fix_line(run_log: RunLog, diagnosis: Diagnosis) -> str:
-    line = fix_line(run_log, diagnosis)
-    return f"\n  {line}" if line else ""
-
-
-def roles_line(run_log: RunLog) -> str:
-    if not run_log.roles:
-        return "\n  (no training or validation metric recognised; see --role)"
-    return "\n  roles: " + ", ".join(f"{role}={tag}" for role, tag in run_log.roles.items())
-
-
-def exit_code(results: list[tuple[str, RunLog, Diagnosis]], fail_on: str | None) -> int:
-    return findings_exit((d for _, _, d in results), fail_on)
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def watch(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
+from traindoc.engine.cli.diagnose_pool import RunResult
 from traindoc.engine.cli.exits import UserError
 from traindoc.engine.tb.discovery import is_event_file
-from traindoc.engine.tb.reader import EventFileReader, RunLog
-from traindoc.engine.tb.roles import sum_parts_of
+from traindoc.engine.tb.reader import EventFileReader
 
 MAX_TAGS_SHOWN = 20
 
@@ -34,18 +34,19 @@ def check_event_file(path: str) -> None:
         )
 
 
-def check_role_tags(overrides: Mapping[str, str], logs: Iterable[RunLog]) -> None:
-    """UserError for a ``--role ROLE=TAG`` whose TAG no run has, naming the tags there are."""
-    logs = list(logs)
+def check_role_tags(overrides: Mapping[str, str], runs: Iterable[RunResult]) -> None:
+    """UserError for a ``--role ROLE=TAG`` whose TAG no run has, naming the tags there are
+    (``runs``: results of ``Options(overrides)``, in which each run says which it has)."""
+    runs = list(runs)
+    tags_named = [tag for tag in overrides.values() if tag]
     for role, tag in overrides.items():
-        if not tag or any(_has(run_log, tag) for run_log in logs):
+        if not tag:
             continue
-        tags = sorted({t for run_log in logs for t in run_log.scalars})
+        at = tags_named.index(tag)
+        if any(run.has_tags[at] for run in runs):
+            continue
+        tags = sorted({t for run in runs for t in run.tags})
         raise UserError(f"--role {role}={tag}: no such tag; the tags are: {_listed(tags)}")
-
-
-def _has(run_log: RunLog, tag: str) -> bool:
-    return tag in run_log.scalars or sum_parts_of(tag, run_log.scalars) is not None
 
 
 def _listed(tags: list[str]) -> str:
