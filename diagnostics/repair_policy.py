@@ -51,6 +51,9 @@ IDENTITY_FREE_KEYS = frozenset({"name", "train.device"})
 REL_TOLERANCE = 0.02
 ABS_TOLERANCE = 0.02
 
+#: One problem seen three ways: the loss explodes, turns NaN, the gradient norm spikes.
+BLOWUP_RULES = frozenset({"divergence", "nan-loss", "grad-explosion"})
+
 #: A blow-up "came later" when its first step moved by more than this share of the run.
 LATER_SHARE = 0.05
 
@@ -131,17 +134,17 @@ class Attempt:
 def judge(parent: Outcome, child: Outcome, rule: str) -> Effect:
     """What the child, started from ``parent`` with a remedy for ``rule``, showed.
 
-    In order: healthy is resolved; a run that failed where its parent ran, an error
-    from a rule the parent did not show at all (not even as a note) or a worse
-    objective is worse; the rule gone is resolved; a better objective, or the finding
-    less severe or clearly later in the run (the blow-up came later), helped.
+    In order: healthy is resolved; a run that failed where its parent ran, a new
+    error (:func:`new_errors`) or a worse objective is worse; the rule gone is
+    resolved; a better objective, or the finding less severe or clearly later in the
+    run (the blow-up came later), helped.
     """
     if child.healthy:
         return Effect.RESOLVED
     if not child.finished and parent.finished:
         return Effect.WORSE
     better = child.objective.better_than(parent.objective)
-    if better is False or child.errors() - parent.diagnosis.rules:
+    if better is False or new_errors(parent, child, rule):
         return Effect.WORSE
     after = child.finding(rule)
     if after is None:
@@ -150,6 +153,17 @@ def judge(parent: Outcome, child: Outcome, rule: str) -> Effect:
     if better or _milder(parent.finding(rule), after, steps):
         return Effect.HELPED
     return Effect.NO_HELP
+
+
+def new_errors(parent: Outcome, child: Outcome, rule: str) -> frozenset[str]:
+    """Errors of the child from rules the parent did not show at all (not even as a
+    note). A blow-up that changed its face is not new: a loss that diverged at lr 100
+    turns NaN at lr 10, later in the run; for a blow-up target the other blow-up rules
+    are the same problem, judged by where it happens."""
+    new = child.errors() - parent.diagnosis.rules
+    if rule in BLOWUP_RULES:
+        new -= BLOWUP_RULES
+    return new
 
 
 def _milder(before: Finding | None, after: Finding, total_steps: int) -> bool:

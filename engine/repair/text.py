@@ -82,7 +82,7 @@ def effect_text(attempt: Attempt, record: RunRecord, parent: RunRecord) -> str:
         return f"{rule} still present, but better"
     if attempt.effect is Effect.NO_HELP:
         return f"{rule} still present; did not help"
-    new_errors = sorted(record.outcome.errors() - parent.outcome.diagnosis.rules)
+    new_errors = sorted(policy.new_errors(parent.outcome, record.outcome, rule))
     why = f"new error: {', '.join(new_errors)}" if new_errors else "worse objective"
     if not record.outcome.finished:
         why = f"the run {record.status}"

@@ -400,3 +400,17 @@ def test_the_remedy_that_helped_comes_before_the_untried_ones_of_its_rule():
     no_help = Attempt(1, lr2, parent=0, rule="nan-loss", remedy="lower-lr",
                       outcome=helped.outcome, effect=Effect.NO_HELP)
     assert rp.choose([first, no_help], patch_of(lr2)).choice.remedy == "clip-grad"
+
+
+def test_a_blowup_that_turns_nan_later_is_not_a_new_error_for_a_blowup_target():
+    """SGD lr 100 -> 10: the loss that exploded at step 10 now turns NaN at step 14 and the
+    run stops at 23: the same blow-up, later. A NaN in a run treated for overfitting is new."""
+    parent = outcome(finding("divergence", E, 1, 10), acc=0.10)
+    child = outcome(finding("nan-loss", E, 14, 23), finding("divergence", E, 1, 23),
+                    finding("grad-explosion", E, 14, 23), acc=None, steps=23)
+    assert rp.new_errors(parent, child, "divergence") == frozenset()
+    assert rp.judge(parent, child, "divergence") is Effect.HELPED
+    overfit = outcome(finding("overfitting", W), acc=0.9)
+    nan = outcome(finding("overfitting", W), finding("nan-loss", E), acc=0.9)
+    assert rp.new_errors(overfit, nan, "overfitting") == frozenset({"nan-loss"})
+    assert rp.judge(overfit, nan, "overfitting") is Effect.WORSE
