@@ -36,6 +36,10 @@ FRAME_BYTES = HEADER_BYTES + FOOTER_BYTES
 MASK_DELTA = 0xA282EAD8
 #: Longer records are checked one C call each instead of by the tables.
 TABLE_MAX_LEN = 512
+#: Fewer records are checked one C call each: the tables' fixed cost (a few numpy calls
+#: per byte column of each record length) is more than the loop below ~3,000 records
+#: (1,000 records: 0.55 ms by the tables, 0.22 ms by the loop; 8,000: 0.84 ms, 1.57 ms).
+LOOP_MAX_RECORDS = 2048
 
 crc32c = google_crc32c.value
 
@@ -161,9 +165,10 @@ def byte_view(buf, dtype: str) -> np.ndarray:
 
 def crc32c_many(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """CRC-32C (unmasked) of ``buf[s:s+l]`` for every pair, as uint32."""
+    if len(starts) < LOOP_MAX_RECORDS:  # a small file: one C call per record is faster
+        pairs = zip(starts.tolist(), lengths.tolist(), strict=True)
+        return np.fromiter((crc32c(buf[s : s + n]) for s, n in pairs), np.uint32, len(starts))
     out = np.empty(len(starts), np.uint32)
-    if len(starts) == 0:
-        return out
     lengths = lengths.astype(np.int64, copy=False)
     small = lengths <= TABLE_MAX_LEN
     for i in np.flatnonzero(~small).tolist():
