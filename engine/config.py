@@ -85,6 +85,10 @@ class TrainConfig:
     early_stopping: bool = False
     patience: int = 5
     device: str = "auto"
+    nproc_per_node: int | str = 1  # processes per machine (DDP); "gpu" = one per visible GPU
+    nnodes: int = 1
+    node_rank: int = 0
+    rdzv_endpoint: str = ""  # HOST:PORT of node 0 when nnodes > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +302,7 @@ def validate(config: RunConfig) -> None:
     int_range("train.patience", t.patience, 1, limits.MAX_PATIENCE)
     check(_valid_device(t.device), "train.device", t.device,
           f"auto, cpu, cuda or cuda:N with N 0..{limits.MAX_CUDA_INDEX}")
+    limits.check_distributed(t)
 
 
 def _validate_dataset(spec: str) -> None:

@@ -43,6 +43,9 @@ MAX_PATIENCE = 100_000
 MAX_WEIGHT_DECAY = 100.0
 MAX_CLIP_GRAD_NORM = 1e6
 MAX_CUDA_INDEX = 1023
+MAX_PROCS_PER_NODE = 1024  # train.nproc_per_node: torchrun processes on one machine
+MAX_NODES = 4096  # train.nnodes
+MAX_HOST_LENGTH = 253  # a DNS name
 MAX_NESTING = 32  # a valid config needs 2 (a list inside an inline table)
 MAX_CONFIG_BYTES = 1_000_000
 MAX_SHOWN = 60  # characters of a value quoted in a message
@@ -235,3 +238,47 @@ def check_size(size: int, source: str) -> None:
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: too long for a config; expected at most "
                           f"{MAX_CONFIG_BYTES:,} characters")
+
+
+def check_distributed(train: Any) -> None:
+    """``train.nproc_per_node`` / ``nnodes`` / ``node_rank`` / ``rdzv_endpoint`` (SPEC §6).
+
+    What only the machine can tell (how many GPUs it has) is checked when the run
+    starts (:func:`traindoc.engine.ddp_relay.plan`).
+    """
+    procs = train.nproc_per_node
+    key = "train.nproc_per_node"
+    if procs != "gpu":
+        check(isinstance(procs, int) and not isinstance(procs, bool), key, procs,
+              'a process count or "gpu" (one process per visible GPU)')
+        int_range(key, procs, 1, MAX_PROCS_PER_NODE)
+    elif train.device == "cpu":
+        raise ConfigError(f'{key} = "gpu": counts the GPUs, but train.device = cpu; '
+                          "give a process count, e.g. 2, for CPU processes")
+    if (procs == "gpu" or procs > 1) and train.device.startswith("cuda:"):
+        raise ConfigError(f"train.device = {show(train.device)}: with {procs} processes per "
+                          "machine each one uses its own GPU (cuda:LOCAL_RANK); "
+                          "set train.device = cuda or auto")
+    int_range("train.nnodes", train.nnodes, 1, MAX_NODES)
+    check(0 <= train.node_rank < train.nnodes, "train.node_rank", train.node_rank,
+          f"0..{train.nnodes - 1} (this machine's place among train.nnodes = {train.nnodes})")
+    endpoint = train.rdzv_endpoint
+    if train.nnodes > 1 and not endpoint:
+        raise ConfigError(f"train.rdzv_endpoint is empty: with train.nnodes = {train.nnodes} "
+                          "every machine needs HOST:PORT of node 0 (e.g. 10.0.0.1:29500)")
+    if endpoint:
+        check(endpoint_parts(endpoint) is not None, "train.rdzv_endpoint", endpoint,
+              "HOST:PORT of node 0, e.g. 10.0.0.1:29500 (port 1..65535)")
+
+
+def endpoint_parts(endpoint: str) -> tuple[str, int] | None:
+    """``("10.0.0.1", 29500)`` for ``"10.0.0.1:29500"`` (``[::1]:29500`` too); else None."""
+    host, sep, port = endpoint.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or len(host) > MAX_HOST_LENGTH or not port.isascii():
+        return None
+    if not port.isdigit() or not 1 <= int(port) <= 65535 or len(port) > 5:
+        return None
+    if any(c.isspace() or not c.isprintable() or c in "/@[]" for c in host):
+        return None
+    return host, int(port)

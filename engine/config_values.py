@@ -14,8 +14,10 @@ from traindoc.engine.config_limits import ConfigError, show
 
 
 def coerce(key: str, value: Any, kind: type) -> Any:
-    """``value`` as ``kind`` (TOML's own type, or the text a ``--set`` or the form gives)."""
-    coerce, expected = _COERCIONS[kind]
+    """``value`` as ``kind`` (TOML's own type, or the text a ``--set`` or the form gives);
+    a key of its own kind (``train.nproc_per_node``: a count or ``"gpu"``) is read by
+    its own rule."""
+    coerce, expected = _BY_KEY.get(key) or _COERCIONS[kind]
     result = coerce(key, value)
     if result is _INVALID:
         raise ConfigError(f"{key} = {show(value)}: expected {expected}")
@@ -80,4 +82,23 @@ _COERCIONS: dict[type, tuple[Callable[[str, Any], Any], str]] = {
     float: (_to_float, "a number"),
     tuple: (_to_ints, "a list of integers, e.g. [256, 256]"),
     str: (_to_str, "a string"),
+}
+
+
+#: The word ``train.nproc_per_node`` takes for "one process per visible GPU".
+ALL_GPUS = "gpu"
+
+
+def _to_procs(key: str, value: Any) -> Any:
+    """A process count (``2``, ``"2"``) or ``"gpu"`` (any case, spaces ignored)."""
+    if isinstance(value, str) and value.strip().lower() == ALL_GPUS:
+        return ALL_GPUS
+    if isinstance(value, str):
+        value = value.strip()
+    return _to_int(key, value)
+
+
+# keys whose values are not of their default's type -> (coercion, what is expected)
+_BY_KEY: dict[str, tuple[Callable[[str, Any], Any], str]] = {
+    "train.nproc_per_node": (_to_procs, 'a process count (an integer) or "gpu"'),
 }

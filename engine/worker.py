@@ -12,15 +12,15 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from traindoc.engine import rundir
-from traindoc.engine.errors import UserError
-from traindoc.engine.events import FAILED, STOPPED, TERMINAL_STATUSES, Failed, Finished
+from traindoc.engine.events import FAILED, STOPPED, TERMINAL_STATUSES, Finished
+from traindoc.engine.train.failures import failure_event
+from traindoc.engine.train.failures import out_of_memory as out_of_memory  # its old home
 
 # The launcher puts its own PID here before spawning (so a parent that dies while the
 # child is still starting is noticed: the child compares against it, not against
@@ -68,6 +68,10 @@ def main(config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
 
 
 def _train(config: Any, run_dir: Path, *, emit: Emitter, should_stop: Callable[[], bool]) -> Any:
+    if config.train.nproc_per_node != 1 or config.train.nnodes != 1:
+        from traindoc.engine.ddp_relay import run_distributed  # torchrun's ranks train
+
+        return run_distributed(config, run_dir, emit=emit, should_stop=should_stop)
     from traindoc.engine.train.loop import run_training  # imports torch: training process only
 
     return run_training(config, run_dir, emit=emit, should_stop=should_stop)
@@ -198,18 +202,6 @@ def _relabel_stop(run_dir: str, finished: Any, reason: str) -> Any:
     return replace(finished, reason=reason)
 
 
-def out_of_memory(exc: BaseException) -> str | None:
-    """A clear line for a run the device cannot hold (CUDA or host memory), else None."""
-    cuda = type(exc).__name__ == "OutOfMemoryError" or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
-    if not (cuda or isinstance(exc, MemoryError)):
-        return None
-    where = "the GPU" if cuda else "host memory"
-    return (f"out of memory: this model and batch do not fit in {where}; use a smaller "
-            "data.batch_size (traindoc batch-find finds the largest that fits, with "
-            "train.grad_accum for the same effective batch) or a smaller model.hidden")
-
-
 def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_event: Any) -> None:
     """The worker's frame around ``body``: signals, events, and every failure reported.
 
@@ -227,19 +219,9 @@ def run_in_worker(body: Body, config_toml: str, run_dir: str, queue: Any, stop_e
         finished = body(config, Path(run_dir), emit=emit, should_stop=supervisor.should_stop)
         emit(_relabel_stop(run_dir, finished, supervisor.stop_reason()))
     except BaseException as exc:  # every failure is reported, never lost
-        disk = rundir.is_disk_error(exc)
-        memory = out_of_memory(exc)
-        # A disk full before training started is like an unwritable --logdir: bad input.
-        user_error = isinstance(exc, UserError) or (disk and not emit.started)
-        if disk:
-            reason = rundir.disk_error_text(exc, run_dir)
-        elif memory:
-            reason = memory
-        else:
-            reason = str(exc) if user_error else f"{type(exc).__name__}: {exc}"
-        rundir.write_status(run_dir, FAILED, reason, pid=os.getpid())
-        trace = "" if disk or memory else traceback.format_exc()
-        emit(Failed(seq=-1, reason=reason, traceback=trace, user_error=user_error))
+        failed = failure_event(exc, run_dir, started=emit.started)
+        rundir.write_status(run_dir, FAILED, failed.reason, pid=os.getpid())
+        emit(failed)
     finally:
         supervisor.done.set()
         if supervisor.orphaned.is_set():

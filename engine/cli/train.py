@@ -53,7 +53,31 @@ def add_parser(commands: Any) -> None:
         "severity (default: error)",
     )
     autofix.add_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+#: train's flags for torchrun (DDP): flag -> the config key it sets, as --set would
+DISTRIBUTED_FLAGS = {
+    "--nproc": ("train.nproc_per_node", "N|gpu", "processes on this machine (DDP through "
+                "torchrun; gpu = one per visible GPU; data.batch_size is per process)"),
+    "--nnodes": ("train.nnodes", "N", "machines taking part (run the same command on each)"),
+    "--node-rank": ("train.node_rank", "R", "this machine's place, 0..nnodes-1"),
+    "--rdzv-endpoint": ("train.rdzv_endpoint", "HOST:PORT", "node 0's address and a free port "
+                        "(with --nnodes > 1)"),
+}
+
+
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("several processes or machines (torchrun, DDP)")
+    for flag, (key, metavar, text) in DISTRIBUTED_FLAGS.items():
+        group.add_argument(flag, dest=key, metavar=metavar, help=f"{text}; same as --set {key}=…")
+
+
+def distributed_overrides(args: argparse.Namespace) -> list[str]:
+    """The distributed flags given, as ``--set`` texts (after the others: they win)."""
+    return [f"{key}={getattr(args, key)}" for key, *_ in DISTRIBUTED_FLAGS.values()
+            if getattr(args, key, None) is not None]
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, *, logdir: str) -> None:
@@ -95,7 +119,7 @@ def load_config(
 
 def run(args: argparse.Namespace) -> int:
     wanted = autofix.requested(args)
-    config = load_config(args.config, args.overrides, args.device)
+    config = load_config(args.config, args.overrides + distributed_overrides(args), args.device)
     if wanted:
         return autofix.run(args, config, Progress)
     progress = Progress(enabled=not args.quiet)

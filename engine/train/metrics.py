@@ -102,8 +102,7 @@ class StepMetrics:
         """Write the buffered values, emit them as one ``Metrics`` event, track divergence."""
         if not self.steps:
             return
-        # note: CPU-GPU sync point, once per flush (every FLUSH_EVERY_* steps/seconds).
-        losses = torch.stack(self.losses).double().cpu().numpy()
+        losses = self.host_losses()
         norms = torch.stack(self.grad_norms).double().cpu().numpy()
         steps = np.asarray(self.steps, dtype=np.int64)
         lrs = np.asarray(self.lrs, dtype=np.float64)
@@ -125,6 +124,11 @@ class StepMetrics:
         self.emit(Metrics(seq=-1, points=points, epoch=epoch, step=int(steps[-1])))
         self.divergence.update(losses.tolist())
         self._clear()
+
+    def host_losses(self) -> np.ndarray:
+        """The buffered losses on the host (a DDP rank's: averaged over the ranks)."""
+        # note: CPU-GPU sync point, once per flush (every FLUSH_EVERY_* steps/seconds).
+        return torch.stack(self.losses).double().cpu().numpy()
 
     def _clear(self) -> None:
         self.steps.clear()

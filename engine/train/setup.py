@@ -43,6 +43,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def visible_gpus() -> int:
+    """How many CUDA GPUs this process sees (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def amp_dtype_for(mode: str, device: torch.device) -> torch.dtype | None:
     """``auto`` → bf16 where the GPU supports it, else fp16 (with a GradScaler); CPU: off."""
     if mode == "off" or device.type != "cuda":
