@@ -207,10 +207,12 @@ class RepairSession:
     def _run(self, index: int, config: Any, started: AttemptStarted) -> Iterator[RepairEvent]:
         """Start ``config``, yield ``started`` (with its folder), drive it to its end;
         returns its record. The lineage is written before the run is driven."""
-        on_events = None
-        if self.on_run_events is not None:
-            callback = self.on_run_events
-            on_events = lambda events: callback(index, events)  # noqa: E731
+        callback = self.on_run_events
+
+        def on_events(events: list[Event]) -> None:
+            if callback is not None:
+                callback(index, events)
+
         active = self.runs.start(config, self.logdir, on_events)
         try:
             if started.parent is not None:
