@@ -188,14 +188,26 @@ class Group:
         self.process.wait()
         self.reader.join(1.0)
 
+    def root_cause(self) -> dict[str, str]:
+        """torchrun's "Root Cause (first observed failure)" block: rank, exitcode, traceback."""
+        lines = list(self.tail)
+        start = next((i for i, line in enumerate(lines) if line.startswith("Root Cause")), None)
+        fields: dict[str, str] = {}
+        for line in lines[start:] if start is not None else ():
+            name, sep, value = line.strip().partition(":")
+            if sep and name.strip() in ("rank", "exitcode", "traceback"):
+                fields.setdefault(name.strip(), re.sub(r"\s+", " ", value.strip()))
+        return fields
+
+    def root_rank(self) -> int | None:
+        """The global rank torchrun names as the first to fail, if it names one."""
+        rank_text = self.root_cause().get("rank", "")
+        return int(rank_text.split()[0]) if rank_text[:1].isdigit() else None
+
     def failure(self) -> str:
         """What ``torchrun`` said about its end, in one line."""
         code = self.process.returncode
-        fields = {}
-        for line in self.tail:
-            name, sep, value = line.strip().partition(":")
-            if sep and name.strip() in ("rank", "exitcode", "traceback"):
-                fields.setdefault(name.strip(), value.strip())
+        fields = self.root_cause()
         last = next((line for line in reversed(self.tail) if line.strip()), "")
         if "rank" in fields:
             why = f"rank {fields['rank']} failed with exit code {fields.get('exitcode', '?')}"
@@ -231,7 +243,7 @@ class Relayed:
             if final is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.group.process.wait(STOP_GRACE_SECONDS)  # the ranks leave the group
-                return final
+                return self._root_cause(final)
             if not self.group.alive():
                 final = self._receive()  # what was sent just before the end
                 if final is None:
@@ -242,6 +254,19 @@ class Relayed:
             stopped = self._stop()
             if stopped is not None:
                 return stopped
+
+    def _root_cause(self, final: Finished | Failed) -> Finished | Failed:
+        """Rank 0's failure, unless torchrun saw another rank fail first (rank 0 then
+        only lost its peer: a gloo/NCCL error): that rank's end is the reason."""
+        if not isinstance(final, Failed) or self.group.alive():
+            return final
+        self.group.reader.join(1.0)
+        cause = self.group.root_rank()
+        if cause is None or cause == 0:
+            return final
+        first_line = final.reason.splitlines()[0][:200] if final.reason else ""
+        return Failed(seq=-1, reason=f"{self.group.failure()} (rank 0: {first_line})",
+                      traceback="\n".join(self.group.tail))
 
     def _receive(self) -> Finished | Failed | None:
         """Relay what arrived (waiting at most a poll); the final event once it comes."""
