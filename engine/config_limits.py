@@ -264,7 +264,7 @@ def check_distributed(train: Any) -> None:
           f"0..{train.nnodes - 1} (this machine's place among train.nnodes = {train.nnodes})")
     endpoint = train.rdzv_endpoint
     if train.nnodes > 1 and not endpoint:
-        raise ConfigError(f"train.rdzv_endpoint is empty: with train.nnodes = {train.nnodes} "
+        raise ConfigError(f"train.rdzv_endpoint = '': with train.nnodes = {train.nnodes} "
                           "every machine needs HOST:PORT of node 0 (e.g. 10.0.0.1:29500)")
     if endpoint:
         check(endpoint_parts(endpoint) is not None, "train.rdzv_endpoint", endpoint,

@@ -14,10 +14,31 @@ The final ``Finished`` event's ``result`` holds what was found
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from traindoc.engine.worker import run_in_worker
+
+
+def single_process_note(config: Any, finder: str) -> str:
+    """The line a finder prints when the config asks for several processes: it runs in
+    one (its sweep is sequential); ``data.batch_size`` is per process anyway."""
+    train = config.train
+    if train.nproc_per_node == 1 and train.nnodes == 1:
+        return ""
+    what = {"lr-find": "the lr it suggests is for this config's effective batch per process; "
+            "scale it linearly to the global batch (SPEC §4)",
+            "batch-find": "data.batch_size is per process, so the batch it finds fits "
+            "each process of a distributed run"}[finder]
+    return (f"note: {finder} runs in one process (train.nproc_per_node = "
+            f"{train.nproc_per_node}, train.nnodes = {train.nnodes} are for train); {what}")
+
+
+def _say_single_process(config: Any, finder: str) -> None:
+    note = single_process_note(config, finder)
+    if note:
+        print(note, file=sys.stderr, flush=True)
 
 
 def lr_find_main(
@@ -32,6 +53,8 @@ def lr_find_main(
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
         from traindoc.engine.find.finders.sweep import run_lr_find  # torch: finder process only
+
+        _say_single_process(config, "lr-find")
 
         return run_lr_find(
             config,
@@ -59,6 +82,8 @@ def batch_find_main(
 ) -> None:
     def body(config: Any, path: Any, *, emit: Any, should_stop: Any) -> Any:
         from traindoc.engine.find.finders.batch import run_batch_find  # torch: finder only
+
+        _say_single_process(config, "batch-find")
 
         return run_batch_find(
             config,

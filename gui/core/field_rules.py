@@ -2,9 +2,9 @@
 
 The engine ignores some keys for some choices (``optim.momentum`` outside the
 ``momentum`` optimizer, a constant schedule's warmup, patience without early
-stopping, the built-in dataset or architecture while ``data.source`` /
-``model.source`` names the user's own); the form disables those fields and says
-why in their tooltip.
+stopping, a machine's rank when there is one machine, the built-in dataset or
+architecture while ``data.source`` / ``model.source`` names the user's own); the
+form disables those fields and says why in their tooltip.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def inapplicable(values: Mapping[str, Any]) -> dict[str, str]:
                                 "only warmup-plateau-decay has a decay phase"
     if not _on(values.get("train.early_stopping", False)):
         out["train.patience"] = "used only with early stopping"
+    if "train.nnodes" in values and str(values["train.nnodes"]).strip() in ("1", ""):
+        out["train.node_rank"] = "used only with several machines (Machines > 1)"
     out.update(_replaced_by_sources(values))
     return out
 

@@ -88,6 +88,15 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("train.early_stopping", "Early stopping", "bool"),
         Field("train.patience", "Patience (epochs)", "text"),
         Field("train.device", "Device", "combo", ("auto", "cpu", "cuda", "cuda:0")),
+        Field("train.nproc_per_node", "Processes", "combo", ("1", "2", "4", "8", "gpu"),
+              "Processes on this machine (DDP through torchrun); gpu = one per visible GPU. "
+              "The batch size is per process: scale the learning rate to the global batch"),
+    )),
+    ("Advanced: several machines", (
+        Field("train.nnodes", "Machines", "text", tip="Run the same config on each machine"),
+        Field("train.node_rank", "This machine's rank", "text", tip="0 .. machines - 1"),
+        Field("train.rdzv_endpoint", "Node 0 address", "text",
+              tip="HOST:PORT of node 0 and a free port, e.g. 10.0.0.1:29500"),
     )),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QGroupBox
 
 from traindoc.gui.core.field_rules import inapplicable
 from traindoc.gui.widgets.config_form import ZERO_WIDTH_SPACE
@@ -84,3 +84,28 @@ def test_a_long_error_wraps_and_is_never_cut_off(qtbot, form):
     pieces = label.text().replace(ZERO_WIDTH_SPACE, " ").split()
     metrics = label.fontMetrics()
     assert max(metrics.horizontalAdvance(p) for p in pieces) <= label.width()
+
+
+def test_the_process_count_and_the_machines_are_fields_that_reach_the_config(form):
+    # Issue 15: the New-run form has the process count; the multi-machine fields sit
+    # in their own "Advanced" box, the rank greyed out while there is one machine.
+    form.editors["train.nproc_per_node"].setCurrentText("gpu")
+    assert form.draft.config.train.nproc_per_node == "gpu"
+    form.editors["train.nproc_per_node"].setCurrentText("2")
+    assert form.draft.config.train.nproc_per_node == 2
+    rank = form.editors["train.node_rank"]
+    assert not rank.isEnabled() and "several machines" in rank.toolTip()
+    form.draft.apply({"train.nnodes": "2", "train.rdzv_endpoint": "10.0.0.1:29500",
+                       "train.node_rank": "1"})
+    assert rank.isEnabled()
+    train = form.draft.config.train
+    assert (train.nnodes, train.node_rank, train.rdzv_endpoint) == (2, 1, "10.0.0.1:29500")
+    titles = [box.title() for box in form.findChildren(QGroupBox)]
+    assert "Advanced: several machines" in titles
+
+
+def test_a_machine_count_without_node_0s_address_is_reported_at_that_field(form):
+    form.draft.apply({"train.nnodes": "2"})
+    assert form.draft.config is None
+    assert "every machine needs HOST:PORT of node 0" in form.draft.errors["train.rdzv_endpoint"]
+    assert form.error_labels["train.rdzv_endpoint"].isVisibleTo(form)
