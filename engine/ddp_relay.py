@@ -256,13 +256,16 @@ class Relayed:
                 return stopped
 
     def _root_cause(self, final: Finished | Failed) -> Finished | Failed:
-        """Rank 0's failure, unless torchrun saw another rank fail first (rank 0 then
-        only lost its peer: a gloo/NCCL error): that rank's end is the reason."""
-        if not isinstance(final, Failed) or self.group.alive():
+        """Rank 0's failure, unless torchrun saw another rank killed first (rank 0 then
+        only lost its peer: a gloo/NCCL error): that rank's end is the reason. A rank
+        that raised is not preferred: every rank raises alike (the same config, data
+        and code), and rank 0's exception is the one with its message."""
+        if not isinstance(final, Failed) or final.user_error or self.group.alive():
             return final
         self.group.reader.join(1.0)
         cause = self.group.root_rank()
-        if cause is None or cause == 0:
+        if cause is None or cause == 0 or not self.group.root_cause().get(
+                "exitcode", "").startswith("-"):
             return final
         first_line = final.reason.splitlines()[0][:200] if final.reason else ""
         return Failed(seq=-1, reason=f"{self.group.failure()} (rank 0: {first_line})",

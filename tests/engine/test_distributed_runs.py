@@ -6,6 +6,7 @@ Each test starts a real group (the worker, torchrun, two ranks): 5-15 s apiece h
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -182,3 +183,81 @@ def test_divergence_ends_all_ranks_together(tmp_path):
     handle.close()
     assert isinstance(handle.final, Finished) and handle.final.status == "diverged"
     assert rundir.read_status(run_dir)["status"] == "diverged"
+
+
+def _flush_on_rank(rank: int, store: str, out: str) -> None:
+    """Rank ``rank`` of 2 (gloo): 3 steps buffered, rank 1's second loss NaN; rank 0
+    asks to stop; one flush. Writes what this rank concluded to ``out``."""
+    import torch.distributed as dist
+
+    from traindoc.engine.train.distributed import NullWriter, Place, RankMetrics
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    emitted: list = []
+    place = Place(rank, rank, 2, torch.device("cpu"))
+    metrics = RankMetrics(NullWriter(), emitted.append, place,
+                          lambda: "stopped by user" if rank == 0 else "")
+    for step in (1, 2, 3):
+        loss = math.nan if (rank, step) == (1, 2) else 1.0 + 2 * rank  # 1 and 3: mean 2
+        metrics.record(step, torch.tensor(loss), torch.tensor(0.5), 0.1, 64)
+    metrics.flush(0)
+    dist.destroy_process_group()
+    (points,) = [e.points["train/loss"][1].tolist() for e in emitted]
+    Path(out).write_text(json.dumps({"losses": [str(v) for v in points],
+                                     "stop": metrics.stop_reason, "every": metrics.every,
+                                     "lost_steps": metrics.divergence.run}))
+
+
+def test_a_nan_on_one_rank_and_a_stop_on_rank_0_reach_every_rank_at_the_same_flush(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    outs = [tmp_path / f"rank{r}.json" for r in (0, 1)]
+    procs = [ctx.Process(target=_flush_on_rank, args=(r, str(tmp_path / "store"), str(outs[r])))
+             for r in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    seen = [json.loads(out.read_text()) for out in outs]
+    assert seen[0] == seen[1]  # both ranks concluded the same
+    assert seen[0]["losses"] == ["2.0", "nan", "2.0"]  # averaged; the NaN reached rank 0
+    assert seen[0]["stop"] == "stopped by user"  # rank 0's request, now rank 1's too
+    assert seen[0]["lost_steps"] == 0  # the NaN, then a finite step: an isolated bad batch
+    assert 1 <= seen[0]["every"] <= 50  # rank 0's choice of the next flush, shared
+
+
+def test_killing_the_worker_takes_torchrun_and_the_ranks_with_it(tmp_path):
+    # The launcher's SIGKILL (its last resort) leaves no finally to run: Linux's
+    # parent-death signal ends torchrun, and torchrun's death ends each rank.
+    handle = RunHandle(config(**{"train.epochs": 200}), tmp_path)
+    handle.start()
+    torchrun, ranks = group_of(handle.pid)
+    os.kill(handle.pid, signal.SIGKILL)
+    drive(handle, timeout=10)
+    handle.close()
+    assert isinstance(handle.final, Failed) and "SIGKILL" in handle.final.reason
+    assert all_gone([torchrun, *ranks], timeout=10.0)
+
+
+def test_a_stop_before_the_ranks_started_ends_the_group_at_once(tmp_path):
+    handle = RunHandle(config(**{"train.epochs": 200}), tmp_path)
+    handle.start()
+    torchrun, ranks = group_of(handle.pid)  # the ranks exist, still importing torch
+    handle.stop()
+    drive(handle, timeout=10)
+    handle.close()
+    assert isinstance(handle.final, Finished) and handle.final.status == "stopped"
+    assert all_gone([handle.pid, torchrun, *ranks], timeout=10.0)
+
+
+def test_bad_input_found_by_the_ranks_is_a_user_error(tmp_path):
+    missing = tmp_path / "missing.npz"  # validation does not look for it; the ranks do
+    handle = RunHandle(config(**{"data.dataset": f"npz:{missing}"}), tmp_path / "runs")
+    run_dir = handle.start()
+    drive(handle, timeout=90)
+    handle.close()
+    assert isinstance(handle.final, Failed) and handle.final.user_error
+    assert str(missing) in handle.final.reason, handle.final.reason
+    assert rundir.read_status(run_dir)["status"] == "failed"
