@@ -2,12 +2,15 @@
 
 Exercises: AMP bf16 and fp16 (GradScaler), gradient accumulation, clipping,
 on-device augmentation, a user's own model and data (``model.source``/``data.source``)
-under AMP, peak memory, and the loop-overhead ratio on the GPU.
+under AMP, peak memory, the loop-overhead ratio on the GPU, and distributed training
+through torchrun with NCCL (issue 15: ``--nproc gpu``; with 2+ GPUs also 2 processes
+against 1 at the same global batch).
 Run it on a machine with CUDA: ``python bench/gpu_check.py``.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -87,6 +90,7 @@ def main() -> None:
         augment_batch(x, gen, flip=True)
     torch.cuda.synchronize()
     print(f"augment 4096x3x32x32 on device: {(time.perf_counter() - t0) / 20 * 1e3:.2f} ms/batch")
+    nccl_check()
     bench = Path(__file__).with_name("train_overhead.py")
     subprocess.run(
         [
@@ -103,6 +107,36 @@ def main() -> None:
         ],
         check=False,
     )
+
+
+def train_cli(logdir: str, *args: str) -> dict:
+    """``traindoc train ARGS`` in its own process; its status.json, with the seconds."""
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "traindoc", "train", "--quiet", "--logdir",
+                          logdir, "--set", "train.epochs=5", *args],
+                         capture_output=True, text=True, check=False, timeout=300)
+    (run_dir,) = sorted(Path(logdir).iterdir(), key=lambda p: p.stat().st_mtime)[-1:]
+    status = json.loads((run_dir / "status.json").read_text())
+    started = next((line for line in out.stderr.splitlines() if line.startswith("run ")), "")
+    return {"exit": out.returncode, "status": status.get("status"),
+            "val_acc": round(status.get("val/accuracy", float("nan")), 4),
+            "seconds": round(time.perf_counter() - t0, 1), "start": started[-60:],
+            "reason": status.get("reason", "")[:200]}
+
+
+def nccl_check() -> None:
+    """DDP over NCCL: every GPU (one process each), and 2 x 64 against 1 x 128."""
+    gpus = torch.cuda.device_count()
+    with tempfile.TemporaryDirectory() as logdir:
+        print(f"{'ddp nccl, --nproc gpu':24s} {train_cli(logdir, '--nproc', 'gpu')}")
+        if gpus >= 2:
+            one = train_cli(logdir, "--set", "data.batch_size=128", "--device", "cuda")
+            two = train_cli(logdir, "--nproc", "2", "--set", "data.batch_size=64")
+            print(f"{'1 x 128 (one process)':24s} {one}")
+            print(f"{'2 x 64 (nccl)':24s} {two}")
+            print(f"val accuracy gap 1 vs 2 processes: {abs(one['val_acc'] - two['val_acc']):.4f}")
+        else:
+            print(f"{gpus} GPU: 2-process NCCL comparison skipped (needs 2)")
 
 
 if __name__ == "__main__":
