@@ -52,13 +52,22 @@ class Watcher:
     """Follows several paths; ``changes()`` yields what each poll changed, run by run."""
 
     def __init__(
-        self, paths: list[str], overrides: Mapping[str, str], *, rescan_secs: float = 2.0
+        self, paths: list[str], overrides: Mapping[str, str], *, rescan_secs: float = 2.0,
+        read_budget_s: float | None = None,
     ) -> None:
-        self.followers = [(path, LogFollower(path, rescan_secs=rescan_secs)) for path in paths]
+        self.followers = [
+            (path, LogFollower(path, rescan_secs=rescan_secs, read_budget_s=read_budget_s))
+            for path in paths
+        ]
         self.overrides = dict(overrides)
         self.runs: dict[str, LiveRun] = {}
         self.warnings: list[str] = []  # since the last take_warnings()
         self._where: dict[str, tuple[str, LogFollower, str]] = {}  # name -> path, follower, run
+
+    @property
+    def pending(self) -> bool:
+        """The last poll left runs unread (``read_budget_s``): poll again soon."""
+        return any(follower.pending for _, follower in self.followers)
 
     def take_warnings(self) -> list[str]:
         warnings, self.warnings = self.warnings, []

@@ -3,7 +3,9 @@
 A :class:`FollowThread` per opened path drives the engine's live follower
 (:class:`traindoc.engine.watch.Watcher`) off the GUI thread: it reads only the bytes
 appended since the last poll, notices new runs, sums loss parts, reads the stored config
-and diagnoses each changed run there, so opening large logs never stalls the window.
+and diagnoses each changed run there, so opening large logs never stalls the window. A
+poll reads for at most ``READ_S``: a tree of thousands of runs is listed at once, and
+its runs fill in as the polls that follow (back to back) read them.
 Its :class:`~traindoc.engine.watch.RunChange` objects go through a queue; :class:`LogSource`
 in the pump only translates them into model calls, within the frame budget (a long
 series is appended in slices).
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often a followed directory is checked for new bytes
 RESCAN_S = 2.0  # how often its tree is walked again for new runs and files
+READ_S = 0.25  # reading per poll: a huge tree's runs are listed first, then read in slices
 SLICE = 100_000  # points appended to the model at a time
 SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
 
@@ -42,7 +45,7 @@ class FollowThread(threading.Thread):
 
     def __init__(self, path: Path, out: queue.Queue, *, interval: float = POLL_S) -> None:
         super().__init__(name=f"follow {path}", daemon=True)
-        self.watcher = Watcher([str(path)], {}, rescan_secs=RESCAN_S)
+        self.watcher = Watcher([str(path)], {}, rescan_secs=RESCAN_S, read_budget_s=READ_S)
         self.out = out
         self.interval = interval
         self.halt = threading.Event()
@@ -56,7 +59,9 @@ class FollowThread(threading.Thread):
             except Exception:  # the reader never raises on file contents; be safe anyway
                 log.exception("following %s failed", self.watcher.followers[0][0])
                 return
-            self.out.put(None)
+            if self.watcher.pending:
+                continue  # a huge tree: its runs are listed, their points come poll by poll
+            self.out.put(None)  # a whole pass over the files is in
             self.wake.wait(self.interval)
             self.wake.clear()
 

@@ -79,9 +79,17 @@ class _RunState:
 class LogFollower:
     """Incremental reader of every run under ``path``; see the module docstring."""
 
-    def __init__(self, path: str | os.PathLike, *, rescan_secs: float = 2.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, rescan_secs: float = 2.0,
+        read_budget_s: float | None = None,
+    ) -> None:
         self.path = Path(path)
         self.rescan_secs = rescan_secs
+        #: Seconds of reading per poll (None: no limit). Over it, the runs not yet read
+        #: wait for the next poll and ``pending`` says so: a consumer that shows a huge
+        #: tree gets its runs first, then their points a slice of runs at a time.
+        self.read_budget_s = read_budget_s
+        self.pending = False
         self._runs: dict[str, _RunState] = {}
         self._next_rescan = 0.0
         self._told: set[str] = set()  # discovery problems already reported
@@ -96,36 +104,52 @@ class LogFollower:
         new_files: list[Path] = []
         resets: set[str] = set()
         now = time.monotonic()
-        if now >= self._next_rescan:
+        if now >= self._next_rescan and not self.pending:  # a pass not finished: finish it
             self._next_rescan = now + self.rescan_secs
             self._discover(new_runs, new_files, warnings, resets)
         got = _Collected(points={}, texts={}, purged={})
+        budget = self.read_budget_s
+        deadline = time.monotonic() + budget if budget is not None else None
+        self.pending = False
+        read_one = False
         for name, run in self._runs.items():
             if name in resets:
                 continue
-            for path, state in run.files.items():
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue  # gone: the next walk of the tree drops it
-                if state.reader.is_current(st):
-                    continue
-                chunk = state.reader.read()
-                if chunk.reset:
-                    warnings.append(
-                        f"{path}: file replaced or rewritten; run {name!r} read again "
-                        "from the start"
-                    )
-                    resets.add(name)
-                    break
-                warnings.extend(chunk.warnings)
-                self._take(name, run, path, state, chunk, got)
+            if read_one and deadline is not None and time.monotonic() > deadline:
+                self.pending = True  # the rest in the next poll (at least one run per poll)
+                break
+            read_one = self._read_new(name, run, got, warnings, resets) or read_one
         for name in sorted(resets):
             self._reread(name, got, warnings)
         return FollowUpdate(
             tuple(new_runs), tuple(new_files), got.points, got.texts, got.purged,
             tuple(warnings), tuple(sorted(resets)),
         )
+
+    def _read_new(
+        self, name: str, run: _RunState, got: _Collected, warnings: list[str], resets: set[str]
+    ) -> bool:
+        """Read what was appended to the files of run ``name``; True when any file was read."""
+        read = False
+        for path, state in run.files.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # gone: the next walk of the tree drops it
+            if state.reader.is_current(st):
+                continue
+            read = True
+            chunk = state.reader.read()
+            if chunk.reset:
+                warnings.append(
+                    f"{path}: file replaced or rewritten; run {name!r} read again "
+                    "from the start"
+                )
+                resets.add(name)
+                break
+            warnings.extend(chunk.warnings)
+            self._take(name, run, path, state, chunk, got)
+        return read
 
     def reread(self, name: str) -> FollowUpdate:
         """Run ``name`` read again from the start of its files, as one update that resets
