@@ -171,7 +171,13 @@ def run_rank(config: RunConfig, run_dir: Path, *, emit, should_stop: Callable[[]
     writer.flush()
     writer.close()
     if place.rank == 0:
-        return loop.wrap_up(run, progress, run_dir, t_start)
+        finished = loop.wrap_up(run, progress, run_dir, t_start)
+        record = rundir.read_status(run_dir) or {}  # the final status, plus the group
+        extra = {k: v for k, v in record.items() if k not in ("status", "reason", "time")}
+        rundir.write_status(run_dir, finished.status, finished.reason, **extra,
+                            world_size=place.world, backend=place.backend,
+                            effective_batch=global_batch)
+        return finished
     return Finished(seq=-1, status=progress.status, reason=progress.reason, steps=progress.step,
                     epochs_done=progress.epochs_done, seconds=time.perf_counter() - t_start,
                     summary=dict(progress.last_eval))

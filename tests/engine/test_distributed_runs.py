@@ -85,6 +85,7 @@ def test_cli_trains_the_default_config_with_two_processes_and_one_event_file(tmp
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["epochs_done"] == 20
+    assert (status["world_size"], status["backend"], status["effective_batch"]) == (2, "gloo", 128)
     assert status["val/accuracy"] >= 0.95
     assert "device cpu x2 (gloo DDP)" in out.stderr and "effective batch 128" in out.stderr
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
