@@ -68,7 +68,8 @@ class MainWindow(QMainWindow):
         form_layout.setContentsMargins(0, 0, 0, 0)
         form_layout.addWidget(self.form, 1)
         form_layout.addWidget(self.start_button)
-        self.runs_dock = self._dock("Runs", self.run_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        runs_box = self.run_list.panel()  # the filter box above the run list
+        self.runs_dock = self._dock("Runs", runs_box, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.form_dock = self._dock("New run", form_box, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.central = QWidget()
         self.central_layout = QVBoxLayout(self.central)
