@@ -9,6 +9,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -262,3 +263,36 @@ def test_bad_input_found_by_the_ranks_is_a_user_error(tmp_path):
     assert isinstance(handle.final, Failed) and handle.final.user_error
     assert str(missing) in handle.final.reason, handle.final.reason
     assert rundir.read_status(run_dir)["status"] == "failed"
+
+
+def test_two_machines_meet_at_node_0s_endpoint_and_only_node_0_keeps_the_logs(tmp_path):
+    # Two "machines" on this one: the same config with --nnodes 2, node ranks 0 and 1
+    # and node 0's HOST:PORT (torchrun's static rendezvous), one process each.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handles = []
+    for node in (0, 1):
+        handle = RunHandle(config(**{"train.nproc_per_node": 1, "train.nnodes": 2,
+                                     "train.node_rank": node, "data.batch_size": 64,
+                                     "train.rdzv_endpoint": f"127.0.0.1:{port}"}),
+                           tmp_path / f"node{node}")
+        handles.append((handle, handle.start()))
+    events: dict[int, list] = {0: [], 1: []}
+    deadline = time.monotonic() + 120
+    while any(h.final is None for h, _ in handles) and time.monotonic() < deadline:
+        for node, (handle, _) in enumerate(handles):
+            events[node].extend(handle.poll())
+        time.sleep(0.05)
+    for handle, _ in handles:
+        handle.close()
+    (zero, dir0), (one, dir1) = handles
+    assert isinstance(zero.final, Finished) and zero.final.status == "finished"
+    assert isinstance(one.final, Finished) and one.final.status == "finished"
+    assert zero.final.summary["val/accuracy"] == one.final.summary["val/accuracy"] > 0.85
+    assert (dir0 / "checkpoint.pt").is_file() and len(list(dir0.glob("events.*"))) == 1
+    assert sorted(p.name for p in dir1.iterdir()) == ["config.toml", "status.json"]
+    assert rundir.read_status(dir1)["reason"].endswith("(node 1: the logs are node 0's)")
+    assert rundir.read_status(dir0)["world_size"] == 2
+    for node in (0, 1):  # every machine shows the progress
+        assert sum(isinstance(e, Evaluated) for e in events[node]) == 3
