@@ -66,7 +66,7 @@ class Plan:
     nproc: int
     nnodes: int
     node_rank: int
-    device: str  # "cuda" or "cpu": NCCL or gloo
+    device: str  # "cuda" (cuda:N with one process per machine) or "cpu": NCCL or gloo
     endpoint: str  # HOST:PORT of node 0; "" = one machine (--standalone)
 
     @property
@@ -94,6 +94,8 @@ def plan(train: Any, gpus: int) -> Plan:
         raise ConfigError(f"{key} = {procs}: this machine has {gpus} GPU{'s' * (gpus != 1)} "
                           f"(one per process); use at most {gpus}, or train.device = cpu "
                           "for CPU processes (gloo)")
+    if kind == "cuda" and procs == 1 and device.startswith("cuda:"):
+        kind = device  # one process per machine may name its GPU
     return Plan(procs, train.nnodes, train.node_rank, kind, train.rdzv_endpoint)
 
 

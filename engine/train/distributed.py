@@ -71,8 +71,8 @@ class Place:
 
     @classmethod
     def from_env(cls, device_kind: str) -> Place:
-        local = int(os.environ["LOCAL_RANK"])
-        device = torch.device(f"cuda:{local}" if device_kind == "cuda" else "cpu")
+        local = int(os.environ["LOCAL_RANK"])  # "cuda": this rank's own GPU; "cuda:N" as is
+        device = torch.device(f"cuda:{local}" if device_kind == "cuda" else device_kind)
         return cls(int(os.environ["RANK"]), local, int(os.environ["WORLD_SIZE"]), device)
 
 

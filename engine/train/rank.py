@@ -28,7 +28,7 @@ from typing import Any
 
 ADDRESS_ENV = "TRAINDOC_RELAY_ADDRESS"  # HOST:PORT of the worker's listener
 KEY_ENV = "TRAINDOC_RELAY_KEY"  # its authkey, hex
-DEVICE_ENV = "TRAINDOC_DDP_DEVICE"  # "cuda" or "cpu", chosen by the worker
+DEVICE_ENV = "TRAINDOC_DDP_DEVICE"  # "cuda", "cuda:N" or "cpu", chosen by the worker
 STOP_MESSAGE = "stop"
 WORKER_PID_ENV = "TRAINDOC_TORCHRUN_PARENT"  # the worker's PID, for torchrun's death watch
 TORCHRUN_FLAG = "--torchrun"

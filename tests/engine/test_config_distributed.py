@@ -92,6 +92,8 @@ def test_the_plan_counts_the_gpus_and_picks_nccl_or_gloo():
     two_machines = plan(8, train__nproc_per_node="gpu", train__nnodes=2,
                         train__rdzv_endpoint="h:1")
     assert two_machines.world == 16
+    one_each = plan(2, train__nnodes=2, train__rdzv_endpoint="h:1", train__device="cuda:1")
+    assert (one_each.nproc, one_each.device) == (1, "cuda:1")  # its GPU, as configured
 
 
 @pytest.mark.parametrize(("gpus", "patch", "message"), [

@@ -94,7 +94,8 @@ def test_cli_trains_the_default_config_with_two_processes_and_one_event_file(tmp
 
 
 
-def test_two_processes_train_as_one_process_at_the_same_global_batch(tmp_path):
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_two_processes_train_as_one_process_at_the_same_global_batch(tmp_path, accumulation):
     # 2 ranks x 64 against 1 process x 128: each step covers the same 128 samples (one
     # order, dealt out by the DistributedSampler) and DDP averages the two equal shards'
     # mean gradients, which is the 128-sample mean. Only the order of float additions
@@ -102,12 +103,17 @@ def test_two_processes_train_as_one_process_at_the_same_global_batch(tmp_path):
     # 2.4e-7 at most over the 36 logged losses (one ulp of a loss near 1). Tolerance:
     # 1e-5 on every loss and on the final val loss (40x the measured gap, still 1e4
     # times smaller than one step's change of the loss); val accuracy within one
-    # sample of 359 (a logit tie flipped by rounding).
-    single = RunHandle(config(**{"train.nproc_per_node": 1, "data.batch_size": 128}), tmp_path)
+    # sample of 359 (a logit tie flipped by rounding). With accumulation 2 (micro-batches
+    # of 64 and of 2 x 32), DDP averages each backward's sum of the identical earlier
+    # average and the new local gradient: the same step again (measured 4.8e-7).
+    micro = 128 // accumulation
+    single = RunHandle(config(**{"train.nproc_per_node": 1, "data.batch_size": micro,
+                                 "train.grad_accum": accumulation}), tmp_path)
     single_dir = single.start()
     drive(single)
     single.close()
-    double = RunHandle(config(**{"data.batch_size": 64}), tmp_path)
+    double = RunHandle(config(**{"data.batch_size": micro // 2,
+                                 "train.grad_accum": accumulation}), tmp_path)
     double_dir = double.start()
     events = drive(double)
     double.close()
