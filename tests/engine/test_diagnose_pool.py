@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +163,51 @@ def test_cli_over_a_pooled_tree_prints_what_the_serial_path_prints(tmp_path):
     bad_role = traindoc("diagnose", str(tree), "--jsonl", "--role", "val_loss=nope", cwd=tmp_path)
     assert bad_role.returncode == 2 and bad_role.stdout == ""
     assert "--role val_loss=nope: no such tag; the tags are: train/epoch_loss" in bad_role.stderr
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, grew = {pid}, True
+    while grew:
+        more = {p for p, pp in parents.items() if pp in found} - found
+        found |= more
+        grew = bool(more)
+    return found - {pid}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the workers")
+def test_ctrl_c_ends_the_pool_and_exits_130(tmp_path):
+    tree = write_tree(tmp_path / "logs", 400, points=400)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "traindoc", "diagnose", str(tree), "--jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    first = proc.stdout.readline()  # the pool is running: one run is out
+    assert json.loads(first)["run"] == "g0/run000"
+    workers = _descendants(proc.pid)
+    assert workers  # the fork server and its workers
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "traindoc diagnose: interrupted" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)]
