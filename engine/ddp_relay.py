@@ -276,7 +276,10 @@ class Relayed:
     def _receive(self) -> Finished | Failed | None:
         """Relay what arrived (waiting at most a poll); the final event once it comes."""
         if self.conn is None:
-            self.connected.wait(POLL_SECONDS)
+            if self.connected.is_set():  # connected once, then lost: torchrun says why
+                time.sleep(POLL_SECONDS)
+            else:
+                self.connected.wait(POLL_SECONDS)
             return None
         try:
             while self.conn.poll(POLL_SECONDS):

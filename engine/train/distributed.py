@@ -13,11 +13,12 @@ The same five parts as :mod:`traindoc.engine.train.loop`, with what DDP changes:
    all ranks together therefore covers exactly the samples step ``k`` of one
    process covers with a ``W`` times larger batch: ``data.batch_size`` is per process.
 3. the metrics flush — one ``all_reduce`` per flush carries the buffered step
-   losses (averaged: the logged ``train/loss`` is the global one), rank 0's stop
-   request and rank 0's choice of the next flush interval (flushes must be at the
-   same step on every rank, so a count of steps replaces the single process's
-   0.1 s clock). A NaN on any rank makes the averaged loss NaN on every rank:
-   divergence, like a stop, ends all ranks at the same step.
+   losses (averaged: the logged ``train/loss`` is the global one), the stop requests
+   (any machine's Stop stops them all) and rank 0's choice of the next flush
+   interval (flushes must be at the same step on every rank, so a count of steps
+   replaces the single process's 0.1 s clock). A NaN on any rank makes the
+   averaged loss NaN on every rank: divergence, like a stop, ends all ranks at the
+   same step.
 4. evaluation — each rank scores its share of the validation set; one
    ``all_reduce`` per epoch adds the sums (and the train accuracy's counts and the
    stop flag), so early stopping decides the same on every rank.
@@ -111,9 +112,8 @@ class RankMetrics(StepMetrics):
 
     def host_losses(self) -> np.ndarray:
         count = len(self.losses)
-        reason, every = "", 0.0
+        reason, every = self.local_stop(), 0.0  # a stop on any machine stops them all
         if self.place.rank == 0:
-            reason = self.local_stop()
             per_step = max(time.perf_counter() - self.since, 1e-9) / count
             every = min(FLUSH_EVERY_STEPS, max(1, int(FLUSH_EVERY_SECONDS / per_step)))
         control = torch.tensor([float(bool(reason)), every], dtype=torch.float64,
@@ -246,7 +246,7 @@ def shard_scores(run: Run, place: Place) -> torch.Tensor:
 def end_epoch(run: Run, progress: loop.Progress, writer, emit, epoch: int,
               counts: torch.Tensor, place: Place, local_stop: Callable[[], str]) -> bool:
     """Evaluate (all ranks together), log, keep the best weights; True when the run ends."""
-    reason = local_stop() if place.rank == 0 else ""
+    reason = local_stop()
     flag = torch.tensor([float(bool(reason))], dtype=torch.float64, device=run.device)
     packed = torch.cat([shard_scores(run, place), counts, flag])
     dist.all_reduce(packed)  # note: the epoch's one collective (and its host sync)

@@ -271,9 +271,8 @@ def test_bad_input_found_by_the_ranks_is_a_user_error(tmp_path):
     assert rundir.read_status(run_dir)["status"] == "failed"
 
 
-def test_two_machines_meet_at_node_0s_endpoint_and_only_node_0_keeps_the_logs(tmp_path):
-    # Two "machines" on this one: the same config with --nnodes 2, node ranks 0 and 1
-    # and node 0's HOST:PORT (torchrun's static rendezvous), one process each.
+def two_machines(tmp_path: Path, **patch) -> list[tuple[RunHandle, Path]]:
+    """Node 0 and node 1 of one run, started: one process each, meeting at a free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -281,17 +280,31 @@ def test_two_machines_meet_at_node_0s_endpoint_and_only_node_0_keeps_the_logs(tm
     for node in (0, 1):
         handle = RunHandle(config(**{"train.nproc_per_node": 1, "train.nnodes": 2,
                                      "train.node_rank": node, "data.batch_size": 64,
-                                     "train.rdzv_endpoint": f"127.0.0.1:{port}"}),
+                                     "train.rdzv_endpoint": f"127.0.0.1:{port}", **patch}),
                            tmp_path / f"node{node}")
         handles.append((handle, handle.start()))
+    return handles
+
+
+def follow(handles, act, timeout: float = 120) -> dict[int, list]:
+    """Every node's events until all end; ``act(events)`` is called after each poll."""
     events: dict[int, list] = {0: [], 1: []}
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while any(h.final is None for h, _ in handles) and time.monotonic() < deadline:
         for node, (handle, _) in enumerate(handles):
             events[node].extend(handle.poll())
+        act(events)
         time.sleep(0.05)
     for handle, _ in handles:
         handle.close()
+    return events
+
+
+def test_two_machines_meet_at_node_0s_endpoint_and_only_node_0_keeps_the_logs(tmp_path):
+    # Two "machines" on this one: the same config with --nnodes 2, node ranks 0 and 1
+    # and node 0's HOST:PORT (torchrun's static rendezvous), one process each.
+    handles = two_machines(tmp_path)
+    events = follow(handles, lambda _events: None)
     (zero, dir0), (one, dir1) = handles
     assert isinstance(zero.final, Finished) and zero.final.status == "finished"
     assert isinstance(one.final, Finished) and one.final.status == "finished"
@@ -302,3 +315,20 @@ def test_two_machines_meet_at_node_0s_endpoint_and_only_node_0_keeps_the_logs(tm
     assert rundir.read_status(dir0)["world_size"] == 2
     for node in (0, 1):  # every machine shows the progress
         assert sum(isinstance(e, Evaluated) for e in events[node]) == 3
+
+
+def test_stop_on_the_second_machine_stops_both_cleanly(tmp_path):
+    # Any machine's stop request is in the flush's all-reduce: both leave at one step.
+    handles = two_machines(tmp_path, **{"train.epochs": 200})
+    (zero, dir0), (one, _) = handles
+
+    def stop_node_1_once_it_trains(events) -> None:
+        if any(isinstance(e, Metrics) for e in events[1]) and not one._stop_event.is_set():
+            one._stop_event.set()  # what RunHandle.stop() sets first
+
+    follow(handles, stop_node_1_once_it_trains)
+    assert isinstance(zero.final, Finished) and zero.final.status == "stopped"
+    assert isinstance(one.final, Finished) and one.final.status == "stopped"
+    assert zero.final.steps == one.final.steps > 0
+    assert rundir.read_status(dir0)["status"] == "stopped"
+    assert (dir0 / "checkpoint.pt").is_file()
