@@ -105,13 +105,20 @@ class LogSource:
         self.scans = 0
         self.warnings: list[str] = []
         self.closed = False
+        self._visible: set[str] | None = None
+        controller.model.current_changed.connect(self._forget_visible)
+        controller.model.visible_changed.connect(self._forget_visible)
 
     def start(self) -> None:
         self.thread.start()
 
+    def _forget_visible(self, *_args) -> None:
+        self._visible = None
+
     def pump(self, deadline: float) -> bool:
         if self.closed:
             return True
+        self._visible = None  # the runs on the charts, asked once per frame (O(runs))
         while time.perf_counter() < deadline:
             if self.steps:
                 if self.steps.popleft()():
@@ -165,7 +172,9 @@ class LogSource:
         (its charts then take this slice in this frame)."""
         if self.model.run(run_id) is None:  # closed by the user
             return False
-        shown = run_id in self.model.visible_runs()
+        if self._visible is None:
+            self._visible = set(self.model.visible_runs())
+        shown = run_id in self._visible
         n = SHOWN_SLICE if shown else SLICE
         if len(steps) > n:
             self.steps.appendleft(
