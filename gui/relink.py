@@ -42,6 +42,8 @@ class Relinker(QObject):
 
     def link_all(self) -> int:
         """Link every waiting run whose parent is loaded; returns how many were linked."""
+        if not self.waiting:  # the usual case: no O(runs) map for each run added
+            return 0
         by_dir = {_key(r.run_dir): r.id for r in self.model.runs() if r.run_dir is not None}
         linked = 0
         for run_id, link in list(self.waiting.items()):
