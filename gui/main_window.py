@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from traindoc.gui import session
 from traindoc.gui.config_draft import DraftModel
+from traindoc.gui.core.lineage import repair_blocker
 from traindoc.gui.model import AppModel
 from traindoc.gui.pump import Pump
 from traindoc.gui.widgets.config_form import ConfigForm
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.runs = None  # traindoc.gui.launch.RunController, built with the heavy parts
         self.logs = None  # traindoc.gui.logs.LogController
         self.script_runs = None  # traindoc.gui.script_runs.ScriptRunController
+        self.repairs = None  # traindoc.gui.repair_runs.RepairController ("Fix until healthy")
         self.charts = None
         self.findings = None
         self._pending_paths: list[str] = []
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         self.draft.changed.connect(self._update_actions)
         self.model.current_changed.connect(lambda _id: self._update_actions())
         self.model.run_changed.connect(lambda _id: self._update_actions())
+        self.model.diagnosis_changed.connect(lambda _id: self._update_actions())
         self._build_menus()
         self._update_actions()
         self.heavy_built = False
@@ -256,6 +259,8 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(run is not None and (
             (run.active and run.kind == "launched")
             or (self.script_runs is not None and self.script_runs.running(run.id))))
+        busy = self.repairs is not None and self.repairs.running
+        self.repair_action.setEnabled(repair_blocker(run, running=busy) is None)
 
     def _show_failure(self, run_id: str) -> None:
         run = self.model.run(run_id)
@@ -306,6 +311,8 @@ class MainWindow(QMainWindow):
 
         self.pump.stop()
         help_menu.stop_tensorboards(self)
+        if self.repairs is not None:
+            self.repairs.close()
         if self.runs is not None:
             self.runs.close_all()
         if self.script_runs is not None:

@@ -37,6 +37,9 @@ def build(w: MainWindow) -> None:
     run_menu = bar.addMenu("&Run")
     w.start_action = _action(w, run_menu, "&Start", w.start_run, "Ctrl+R")
     w.stop_action = _action(w, run_menu, "S&top", w.stop_run, "Ctrl+.")
+    w.repair_action = _action(w, run_menu, "Fix until &healthy…", partial(fix_until_healthy, w))
+    w.repair_action.setToolTip("Apply the remedies one after another, re-training each "
+                               "time, until the run is healthy")
     run_menu.addSeparator()
     w.compare_action = _action(
         w, run_menu, "Compare &optimizers (SGD, Momentum, Adam, AdamW)", w.queue_comparison
@@ -166,6 +169,27 @@ def batch_find(w: MainWindow) -> None:
     dialog = BatchFindDialog(config, pump=w.pump, parent=w)
     dialog.patch_chosen.connect(w.draft.apply)
     dialog.open()
+
+
+def fix_until_healthy(w: MainWindow):
+    """Start the repair loop on the current run and show its window; None when the
+    run cannot be repaired (the reason is shown)."""
+    from traindoc.gui.dialogs.repair_dialog import RepairDialog
+    from traindoc.gui.repair_runs import RepairController
+
+    run = w.model.current
+    if w.repairs is None:
+        w.repairs = RepairController(w, parent=w)
+        w.repairs.changed.connect(w._update_actions)
+    try:
+        w.repairs.start(run.id if run is not None else None)
+    except ValueError as exc:
+        QMessageBox.information(w, "Fix until healthy", f"Cannot start: {exc}.")
+        return None
+    w._update_actions()
+    dialog = RepairDialog(w.repairs, parent=w)
+    dialog.show()
+    return dialog
 
 
 def run_script(w: MainWindow):

@@ -13,7 +13,7 @@ from typing import Any
 from traindoc.diagnostics.fix_verdict import Verdict, compared_roles, judge_fix
 from traindoc.engine import config as config_module
 from traindoc.engine.config import RunConfig
-from traindoc.engine.events import FINISHED
+from traindoc.engine.events import FINISHED, TERMINAL_STATUSES
 from traindoc.gui.core.state import AppState, FixInfo, RunState
 
 MAX_NAME = 120
@@ -49,3 +49,18 @@ def verdict(state: AppState, child: RunState) -> Verdict | None:
 def _best(run: RunState | None, role: str) -> float | None:
     best = run.best(role) if run is not None else None
     return best[0] if best else None
+
+
+def repair_blocker(run: RunState | None, *, running: bool) -> str | None:
+    """Why "Fix until healthy" cannot start on ``run`` (``running``: a repair is going
+    already), or None when it can: a launched run (its config known) that ended with a
+    warning or an error."""
+    if running:
+        return "a repair is already running"
+    if run is None or run.kind != "launched" or run.config is None or run.run_dir is None:
+        return "only runs started here can be repaired (their config is known)"
+    if run.status not in TERMINAL_STATUSES:
+        return "the run has not ended yet"
+    if run.diagnosis is None or not any(f.alarm for f in run.findings()):
+        return "the run has no warning or error to fix"
+    return None
