@@ -88,3 +88,26 @@ def test_a_script_fix_clicked_through_on_xvfb(display, tmp_path):
     assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
     shot = Path(result["screenshot"])
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_fix_until_healthy_clicked_through_on_xvfb(display, tmp_path):
+    """Issue 14's acceptance: "Fix until healthy" on an SGD lr 20 run ends healthy, the
+    attempts nested in the run list's tree."""
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("e2e_repair.py")), str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["platform"] == "xcb" and result["enabled"]
+    assert "divergence" in result["first_rules"] or "nan-loss" in result["first_rules"]
+    assert result["healthy"] and result["final_alarms"] == []
+    assert result["lrs"][0] == 20.0 and result["lrs"][-1] < 20.0
+    assert set(result["remedies"][1:]) <= {"lower-lr", "add-warmup", "clip-grad"}
+    assert result["nested"] == [0] * (len(result["lrs"]) - 1)  # a chain in the tree
+    assert "resolved" in result["verdicts"][-1]
+    assert any(line.startswith("repair: healthy after") for line in result["lines"])
+    assert result["bar_done"]
+    shot = Path(result["screenshot"])
+    assert shot.is_file() and shot.stat().st_size > 10_000
