@@ -35,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import Any
@@ -235,9 +236,16 @@ class Relayed:
         threading.Thread(target=self._accept, name="relay-accept", daemon=True).start()
 
     def _accept(self) -> None:
-        with contextlib.suppress(OSError, EOFError):
-            self.conn = self.listener.accept()
+        """Wait for rank 0; a stranger without the key is turned away, not waited for."""
+        while True:
+            try:
+                self.conn = self.listener.accept()
+            except (AuthenticationError, EOFError, ConnectionError):
+                continue
+            except OSError:  # the listener was closed: the run is over
+                return
             self.connected.set()
+            return
 
     def run(self) -> Finished | Failed:
         while True:

@@ -332,3 +332,23 @@ def test_stop_on_the_second_machine_stops_both_cleanly(tmp_path):
     assert zero.final.steps == one.final.steps > 0
     assert rundir.read_status(dir0)["status"] == "stopped"
     assert (dir0 / "checkpoint.pt").is_file()
+
+
+def test_a_stranger_on_the_relays_port_does_not_keep_rank_0_out(tmp_path):
+    # The relay listens on 127.0.0.1 with a random key: a connection without the key is
+    # refused and the relay keeps listening for rank 0.
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    handle = RunHandle(config(**{"train.epochs": 2}), tmp_path)
+    run_dir = handle.start()
+    torchrun, _ = group_of(handle.pid)
+    environ = Path(f"/proc/{torchrun}/environ").read_bytes().split(b"\0")
+    address = next(v for v in environ if v.startswith(b"TRAINDOC_RELAY_ADDRESS="))
+    host, _, port = address.decode().partition("=")[2].rpartition(":")
+    with pytest.raises(AuthenticationError):
+        Client((host, int(port)), authkey=b"not the key")
+    drive(handle, timeout=90)
+    handle.close()
+    assert isinstance(handle.final, Finished) and handle.final.status == "finished"
+    assert rundir.read_status(run_dir)["status"] == "finished"
