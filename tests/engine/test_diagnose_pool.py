@@ -211,3 +211,20 @@ def test_ctrl_c_ends_the_pool_and_exits_130(tmp_path):
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in workers if _alive(p)]
+
+
+def test_watch_with_jsonl_prints_json_lines(tmp_path, capsys, monkeypatch):
+    tree = write_tree(tmp_path, 2)
+    sleeps = []
+
+    def stop_after_first_poll(_seconds):
+        sleeps.append(_seconds)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(diagnose_cli.time, "sleep", stop_after_first_poll)
+    assert main(["diagnose", str(tree), "--watch", "--jsonl"]) == 130
+    out, err = capsys.readouterr()
+    runs = [json.loads(line) for line in out.splitlines()]
+    assert [r["run"] for r in runs] == ["g0/run000", "g0/run001"]
+    assert all(r["points"] == 60 + 10 for r in runs)  # train/loss 60 + val/loss 10
+    assert "interrupted" in err and len(sleeps) == 1
