@@ -35,23 +35,25 @@ HELP = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--auto-fix [N]``, ``--auto-fix-time MINUTES`` and ``--json`` on ``train``."""
+def add_arguments(parser: argparse.ArgumentParser, *, json_option: bool = True) -> None:
+    """``--auto-fix [N]``, ``--auto-fix-time MINUTES`` and (for ``train``) ``--json``."""
     group = parser.add_argument_group("fix until healthy")
     group.add_argument("--auto-fix", nargs="?", const=str(DEFAULT_ATTEMPTS), default=None,
                        metavar="N", help=HELP)
     group.add_argument("--auto-fix-time", type=float, default=None, metavar="MINUTES",
                        help="stop the repair after this many minutes (implies --auto-fix); "
                        "a running attempt is stopped")
-    group.add_argument("--json", action="store_true",
-                       help="with --auto-fix: print the attempts, patches, verdicts and the "
-                       "final run as one JSON object")
+    if json_option:
+        group.add_argument("--json", action="store_true",
+                           help="with --auto-fix: print the attempts, patches, verdicts and "
+                           "the final run as one JSON object")
 
 
-def requested(args: argparse.Namespace) -> bool:
-    """Whether ``train`` should repair; checks the options (``UserError`` when wrong)."""
+def requested(args: argparse.Namespace, *, json_needs_it: bool = True) -> bool:
+    """Whether to repair; checks the options (``UserError`` when wrong). ``json_needs_it``:
+    ``--json`` is the repair's (``train``), not the command's own (``run``)."""
     wanted = args.auto_fix is not None or args.auto_fix_time is not None
-    if args.json and not wanted:
+    if json_needs_it and args.json and not wanted:
         raise UserError("--json goes with --auto-fix")
     if args.auto_fix is not None and not args.auto_fix.isdigit():
         if args.config is not None or not args.auto_fix.strip():
@@ -77,7 +79,8 @@ class _Shown:
 
     def new_run(self) -> None:
         self.close()
-        self.progress = self.make(enabled=self.enabled)
+        if self.make is not None:  # a script shows its own progress
+            self.progress = self.make(enabled=self.enabled)
 
     def events(self, _index: int, events: list) -> None:
         if self.progress is not None:
@@ -92,10 +95,29 @@ def run(args: argparse.Namespace, config: Any, progress: Callable[..., Any]) -> 
     """Repair ``config`` (loaded by ``train``); ``progress`` makes ``train``'s progress bar."""
     from traindoc.engine.repair.session import RepairSession
 
-    attempts = int(args.auto_fix) if args.auto_fix is not None else DEFAULT_ATTEMPTS
     shown = _Shown(progress, enabled=not args.quiet)
-    session = RepairSession(config, args.logdir, attempts=attempts, minutes=args.auto_fix_time,
-                            on_run_events=shown.events)
+    session = RepairSession(config, args.logdir, attempts=attempts(args),
+                            minutes=args.auto_fix_time, on_run_events=shown.events)
+    return drive(session, shown, as_json=args.json, command="train")
+
+
+def run_script(args: argparse.Namespace, config: Any, logdir: str) -> int:
+    """Repair a training script (``traindoc run --auto-fix``): ``config`` is its
+    :class:`~traindoc.engine.repair.script_runs.ScriptConfig`."""
+    from traindoc.engine.repair.script_runs import ScriptRuns
+    from traindoc.engine.repair.session import RepairSession
+
+    session = RepairSession(config, logdir, attempts=attempts(args), minutes=args.auto_fix_time,
+                            runs=ScriptRuns(stdout_to_stderr=args.json))
+    return drive(session, _Shown(None, enabled=False), as_json=args.json, command="run")
+
+
+def attempts(args: argparse.Namespace) -> int:
+    return int(args.auto_fix) if args.auto_fix is not None else DEFAULT_ATTEMPTS
+
+
+def drive(session: Any, shown: _Shown, *, as_json: bool, command: str) -> int:
+    """Run the session, printing as it goes; the exit code."""
     events = session.events()
     ended = None
     while ended is None:
@@ -105,17 +127,17 @@ def run(args: argparse.Namespace, config: Any, progress: Callable[..., Any]) -> 
             break
         except KeyboardInterrupt:  # raised by the session: before the first run began
             shown.close()
-            interrupted("train", "before the run started")
+            interrupted(command, "before the run started")
             return EXIT_INTERRUPTED
         try:
-            ended = _show(event, session, shown, as_json=args.json)
+            ended = _show(event, session, shown, as_json=as_json)
         except KeyboardInterrupt:  # landed while we printed: the session stops next
             ignore_sigint()
             session.interrupt()
     shown.close()
     if ended is None:
         return EXIT_FINDINGS
-    return _finish(ended, session, as_json=args.json)
+    return _finish(ended, session, as_json=as_json, command=command)
 
 
 def _show(event: Any, session: Any, shown: _Shown, *, as_json: bool) -> Any:
@@ -140,7 +162,7 @@ def _show(event: Any, session: Any, shown: _Shown, *, as_json: bool) -> Any:
     return None
 
 
-def _finish(ended: Any, session: Any, *, as_json: bool) -> int:
+def _finish(ended: Any, session: Any, *, as_json: bool, command: str) -> int:
     from traindoc.diagnostics.report import text_block
     from traindoc.engine.repair import text
 
@@ -160,6 +182,6 @@ def _finish(ended: Any, session: Any, *, as_json: bool) -> int:
             print(f"report: {report}")
         print(f"final run: {result.final_dir}", flush=True)
     if session.interrupted:
-        interrupted("train", "(every run and the report kept)")
+        interrupted(command, "(every run and the report kept)")
         return EXIT_INTERRUPTED
     return EXIT_OK if result.healthy else EXIT_FINDINGS

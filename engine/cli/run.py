@@ -19,6 +19,7 @@ from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
 from traindoc.diagnostics.types import Diagnosis, Finding
+from traindoc.engine.cli import autofix
 from traindoc.engine.cli.exits import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -27,6 +28,7 @@ from traindoc.engine.cli.exits import (
     findings_exit,
     interrupted,
 )
+from traindoc.engine.repair.script_runs import ScriptConfig, script_name
 from traindoc.engine.script_file import load_script
 from traindoc.engine.script_logs import ScriptLogs, ScriptRunLog, snapshot
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
@@ -69,12 +71,16 @@ def add_parser(commands: Any) -> None:
                         help="exit 1 when a finding is at or above this severity")
     parser.add_argument("script", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
                         help="the training script's command line")
+    autofix.add_arguments(parser, json_option=False)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     command, params, logdir, cwd = script_arguments(args)
     check_flags(params, command)
+    if autofix.requested(args, json_needs_it=False):
+        config = ScriptConfig(tuple(command), params, cwd, script_name(command))
+        return autofix.run_script(args, config, logdir)
     logs = ScriptLogs(logdir, snapshot(logdir), params.config(command))
     script = ScriptProcess(command, logdir, stdout_to_stderr=args.json, cwd=cwd)
     try:

@@ -23,6 +23,7 @@ from traindoc.engine.drive import RunDriver
 from traindoc.engine.errors import UserError
 from traindoc.engine.events import Event, Failed, Started
 from traindoc.engine.launcher import RunHandle
+from traindoc.engine.repair.outcome import RunRecord, read_record
 
 OnRunEvents = Callable[[list[Event]], None]
 
@@ -57,6 +58,10 @@ class Runs(Protocol):
 
     def start(self, config: Any, logdir: Path, on_events: OnRunEvents | None) -> ActiveRun:
         """Start a run of ``config`` with its folder under ``logdir``."""
+
+    def record(self, run_dir: Path) -> RunRecord:
+        """The ended run's record, its diagnosis's remedies patched as this kind of run
+        can take them."""
 
 
 class TrainRun:
@@ -120,3 +125,7 @@ class TrainRuns:
     def start(self, config: config_module.RunConfig, logdir: Path,
               on_events: OnRunEvents | None) -> TrainRun:
         return TrainRun(config, logdir, on_events)
+
+    def record(self, run_dir: Path) -> RunRecord:
+        """Its own logs diagnosed: the stored config gives the remedies' patches."""
+        return read_record(run_dir)

@@ -35,7 +35,7 @@ from traindoc.engine.repair.events import (
     RepairEvent,
     RepairResult,
 )
-from traindoc.engine.repair.outcome import RunRecord, read_record
+from traindoc.engine.repair.outcome import RunRecord
 from traindoc.engine.repair.runs import ActiveRun, Runs, TrainRuns
 
 DEFAULT_ATTEMPTS = 4
@@ -121,7 +121,7 @@ class RepairSession:
         self._configs.append(self.config)
         if self.first_run is not None:
             yield AttemptStarted(0, self.first_run)
-            record = read_record(self.first_run)
+            record = self.runs.record(self.first_run)
         else:
             record = yield from self._run(0, self.config, AttemptStarted(0, Path()))
         attempt = Attempt(0, self.runs.flat(self.config), outcome=record.outcome)
@@ -224,7 +224,7 @@ class RepairSession:
             self._drive(active, index)
         finally:
             active.close()
-        return read_record(active.run_dir)
+        return self.runs.record(active.run_dir)
 
     def _drive(self, active: ActiveRun, index: int) -> None:
         """Step the run to its end; stop it on :meth:`stop`, Ctrl-C or the time budget."""
