@@ -244,6 +244,7 @@ class Relayed:
                 continue
             except OSError:  # the listener was closed: the run is over
                 return
+            self.listener.close()  # rank 0 is in: nobody else may knock
             self.connected.set()
             return
 
