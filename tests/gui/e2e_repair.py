@@ -9,25 +9,15 @@ charts) and of the progress window, print one JSON line with what happened.
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-
-from tests.gui.e2e_script_fix import click, type_into, wait
+from tests.gui.e2e_helpers import click, open_window, report, settle, type_into, wait
 
 
 def main(out_dir: str) -> int:
     out = Path(out_dir)
-    app = QApplication([])
-    from traindoc.gui.main_window import MainWindow
-
-    settings = QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(logdir=out / "runs", settings=settings, lazy=True)
-    window.show()
-    app.processEvents()
+    app, window = open_window(out)
     window.build_heavy()
     form = window.form.editors
     form["optim.name"].setCurrentText("sgd")
@@ -44,16 +34,12 @@ def main(out_dir: str) -> int:
     repairs = window.repairs
     wait(app, lambda: not repairs.running, timeout=400)
     dialog = next(w for w in app.topLevelWidgets() if type(w).__name__ == "RepairDialog")
-    for _ in range(30):
-        app.processEvents()
+    settle(app)
     ids = repairs.repair.attempt_ids
     runs = [window.model.run(r) for r in ids]
     items = window.run_list.items
-    shot = out / "window.png"
-    window.screen().grabWindow(window.winId()).save(str(shot))
     dialog.grab().save(str(out / "repair.png"))
-    print(json.dumps({
-        "platform": app.platformName(),
+    return report(app, window, out, {
         "enabled": enabled,
         "first_rules": first_rules,
         "healthy": repairs.repair.ended.result.healthy,
@@ -64,10 +50,7 @@ def main(out_dir: str) -> int:
         "verdicts": [r.verdict.text() if r.verdict else None for r in runs[1:]],
         "lines": repairs.repair.lines,
         "bar_done": dialog.bar.value() == dialog.bar.maximum(),
-        "screenshot": str(shot),
-    }), flush=True)
-    window.close()
-    return 0
+    })
 
 
 if __name__ == "__main__":

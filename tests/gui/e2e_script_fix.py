@@ -9,36 +9,12 @@ screenshot, print one JSON line with what happened.
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from tests.gui.e2e_helpers import click, click_finding, open_window, report, settle, type_into, wait
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait(app, predicate, timeout=150.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def click(widget, pos: QPoint | None = None) -> None:
-    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     pos or widget.rect().center())
-
-
-def type_into(editor, text: str) -> None:
-    editor.setFocus()
-    QTest.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-    QTest.keyClicks(editor, text)
 
 
 def start_script(app, window) -> None:
@@ -53,24 +29,9 @@ def start_script(app, window) -> None:
     click(dialog.start_button)
 
 
-def apply_lower_lr(window) -> None:
-    """Click the divergence finding, then its lower-lr "Apply fix"."""
-    findings = window.findings
-    row = [f.rule for f in findings._findings].index("divergence")
-    item = findings.list.item(row)
-    click(findings.list.viewport(), findings.list.visualItemRect(item).center())
-    click(findings.fix_button("lower-lr"))
-
-
 def main(out_dir: str) -> int:
     out = Path(out_dir)
-    app = QApplication([])
-    from traindoc.gui.main_window import MainWindow
-
-    settings = QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(logdir=out / "runs", settings=settings, lazy=True)
-    window.show()
-    app.processEvents()
+    app, window = open_window(out)
     start_script(app, window)
     scripts = window.script_runs
     parent_script = next(iter(scripts.scripts.values()))
@@ -92,22 +53,18 @@ def main(out_dir: str) -> int:
     status_live = parent.status
     window.model.set_current(parent.id)
     app.processEvents()
-    apply_lower_lr(window)
+    click_finding(window, "divergence")
+    click(window.findings.fix_button("lower-lr"))
     child_script = next(s for s in scripts.scripts.values() if s is not parent_script)
     child_source = window.logs.sources[child_script.spec.logdir]
     wait(app, lambda: child_source.runs)
     child = window.model.run(next(iter(child_source.runs.values())))
     wait(app, lambda: child_script.code is not None and child.verdict is not None
          and child.verdict.resolved is not None)
-    for _ in range(50):  # the last lines, read after the script's exit, settle the verdict
-        app.processEvents()
-        time.sleep(0.02)
+    settle(app, 50)  # the last lines, read after the script's exit, settle the verdict
     window.model.set_current(child.id)
     app.processEvents()
-    shot = out / "window.png"
-    window.screen().grabWindow(window.winId()).save(str(shot))
-    print(json.dumps({
-        "platform": app.platformName(),
+    return report(app, window, out, {
         "live": live,
         "status_live": status_live,
         "parent_status": parent.status,
@@ -117,10 +74,7 @@ def main(out_dir: str) -> int:
         "child_rules": sorted(child.diagnosis.rules) if child.diagnosis else None,
         "verdict": child.verdict.text(),
         "resolved": child.verdict.resolved,
-        "screenshot": str(shot),
-    }), flush=True)
-    window.close()
-    return 0
+    })
 
 
 if __name__ == "__main__":

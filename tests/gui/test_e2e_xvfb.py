@@ -47,15 +47,23 @@ def display():
         proc.wait(10)
 
 
-def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
+def drive(script: str, display: str, tmp_path: Path) -> dict:
+    """Run driver ``script`` (``tests/gui/e2e_*.py``) on ``display``; its JSON line."""
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("e2e_script.py")), str(tmp_path)],
+        [sys.executable, str(Path(__file__).with_name(script)), str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
     )
     assert out.returncode == 0, out.stderr[-4000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["platform"] == "xcb"
+    shot = Path(result["screenshot"])
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    return result
+
+
+def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
+    result = drive("e2e_script.py", display, tmp_path)
     assert result["parent_status"] in ("finished", "diverged")
     assert "divergence" in result["parent_rules"]
     assert result["highlight"] is not None
@@ -65,42 +73,25 @@ def test_fix_loop_clicked_through_on_xvfb(display, tmp_path):
     assert "divergence" not in result["child_rules"]
     assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
     assert result["overlaid"]
-    shot = Path(result["screenshot"])
-    assert shot.is_file() and shot.stat().st_size > 10_000
 
 
 def test_a_script_fix_clicked_through_on_xvfb(display, tmp_path):
     """Issue 13's acceptance: the example script at a learning rate that diverges, the
     finding shown live, lower-lr applied, the child finishes without it: "resolved"."""
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("e2e_script_fix.py")), str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["platform"] == "xcb"
+    result = drive("e2e_script_fix.py", display, tmp_path)
     assert result["live"] is True and result["status_live"] == "running"
     assert result["parent_status"] == "finished"
     assert result["child_command"] == ["examples/train_script.py", "--lr", "0.2", "--epochs", "10"]
     assert result["child_status"] == "finished" and result["child_parent"]
     assert "divergence" not in result["child_rules"]
     assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
-    shot = Path(result["screenshot"])
-    assert shot.is_file() and shot.stat().st_size > 10_000
 
 
 def test_fix_until_healthy_clicked_through_on_xvfb(display, tmp_path):
     """Issue 14's acceptance: "Fix until healthy" on an SGD lr 20 run ends healthy, the
     attempts nested in the run list's tree."""
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("e2e_repair.py")), str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["platform"] == "xcb" and result["enabled"]
+    result = drive("e2e_repair.py", display, tmp_path)
+    assert result["enabled"]
     assert "divergence" in result["first_rules"] or "nan-loss" in result["first_rules"]
     assert result["healthy"] and result["final_alarms"] == []
     assert result["lrs"][0] == 20.0 and result["lrs"][-1] < 20.0
@@ -109,5 +100,3 @@ def test_fix_until_healthy_clicked_through_on_xvfb(display, tmp_path):
     assert "resolved" in result["verdicts"][-1]
     assert any(line.startswith("repair: healthy after") for line in result["lines"])
     assert result["bar_done"]
-    shot = Path(result["screenshot"])
-    assert shot.is_file() and shot.stat().st_size > 10_000
