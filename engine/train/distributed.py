@@ -49,10 +49,8 @@ from traindoc.engine.tb.writer import ScalarWriter
 from traindoc.engine.train import loop
 from traindoc.engine.train.evaluation import EVAL_BATCH, EarlyStopping
 from traindoc.engine.train.metrics import FLUSH_EVERY_SECONDS, FLUSH_EVERY_STEPS, StepMetrics
-from traindoc.engine.train.optim import set_lr_factor
-from traindoc.engine.train.schedules import lr_factor
 from traindoc.engine.train.setup import Run, build_run
-from traindoc.engine.train.step import loss_of, train_step
+from traindoc.engine.train.step import loss_of
 
 STOPPED_BY_USER = "stopped by user"
 
@@ -187,39 +185,14 @@ def train_epoch(run: Run, progress: loop.Progress, metrics: RankMetrics, epoch: 
                 shard: torch.Tensor, place: Place) -> torch.Tensor:
     """One epoch of this rank's share; ``[correct, seen]`` (on the device) for train accuracy.
 
-    As :func:`traindoc.engine.train.loop.train_epoch`, on ``order[shard]``: this
-    rank's positions of the epoch's order, which every rank draws alike.
+    :func:`traindoc.engine.train.loop.train_epoch` on ``order[shard]``: this rank's
+    positions of the epoch's order, rank 0's draw broadcast so every rank has it alike.
+    A stop asked on any rank arrives with the flush's all-reduce (``stop_reason``).
     """
-    config = run.config
-    peak_lr, total_steps, batch = config.optim.lr, run.total_steps, run.step_samples
-    run.model.train()
     order = torch.randperm(run.n_train, device=run.device, generator=run.generator)
     dist.broadcast(order, 0)  # rank 0's draw: the same order on every rank
-    mine = order[shard]
-    predictions = torch.empty(len(mine), dtype=torch.int64, device=run.device)
-    factor = None
-    done = 0
-    for first in range(0, run.steps_per_epoch * batch, batch):
-        step_factor = lr_factor(progress.step, total_steps, config.schedule)
-        if step_factor != factor:
-            factor = step_factor
-            set_lr_factor(run.optimizer, factor)
-        indices = mine[first : first + batch]
-        done = first + len(indices)
-        step_loss, grad_norm = train_step(run, indices, predictions[first:done])
-        progress.step += 1
-        samples = (done - first) * place.world
-        if metrics.record(progress.step, step_loss, grad_norm, peak_lr * factor, samples):
-            metrics.flush(epoch)
-            if loop.diverged(progress, metrics):
-                break
-            if metrics.stop_reason:
-                progress.end(STOPPED, metrics.stop_reason)
-                break
-    else:
-        metrics.flush(epoch)
-        loop.diverged(progress, metrics)
-    correct = (predictions[:done] == run.y_train[mine[:done]]).sum()
+    correct, done = loop.train_epoch(run, progress, metrics, epoch, lambda: metrics.stop_reason,
+                                     order=order[shard], world=place.world)
     return torch.stack([correct.double(), torch.tensor(float(done), device=run.device,
                                                        dtype=torch.float64)])
 

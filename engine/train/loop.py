@@ -111,7 +111,7 @@ def run_training(
     # ---------------------------------------------------------------- epochs
     try:
         for epoch in range(epochs):
-            correct = train_epoch(run, progress, metrics, epoch, interrupted)
+            correct, _seen = train_epoch(run, progress, metrics, epoch, interrupted)
             if progress.status != FINISHED:
                 break
             if end_epoch(run, progress, writer, emit, epoch, correct):
@@ -152,18 +152,27 @@ def train_epoch(
     metrics: StepMetrics,
     epoch: int,
     interrupted: Callable[[], str],
-) -> torch.Tensor:
-    """One pass over the training set in a fresh order; the correct count (on the device).
+    *,
+    order: torch.Tensor | None = None,
+    world: int = 1,
+) -> tuple[torch.Tensor, int]:
+    """One pass over the training set in a fresh order: (correct count on the device,
+    samples seen).
 
-    Ends early (``progress.status`` set) when the run diverges or is interrupted.
+    ``order``: this process's positions of the epoch's order (a distributed run's
+    share, :mod:`traindoc.engine.train.distributed`); a fresh permutation of the whole
+    set by default. ``world``: processes taking each step together (the samples logged
+    per step are this process's times ``world``). Ends early (``progress.status`` set)
+    when the run diverges or is interrupted.
     """
     config = run.config
     peak_lr = config.optim.lr  # every group's initial_lr; the schedule scales it
     total_steps, batch = run.total_steps, run.step_samples
     run.model.train()
-    order = torch.randperm(run.n_train, device=run.device, generator=run.generator)
+    if order is None:
+        order = torch.randperm(run.n_train, device=run.device, generator=run.generator)
     # Each sample's predicted class, in `order`: compared with the labels once, at the end.
-    predictions = torch.empty(run.n_train, dtype=torch.int64, device=run.device)
+    predictions = torch.empty(len(order), dtype=torch.int64, device=run.device)
     factor = None
     done = 0
     for first in range(0, run.steps_per_epoch * batch, batch):
@@ -175,7 +184,8 @@ def train_epoch(
         done = first + len(indices)
         step_loss, grad_norm = train_step(run, indices, predictions[first:done])
         progress.step += 1
-        if metrics.record(progress.step, step_loss, grad_norm, peak_lr * factor, done - first):
+        samples = (done - first) * world
+        if metrics.record(progress.step, step_loss, grad_norm, peak_lr * factor, samples):
             metrics.flush(epoch)
             if diverged(progress, metrics):
                 break
@@ -186,7 +196,7 @@ def train_epoch(
     else:  # the epoch ran to its end
         metrics.flush(epoch)
         diverged(progress, metrics)
-    return (predictions[:done] == run.y_train[order[:done]]).sum()
+    return (predictions[:done] == run.y_train[order[:done]]).sum(), done
 
 
 def diverged(progress: Progress, metrics: StepMetrics) -> bool:
