@@ -3,14 +3,16 @@ against TensorBoard's ``EventMultiplexer`` loading the same tree.
 
 The tree (``--runs`` run folders of ``--points`` scalars each, default 10,000 x 1,000) is
 written with :class:`traindoc.engine.tb.writer.ScalarWriter` into a temp folder, the
-same for every seed: ``train/loss`` each step, ``val/loss`` and ``val/accuracy`` every
-tenth step, ``lr`` every fifth; one run in seven diverges, one in eleven gets a NaN, the
-others descend (with their own rate and noise), so the rules have work to do. Then,
-interleaved and repeated, each in a fresh subprocess:
+same bytes each time: 70% of the points are ``train/loss`` (one per step), 10% each
+``val/loss``, ``val/accuracy`` and ``lr`` spread over the same steps; one run in seven
+diverges, one in eleven gets a NaN, the others descend (each with its own rate and
+noise), so the rules have work to do. Then, interleaved and repeated, each side in a
+fresh process:
 
-* ours: the real user path, ``traindoc diagnose TREE --jsonl`` with its output to
-  ``/dev/null`` (discovery, reading, roles, every rule and the JSON of every run, in
-  the process pool it starts on its own), and
+* ours: the real user path, the command's own ``main(["diagnose", TREE, "--jsonl"])``
+  (what ``traindoc diagnose TREE --jsonl > /dev/null`` runs: discovery, reading, roles,
+  every rule and the JSON of every run, in the process pool it starts on its own), with
+  its output to ``/dev/null``, and
 * TensorBoard: ``EventMultiplexer().AddRunsFromDirectory(TREE)`` then ``Reload()``
   (reading only: no diagnosis, and its default reservoir sampling keeps <= 1,000
   scalars per tag).
