@@ -8,7 +8,9 @@ poll reads for at most ``READ_S``: a tree of thousands of runs is listed at once
 its runs fill in as the polls that follow (back to back) read them.
 Its :class:`~traindoc.engine.watch.RunChange` objects go through a queue; :class:`LogSource`
 in the pump only translates them into model calls, within the frame budget (a long
-series is appended in slices).
+series is appended in slices). In a tree of more than ``LAZY_AFTER`` runs only the
+points of the runs on the charts are kept in the model; a run's are read, whole, when
+it is shown (selected or checked).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ POLL_S = 1.0  # how often a followed directory is checked for new bytes
 RESCAN_S = 2.0  # how often its tree is walked again for new runs and files
 READ_S = 0.25  # reading per poll: a huge tree's runs are listed first, then read in slices
 SLICE = 100_000  # points appended to the model at a time
+LAZY_AFTER = 100  # in a bigger tree only the shown runs' points are in memory (_lazy)
 SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
 
 
@@ -106,6 +109,8 @@ class LogSource:
         self.warnings: list[str] = []
         self.closed = False
         self._visible: set[str] | None = None
+        self.lazy: set[str] = set()  # runs whose points are left in their files (_lazy)
+        self._check_lazy = False
         controller.model.current_changed.connect(self._forget_visible)
         controller.model.visible_changed.connect(self._forget_visible)
 
@@ -114,11 +119,14 @@ class LogSource:
 
     def _forget_visible(self, *_args) -> None:
         self._visible = None
+        self._check_lazy = True  # a run shown now may need its points: next frame
 
     def pump(self, deadline: float) -> bool:
         if self.closed:
             return True
         self._visible = None  # the runs on the charts, asked once per frame (O(runs))
+        if self._check_lazy and self.lazy:
+            self._load_shown()
         while time.perf_counter() < deadline:
             if self.steps:
                 if self.steps.popleft()():
@@ -142,13 +150,42 @@ class LogSource:
         charts then smooth and reduce the points slice by slice, one per frame), then the
         points in slices, then the diagnosis."""
         run_id = self.runs.get(change.run) or self._new_run(change.run)
-        self.steps.append(lambda: self._begin(run_id, change))
-        for tag, scalars in [*change.points.items(), *change.sums.items()]:
-            self.steps.append(lambda t=tag, s=scalars: self._append(
-                run_id, t, s.steps, s.values, s.wall_times))
+        lazy = self._lazy(run_id)
+        self.steps.append(lambda: self._begin(run_id, change, lazy=lazy))
+        if not lazy:
+            for tag, scalars in [*change.points.items(), *change.sums.items()]:
+                self.steps.append(lambda t=tag, s=scalars: self._append(
+                    run_id, t, s.steps, s.values, s.wall_times))
         self.steps.append(lambda: self._finish(run_id, change))
 
-    def _begin(self, run_id: str, change: RunChange) -> None:
+    def _lazy(self, run_id: str) -> bool:
+        """True when the run's points are left in its files for now: a tree of more than
+        ``LAZY_AFTER`` runs keeps in memory only the points of the runs on the charts; a
+        run's are read (again, whole) when it is shown (:meth:`_load_shown`). Its status,
+        roles and diagnosis (the follower's) are kept current all the same."""
+        if run_id in self.lazy:
+            return True
+        if len(self.runs) <= LAZY_AFTER:
+            return False
+        if self._visible is None:
+            self._visible = set(self.model.visible_runs())
+        if run_id in self._visible:
+            return False
+        self.lazy.add(run_id)
+        return True
+
+    def _load_shown(self) -> None:
+        """Read again, whole, the runs just shown whose points were left in their files."""
+        self._check_lazy = False
+        shown = self.lazy.intersection(self.model.visible_runs())
+        if not shown:
+            return
+        names = {run_id: name for name, run_id in self.runs.items()}
+        for run_id in shown:
+            self.lazy.discard(run_id)
+            self.thread.set_overrides(names[run_id], self.controller.overrides.get(run_id, {}))
+
+    def _begin(self, run_id: str, change: RunChange, *, lazy: bool = False) -> None:
         run = self.model.run(run_id)
         if run is None:  # closed by the user
             return
@@ -160,7 +197,8 @@ class LogSource:
             # Known before its points (the roles and charts can use it), with room for
             # all of them: the slices that follow fill it without regrowing copies.
             series = run.tag_series(tag)
-            series.reserve(len(series) + len(scalars))
+            if not lazy:
+                series.reserve(len(series) + len(scalars))
         if change.config is not None:
             self.model.update_run(run_id, config=change.config)
         uncertain = self.controller.uncertain_roles(run_id)
