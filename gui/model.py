@@ -52,7 +52,8 @@ class AppModel(QObject):
         self.run_added.emit(run.id)
         if first:
             self.current_changed.emit(run.id)
-        self.visible_changed.emit()
+        if first or run.id in self.state.checked:  # else not on the charts (yet)
+            self.visible_changed.emit()
         return run
 
     def remove_run(self, run_id: str) -> None:

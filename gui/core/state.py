@@ -142,6 +142,7 @@ class AppState:
         self.log_y = False
         self.x_axis = "step"  # one of X_AXES
         self._ids = itertools.count(1)
+        self._colors: collections.Counter[str] = collections.Counter()  # colour -> runs
 
     # ------------------------------------------------------------ runs
 
@@ -151,18 +152,21 @@ class AppState:
             color=self._free_color(), **fields_,
         )
         self.runs[run.id] = run
+        self._colors[run.color] += 1
         if self.current is None:
             self.current = run.id
         return run
 
     def _free_color(self) -> str:
         """The palette colour fewest runs have (the first such): distinct for the first
-        runs, and a closed run's colour goes to the next run added."""
-        used = collections.Counter(run.color for run in self.runs.values())
-        return min(PALETTE, key=lambda color: used[color])
+        runs, and a closed run's colour goes to the next run added. Counted as runs come
+        and go: a tree of thousands of runs opens in linear time."""
+        return min(PALETTE, key=lambda color: self._colors[color])
 
     def remove_run(self, run_id: str) -> None:
-        self.runs.pop(run_id, None)
+        run = self.runs.pop(run_id, None)
+        if run is not None:
+            self._colors[run.color] -= 1
         self.checked.discard(run_id)
         if self.current == run_id:
             self.current = next(iter(self.runs), None)

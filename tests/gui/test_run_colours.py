@@ -24,3 +24,22 @@ def test_the_run_list_shows_the_run_colour_across_selections(qtbot, model):
     model.set_checked(runs[2].id, True)
     model.set_current(runs[1].id)
     assert [_swatch(run_list, r.id) for r in runs] == want
+
+
+def test_colours_stay_distinct_as_runs_come_and_go(model):
+    from traindoc.gui.core.state import PALETTE
+
+    runs = [model.add_run(f"r{i}", "log", "finished") for i in range(len(PALETTE))]
+    assert [r.color for r in runs] == list(PALETTE)  # one each, in palette order
+    model.remove_run(runs[3].id)
+    assert model.add_run("next", "log", "finished").color == PALETTE[3]  # the freed one
+    extra = model.add_run("extra", "log", "finished")
+    assert extra.color == PALETTE[0]  # all used once: the first again
+
+
+def test_a_run_added_off_the_charts_does_not_redraw_them(qtbot, model):
+    first = model.add_run("first", "log", "finished")  # the current run: on the charts
+    with qtbot.waitSignal(model.visible_changed, timeout=100, raising=False) as signal:
+        model.add_run("second", "log", "finished")
+    assert not signal.signal_triggered
+    assert model.visible_runs() == [first.id]
