@@ -15,6 +15,7 @@ that every primitive costs O(MAX_TREND_POINTS^2) at most, whatever the run's len
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -62,13 +63,26 @@ def binned(x: np.ndarray, y: np.ndarray, bins: int = MAX_TREND_POINTS):
     return xs, ys
 
 
-def mann_kendall_z(y: np.ndarray) -> float:
-    """The Mann-Kendall statistic, standardised (ties reduce the variance)."""
+@functools.lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, 1)``: every pair i < j, made once per length (a trend is
+    asked for curves of a few lengths, thousands of times over a tree of runs)."""
+    i, j = np.triu_indices(n, 1)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
+
+
+def mann_kendall_z(y: np.ndarray, dy: np.ndarray | None = None) -> float:
+    """The Mann-Kendall statistic, standardised (ties reduce the variance). ``dy``: the
+    pairwise differences ``y[j] - y[i]`` over :func:`_pairs`, when already made."""
     n = y.size
     if n < 3:
         return 0.0
-    i, j = np.triu_indices(n, 1)
-    s = float(np.sign(y[j] - y[i]).sum())
+    if dy is None:
+        i, j = _pairs(n)
+        dy = y[j] - y[i]
+    s = float(np.sign(dy).sum())
     _, counts = np.unique(y, return_counts=True)
     ties = counts[counts > 1]
     var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18
@@ -81,16 +95,18 @@ def mann_kendall_z(y: np.ndarray) -> float:
     return 0.0
 
 
-def theil_sen(x: np.ndarray, y: np.ndarray) -> float:
+def theil_sen(x: np.ndarray, y: np.ndarray, dy: np.ndarray | None = None) -> float:
     """The median of the slopes between all pairs of points (0.0 if undefined)."""
     if y.size < 2:
         return 0.0
-    i, j = np.triu_indices(y.size, 1)
+    i, j = _pairs(y.size)
     dx = x[j] - x[i]
     ok = dx > 0
     if not ok.any():
         return 0.0
-    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    if dy is None:
+        dy = y[j] - y[i]
+    return float(np.median(dy[ok] / dx[ok]))
 
 
 def trend(x: np.ndarray, y: np.ndarray) -> Trend:
@@ -98,8 +114,10 @@ def trend(x: np.ndarray, y: np.ndarray) -> Trend:
     if y.size < 3:
         return NO_TREND
     bx, by = binned(np.asarray(x, float), np.asarray(y, float))
-    slope = theil_sen(bx, by)
-    return Trend(slope, mann_kendall_z(by), slope * float(x[-1] - x[0]), int(y.size))
+    i, j = _pairs(by.size)
+    dy = by[j] - by[i]  # the pairs' differences, shared by both statistics
+    slope = theil_sen(bx, by, dy)
+    return Trend(slope, mann_kendall_z(by, dy), slope * float(x[-1] - x[0]), int(y.size))
 
 
 def noise(y: np.ndarray) -> float:

@@ -18,7 +18,8 @@ class RunView:
     """A run as the rules see it: per-role summaries (``Segments``), the config, the
     tags the roles came from, the calibration, and a cache of shared facts."""
 
-    __slots__ = ("_curves", "cal", "config", "facts", "name", "summaries", "tags")
+    __slots__ = ("_curves", "_placeholders", "cal", "config", "facts", "name", "summaries",
+                 "tags")
 
     def __init__(
         self, summaries: Mapping[str, Segments], *, config: Mapping[str, Any] | None = None,
@@ -32,6 +33,7 @@ class RunView:
         self.cal = calibration
         self.facts: dict[str, Any] = {}  # traindoc.diagnostics.facts caches here, per run
         self._curves: dict[str, Curve] = {}
+        self._placeholders: dict[str, bool] = {}  # role -> only placeholder zeros
 
     def tag(self, role: str) -> str:
         """The tag a role was read from (the role itself for canonical runs)."""
@@ -68,7 +70,14 @@ class RunView:
 
     def _placeholder(self, role: str) -> bool:
         """Every value is exactly 0: a validation that has not run yet (its losses, and
-        its metrics while those losses are placeholders too)."""
+        its metrics while those losses are placeholders too). Asked by every ``has``:
+        worked out once per role."""
+        known = self._placeholders.get(role)
+        if known is None:
+            known = self._placeholders[role] = self._all_zero(role)
+        return known
+
+    def _all_zero(self, role: str) -> bool:
         seg = self.summaries[role]
         finite = seg.finite > 0
         if not np.all(seg.lo[finite] == 0.0) or not np.all(seg.hi[finite] == 0.0):
