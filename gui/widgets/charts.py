@@ -188,7 +188,13 @@ class ChartPanel(QWidget):
             plot.enableAutoRange(x=True, y=True)
 
     def _rebuild_run(self, run_id: str) -> None:
-        for key in [k for k in self.curves if k[0] == run_id]:
+        """A run's roles changed: its curves are made again, if it is on the charts (a
+        run off them has none, and re-syncing every chart for it costs O(runs) per run
+        while a big tree opens)."""
+        drawn = [k for k in self.curves if k[0] == run_id]
+        if not drawn and run_id not in self.model.visible_runs():
+            return
+        for key in drawn:
             self.curves.pop(key).remove()
         self.sync_runs()
 

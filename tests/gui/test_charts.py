@@ -186,3 +186,15 @@ def test_smoothing_is_resumed_over_new_points_only(model, panel, monkeypatch):
     drawn = curve.smooth.yData  # 5002 points: reduced, keeping each bucket's min and max
     np.testing.assert_allclose([drawn.min(), drawn.max()], [want.min(), want.max()])
     np.testing.assert_allclose(drawn[-2:], sorted(want[-2:], reverse=True))
+
+
+def test_roles_of_a_run_off_the_charts_do_not_resync_them(model, panel, monkeypatch):
+    shown = _loss_run(model, "shown")  # the first run: current, on the charts
+    other = _loss_run(model, "other")
+    assert model.visible_runs() == [shown.id]
+    synced = []
+    monkeypatch.setattr(panel, "sync_runs", lambda: synced.append(1))
+    model.set_roles(other.id, {"train_loss": "train/loss"})  # e.g. a big tree being read
+    assert synced == []
+    model.set_roles(shown.id, {"train_loss": "train/loss"})
+    assert synced == [1] and panel.curve(shown.id, "val_loss") is None  # dropped, re-made by sync
