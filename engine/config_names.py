@@ -17,6 +17,8 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from traindoc.engine.config_limits import MAX_NAME_LENGTH
+
 #: The learning rate each optimizer usually starts from (the same guide as the
 #: diagnostics' ``learning_rate.REFERENCE_LR``): a name mentions the lr only when it differs.
 USUAL_LR: dict[str, float] = {"sgd": 0.1, "momentum": 0.1, "adam": 0.001, "adamw": 0.001}
@@ -78,3 +80,10 @@ def is_automatic(name: str, dataset: str = "") -> bool:
     """
     current = re.escape(dataset_part(dataset)) if dataset else _DATASET
     return re.fullmatch(f"(?:{_DATASET}|{current}){_REST}", name) is not None
+
+
+def fix_name(name: str, remedy: str) -> str:
+    """A fix's run name records the fix: ``digits-adamw`` with ``lower-lr`` →
+    ``digits-adamw-fix-lower-lr`` (its tail, within the name limit). The GUI's one-click
+    fix and the repair loop both name their children so."""
+    return f"{name}-fix-{remedy}"[-MAX_NAME_LENGTH:].lstrip("-_.")

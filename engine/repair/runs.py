@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from traindoc.engine import config as config_module
 from traindoc.engine import rundir
-from traindoc.engine.config_limits import MAX_NAME_LENGTH
+from traindoc.engine.config_names import fix_name
 from traindoc.engine.drive import RunDriver
 from traindoc.engine.errors import UserError
 from traindoc.engine.events import Event, Failed, Started
@@ -116,7 +116,7 @@ class TrainRuns:
               patch: Mapping[str, Any]) -> config_module.RunConfig:
         """The parent's config with the patch; the name records the fix (as the GUI's
         one-click fix names its child: ``NAME-fix-REMEDY``)."""
-        name = f"{config.name}-fix-{remedy}"[-MAX_NAME_LENGTH:].lstrip("-_.")
+        name = fix_name(config.name, remedy)
         try:
             return config_module.apply_patch(config, {**patch, "name": name})
         except config_module.ConfigError as exc:

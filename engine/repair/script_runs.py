@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from traindoc.engine import rundir
-from traindoc.engine.config_limits import MAX_NAME_LENGTH
+from traindoc.engine.config_names import fix_name
 from traindoc.engine.events import FAILED, FINISHED, RUNNING, STOPPED
 from traindoc.engine.repair.outcome import RunRecord, read_record
 from traindoc.engine.script_params import ParamMap, scripted
@@ -113,7 +113,7 @@ class ScriptRuns:
         if not config.params.applicable(patch):
             unmapped = sorted(set(patch) - set(config.params.flags))
             raise ValueError(f"the script has no option for {', '.join(unmapped)}")
-        name = f"{config.name}-fix-{remedy}"[-MAX_NAME_LENGTH:].lstrip("-_.")
+        name = fix_name(config.name, remedy)
         command = tuple(config.params.apply(config.command, patch))
         return dataclasses.replace(config, command=command, name=name)
 

@@ -13,20 +13,14 @@ from typing import Any
 from traindoc.diagnostics.fix_verdict import Verdict, compared_roles, judge_fix
 from traindoc.engine import config as config_module
 from traindoc.engine.config import RunConfig
+from traindoc.engine.config_names import fix_name
 from traindoc.engine.events import FINISHED, TERMINAL_STATUSES
 from traindoc.gui.core.state import AppState, FixInfo, RunState
-
-MAX_NAME = 120
-
-
-def child_name(parent: RunConfig, remedy_id: str) -> str:
-    """``digits-adamw``, ``lower-lr`` → ``digits-adamw-fix-lower-lr``: the name records the fix."""
-    return f"{parent.name}-fix-{remedy_id}"[-MAX_NAME:].lstrip("-_.")
 
 
 def child_config(parent: RunConfig, remedy_id: str, patch: dict[str, Any]) -> RunConfig:
     """The parent's config with the remedy's patch, validated by engine; raises ConfigError."""
-    return config_module.apply_patch(parent, {**patch, "name": child_name(parent, remedy_id)})
+    return config_module.apply_patch(parent, {**patch, "name": fix_name(parent.name, remedy_id)})
 
 
 def fix_info(parent: RunState, finding: Any, remedy: Any) -> FixInfo:

@@ -74,3 +74,13 @@ def test_run_folders_of_the_same_name_stay_unique(tmp_path):
     a = rundir.make_run_dir(tmp_path, "digits-sgd-lr5")
     b = rundir.make_run_dir(tmp_path, "digits-sgd-lr5")
     assert a != b and a.name.startswith("digits-sgd-lr5-") and b.name.startswith(a.name)
+
+
+def test_a_fix_name_records_the_fix_within_the_name_limit():
+    from traindoc.engine.config_limits import MAX_NAME_LENGTH
+    from traindoc.engine.config_names import fix_name
+
+    assert fix_name("digits-adamw", "lower-lr") == "digits-adamw-fix-lower-lr"
+    long = fix_name("x" * 200, "lower-lr")
+    assert len(long) == MAX_NAME_LENGTH and long.endswith("-fix-lower-lr")
+    assert fix_name("-" * 99, "augment") == "fix-augment"  # no leading separators
