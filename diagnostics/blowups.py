@@ -39,6 +39,10 @@ SUSTAINED = 2.0
 #: A spike has "recovered" when the curve ends within this factor of its pre-spike low.
 RECOVERED = 3.0
 
+#: An untrained classifier's first loss is within this share of ln k (its weights'
+#: random init adds a little: 2.33 against ln 10 = 2.30 in traindoc's example script).
+START_SLACK = 0.25
+
 
 # -- blow-ups -----------------------------------------------------------------------------
 
@@ -165,10 +169,11 @@ class Thrown:
 
 @cached
 def thrown_off(view: RunView) -> Thrown | None:
-    """The training loss jumped to 2x or more its first point and ended above that first
-    point, while an accuracy stayed at chance (1/k) all run: the first steps threw the
-    weights off and the run never learned. Too large a step (an untrained classifier
-    sits at ln k and chance; a too-small step leaves it there, it never climbs)."""
+    """The training loss of a k-class classifier (k >= 3, first loss near ln k) jumped to
+    2x or more its first point and ended above it, while an accuracy stayed at chance
+    (1/k) all run: the first steps threw the weights off and the run never learned. Too
+    large a step (an untrained classifier sits at ln k and chance; a too-small step
+    leaves it there, it never climbs)."""
     role = "train_loss"
     if not view.has(role, 2 * MIN_POINTS):
         return None
@@ -182,8 +187,13 @@ def thrown_off(view: RunView) -> Thrown | None:
         return None
     for acc_role in ("val_accuracy", "train_accuracy"):
         chance = at_chance(view, acc_role)
-        if chance is not None:
-            k, acc = chance
+        if chance is None:
+            continue
+        k, acc = chance
+        # The loss is that classifier's cross-entropy, starting untrained at ln k; and
+        # k >= 3: a GAN's discriminator sits at 1 in 2 by design while its generator's
+        # loss climbs from ln 2.
+        if k >= 3 and abs(first - math.log(k)) <= START_SLACK * math.log(k):
             return Thrown(role, first, float(c.hi[j]), int(c.hi_step[j]), end, acc_role, k, acc)
     return None
 

@@ -299,3 +299,13 @@ def test_an_early_bump_before_a_long_descent_is_still_healthy():
     bump = np.array([2.3, 2.9, 3.4, 3.1, 2.8])
     d = run(train_loss=np.concatenate([bump, decay(600, start=2.7, noise=0.03, seed=5)]))
     assert d.status is Status.HEALTHY, d.findings
+
+
+def test_a_gan_whose_discriminator_sits_at_one_in_two_is_not_thrown_off():
+    # A GAN by design: the discriminator's accuracy hovers at 0.5 while the generator's
+    # loss climbs from ln 2 and stays up. Not a classifier thrown off its start.
+    rng = np.random.default_rng(4)
+    g_loss = np.concatenate([[0.69, 1.2, 1.6], 1.9 + 0.3 * rng.standard_normal(600)])
+    d_acc = 0.5 + 0.03 * rng.standard_normal(30)
+    d = run(train_loss=g_loss, train_accuracy=epochs(d_acc, every=20))
+    assert not any(f.title == "Loss thrown off at the start" for f in d.findings)
