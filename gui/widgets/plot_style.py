@@ -56,6 +56,11 @@ class ChartAxis(pg.DateAxisItem):
         return [format_tick(v, spacing) for v in values]
 
 
+#: The value axis keeps this width whatever its tick labels: labels that grow as data
+#: arrive would resize the view and repaint every chart (a 100+ ms frame).
+LEFT_AXIS_WIDTH = 64
+
+
 def make_plot(title: str, y_label: str, x_mode: str) -> pg.PlotItem:
     """A plot with formatted axes; no grid (~50 ms a frame on a software raster)."""
     plot = pg.PlotItem(title=title, axisItems={
@@ -63,6 +68,7 @@ def make_plot(title: str, y_label: str, x_mode: str) -> pg.PlotItem:
     })
     plot.setLabel("bottom", X_LABELS[x_mode])
     plot.setLabel("left", y_label)
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     plot.legend_ = RunLegend(plot)
     return plot
 

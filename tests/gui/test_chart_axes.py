@@ -128,3 +128,15 @@ def test_chart_controls_set_the_x_axis(qtbot, model):
     assert model.state.x_axis == "relative"
     model.set_x_axis("wall")
     assert controls.x_axis.currentData() == "wall"
+
+
+def test_the_value_axes_keep_their_width_as_data_arrive(model, panel, qtbot):
+    from traindoc.gui.widgets.plot_style import LEFT_AXIS_WIDTH
+
+    widths = {key: plot.getAxis("left").width() for key, plot in panel.plots.items()}
+    assert set(widths.values()) == {LEFT_AXIS_WIDTH}
+    run = add_run(model, "big", roles={"train_loss": "train/loss"})
+    model.append_points(run.id, "train/loss", np.arange(100), 1.2345e8 / (np.arange(100) + 1))
+    model.frame.emit()
+    qtbot.wait(50)  # painted: the tick labels are there
+    assert {plot.getAxis("left").width() for plot in panel.plots.values()} == {LEFT_AXIS_WIDTH}
