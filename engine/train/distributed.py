@@ -43,7 +43,7 @@ from torch.utils.data import DistributedSampler
 
 from traindoc.engine import rundir
 from traindoc.engine.config import RunConfig, dumps
-from traindoc.engine.events import FINISHED, RUNNING, STOPPED, Evaluated, Finished
+from traindoc.engine.events import FINISHED, RUNNING, STOPPED, Finished
 from traindoc.engine.tb.reader import CONFIG_TAG
 from traindoc.engine.tb.writer import ScalarWriter
 from traindoc.engine.train import loop
@@ -224,24 +224,11 @@ def end_epoch(run: Run, progress: loop.Progress, writer, emit, epoch: int,
     packed = torch.cat([shard_scores(run, place), counts, flag])
     dist.all_reduce(packed)  # note: the epoch's one collective (and its host sync)
     loss_sum, correct, n_val, train_correct, seen, stop = packed.cpu().tolist()
-    val_loss = loss_sum / max(1.0, n_val)
-    progress.last_eval = {loop.VAL_LOSS: val_loss}
+    metrics = {loop.VAL_LOSS: loss_sum / max(1.0, n_val)}
     if not run.y_val.is_floating_point():  # a regression logs no accuracy
-        progress.last_eval[loop.VAL_ACCURACY] = correct / max(1.0, n_val)
-        progress.last_eval[loop.TRAIN_ACCURACY] = train_correct / max(1.0, seen)
-    for tag, value in progress.last_eval.items():
-        writer.add_scalar(tag, value, progress.step)
-    writer.flush()
-    progress.epochs_done = epoch + 1
-    stopper = progress.stopper
-    should_end, end_reason = stopper.update(val_loss, epoch)
-    early_stopping = run.config.train.early_stopping
-    if stopper.best_epoch == epoch and early_stopping and place.rank == 0:
-        progress.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
-    emit(Evaluated(seq=-1, epoch=epoch, step=progress.step, metrics=dict(progress.last_eval),
-                   best_epoch=stopper.best_epoch, best_val_loss=stopper.best_loss))
-    if early_stopping and should_end:
-        progress.reason = end_reason
+        metrics[loop.VAL_ACCURACY] = correct / max(1.0, n_val)
+        metrics[loop.TRAIN_ACCURACY] = train_correct / max(1.0, seen)
+    if loop.record_eval(run, progress, writer, emit, epoch, metrics, keep_best=place.rank == 0):
         return True
     if stop > 0:
         progress.end(STOPPED, reason or STOPPED_BY_USER)

@@ -215,24 +215,35 @@ def end_epoch(
     val_loss, val_acc = evaluate(run.model, run.x_val, run.y_val, run.amp_dtype)
     # note: CPU-GPU sync point, once per epoch.
     train_acc = correct.item() / max(1, run.n_train)
-    progress.last_eval = {VAL_LOSS: val_loss, VAL_ACCURACY: val_acc, TRAIN_ACCURACY: train_acc}
+    metrics = {VAL_LOSS: val_loss, VAL_ACCURACY: val_acc, TRAIN_ACCURACY: train_acc}
     if run.y_val.is_floating_point():  # a regression: no accuracy to log
-        progress.last_eval = {VAL_LOSS: val_loss}
-    for tag, value in progress.last_eval.items():
+        metrics = {VAL_LOSS: val_loss}
+    return record_eval(run, progress, writer, emit, epoch, metrics)
+
+
+def record_eval(
+    run: Run, progress: Progress, writer: ScalarWriter, emit: Emit, epoch: int,
+    metrics: dict[str, float], *, keep_best: bool = True,
+) -> bool:
+    """An epoch's evaluation ``metrics`` logged and emitted, early stopping updated, the
+    best weights kept (``keep_best``: this process keeps them); True when early stopping
+    ends the run. One process's and a distributed run's epochs both end here."""
+    progress.last_eval = metrics
+    for tag, value in metrics.items():
         writer.add_scalar(tag, value, progress.step)
     writer.flush()
     progress.epochs_done = epoch + 1
     stopper = progress.stopper
-    should_end, end_reason = stopper.update(val_loss, epoch)
+    should_end, end_reason = stopper.update(metrics[VAL_LOSS], epoch)
     early_stopping = run.config.train.early_stopping
-    if stopper.best_epoch == epoch and early_stopping:
+    if stopper.best_epoch == epoch and early_stopping and keep_best:
         progress.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
     emit(
         Evaluated(
             seq=-1,
             epoch=epoch,
             step=progress.step,
-            metrics=dict(progress.last_eval),
+            metrics=dict(metrics),
             best_epoch=stopper.best_epoch,
             best_val_loss=stopper.best_loss,
         )
