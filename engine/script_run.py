@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 from traindoc.engine.errors import UserError
+from traindoc.engine.events import FAILED, FINISHED
 
 #: Seconds the group gets to leave after SIGINT, and again after SIGTERM.
 STOP_GRACE_SECONDS = 5.0
@@ -57,6 +58,14 @@ class ScriptProcess:
         assert self.proc.stderr is not None
         for raw in self.proc.stderr:
             self.stderr_tail.append(raw.decode(errors="replace").rstrip("\n"))
+
+    def ending(self, code: int) -> tuple[str, str]:
+        """(status, reason) of the script's own exit with ``code``: finished for 0, else
+        failed with its last stderr line. (A stop the caller asked for is its to word.)"""
+        if code == 0:
+            return FINISHED, "the script exited with code 0"
+        last = list(self.stderr_tail)[-1:]
+        return FAILED, f"the script exited with code {code}" + (f": {last[0]}" if last else "")
 
     def poll(self) -> int | None:
         return self.proc.poll()

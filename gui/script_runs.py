@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from traindoc.engine.errors import UserError
-from traindoc.engine.events import FAILED, FINISHED, RUNNING, STOPPED
+from traindoc.engine.events import RUNNING, STOPPED
 from traindoc.engine.script_params import ParamMap, check_flags, parse_params, scripted
 from traindoc.engine.script_run import ScriptProcess
 from traindoc.gui import script_fixes
@@ -208,13 +208,8 @@ class ScriptRunController(QObject):
             status, reason = RUNNING, f"running {shlex.join(script.spec.command)}"
         elif script.stopper is not None:
             status, reason = STOPPED, "stopped from the window"
-        elif script.code == 0:
-            status, reason = FINISHED, "the script exited with code 0"
         else:
-            last = list(script.process.stderr_tail)[-1:]
-            status = FAILED
-            reason = f"the script exited with code {script.code}" + (
-                f": {last[0]}" if last else "")
+            status, reason = script.process.ending(script.code)
         self.window.model.update_run(run_id, status=status, reason=reason)
         self._judge(run_id, script)
 

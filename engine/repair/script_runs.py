@@ -22,7 +22,7 @@ from typing import Any
 
 from traindoc.engine import rundir
 from traindoc.engine.config_names import fix_name
-from traindoc.engine.events import FAILED, FINISHED, RUNNING, STOPPED
+from traindoc.engine.events import FAILED, RUNNING, STOPPED
 from traindoc.engine.repair.outcome import RunRecord, read_record
 from traindoc.engine.script_params import ParamMap, scripted
 from traindoc.engine.script_run import ScriptProcess
@@ -77,12 +77,9 @@ class ScriptRun:
             rundir.write_status(self.run_dir, STOPPED, "stopped", exit_code=code)
         else:
             self.process.finish()
-            if code == 0:
-                rundir.write_status(self.run_dir, FINISHED, "the script exited with code 0")
-            else:
-                tail = list(self.process.stderr_tail)[-1:]
-                reason = f"the script exited with code {code}" + (f": {tail[0]}" if tail else "")
-                rundir.write_status(self.run_dir, FAILED, reason, exit_code=code)
+            status, reason = self.process.ending(code)
+            extra = {"exit_code": code} if status == FAILED else {}
+            rundir.write_status(self.run_dir, status, reason, **extra)
         self._ended = True
         return True
 
