@@ -1,11 +1,11 @@
 """Driven by test_e2e_xvfb.py on a real X server: a training script's fix, clicked through.
 
 Start the app, choose Run → "Run a script…", type the example script's command at a
-learning rate that diverges (``--lr 2``; 40 epochs, long enough to be seen running) and
-the mapping ``optim.lr=--lr``, press Start, wait for the divergence finding while the
-script still runs, click it, click
-"Apply fix" on ``lower-lr``, wait for the child script to finish and its verdict, save a
-screenshot, print one JSON line with what happened.
+learning rate that diverges (``--lr 2``, 200 epochs: its writer flushes every 2 s, so a
+run of a few seconds would only be read once it ended) and the mapping
+``optim.lr=--lr``, press Start, wait for the divergence finding while the script still
+runs, click it, click "Apply fix" on ``lower-lr``, wait for the child script to finish and
+its verdict, save a screenshot, print one JSON line with what happened.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def start_script(app, window) -> None:
     wait(app, lambda: any(type(w).__name__ == "RunScriptDialog" and w.isVisible()
                           for w in app.topLevelWidgets()))
     dialog = next(w for w in app.topLevelWidgets() if type(w).__name__ == "RunScriptDialog")
-    type_into(dialog.command, f"{sys.executable} examples/train_script.py --lr 2 --epochs 40")
+    type_into(dialog.command, f"{sys.executable} examples/train_script.py --lr 2 --epochs 200")
     type_into(dialog.cwd, str(ROOT))
     type_into(dialog.params, "optim.lr=--lr")
     click(dialog.start_button)

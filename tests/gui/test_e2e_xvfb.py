@@ -81,7 +81,7 @@ def test_a_script_fix_clicked_through_on_xvfb(display, tmp_path):
     result = drive("e2e_script_fix.py", display, tmp_path)
     assert result["live"] is True and result["status_live"] == "running"
     assert result["parent_status"] == "finished"
-    assert result["child_command"] == ["examples/train_script.py", "--lr", "0.2", "--epochs", "40"]
+    assert result["child_command"] == ["examples/train_script.py", "--lr", "0.2", "--epochs", "200"]
     assert result["child_status"] == "finished" and result["child_parent"]
     assert "divergence" not in result["child_rules"]
     assert result["resolved"] is True and "divergence: resolved" in result["verdict"]
