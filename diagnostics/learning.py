@@ -21,7 +21,7 @@ from traindoc.diagnostics.facts import (
     warming_up,
 )
 from traindoc.diagnostics.signals import accuracy_scale, edge_level, edge_mask
-from traindoc.diagnostics.trend import modal, trend
+from traindoc.diagnostics.trend import Trend, modal, trend
 from traindoc.diagnostics.view import RunView
 
 #: A validation accuracy that takes one exact value at this share of the evaluations
@@ -42,9 +42,15 @@ MIN_EVALS = 5
 #: A train accuracy still gaining this much over its second half is still learning...
 STILL_LEARNING = 0.01
 
-#: ...unless even this many more runs of the same length, at the second half's pace,
-#: would leave it poor: "训练更久" (train longer, epochs x2) cannot rescue it.
+#: ...unless even this many more runs of the same length, at its current pace, would
+#: leave it poor: "训练更久" (train longer, epochs x2) cannot rescue it.
 EXTRA_RUNS = 2.0
+
+#: The current pace is the slower of the second half's and the last quarter's: a
+#: learning curve decelerates, and a jump early in the second half says nothing of
+#: where it is going now. The last quarter is judged on at least this many points.
+RECENT_SHARE = 0.25
+RECENT_MIN_POINTS = 3
 
 
 @cached
@@ -96,14 +102,29 @@ def poor_and_close(view: RunView) -> tuple[float, float] | None:
     best = float(np.max(smooth(va)))
     if (best - late_level(va)) / accuracy_scale(va.y) >= CLOSE_GAP:
         return None  # it was 10 points better before: unstable (too large a step), not small
-    if len(tr) >= MIN_EVALS:
-        late = edge_mask(tr, 0.5, head=False)
-        x, y = tr.x[late], tr.y[late] / accuracy_scale(tr.y)
-        gain = trend(x, y).change
-        # The second half is half the run: one more run of the same length gains 2x.
-        if gain >= STILL_LEARNING and t_end + gain * 2 * EXTRA_RUNS >= POOR_ACCURACY:
-            return None
+    if len(tr) >= MIN_EVALS and still_learning(tr, t_end):
+        return None
     return t_end, v_end
+
+
+def second_half_trend(c) -> Trend:
+    """The trend of an accuracy curve's second half, on a 0-1 scale."""
+    late = edge_mask(c, 0.5, head=False)
+    return trend(c.x[late], c.y[late] / accuracy_scale(c.y))
+
+
+def still_learning(tr, t_end: float) -> bool:
+    """The train accuracy (0-1 at ``t_end``) still gains ``STILL_LEARNING`` over its
+    second half, and ``EXTRA_RUNS`` more runs of the same length at its current pace
+    (the slower of the second half's and the last quarter's) would lift it out of poor."""
+    scale = accuracy_scale(tr.y)
+    half = second_half_trend(tr)
+    if half.change < STILL_LEARNING:
+        return False
+    recent = edge_mask(tr, RECENT_SHARE, head=False, min_points=RECENT_MIN_POINTS)
+    slope = min(half.slope, trend(tr.x[recent], tr.y[recent] / scale).slope)
+    span = float(tr.x[-1] - tr.x[0])
+    return t_end + slope * span * EXTRA_RUNS >= POOR_ACCURACY
 
 
 @cached

@@ -1,4 +1,5 @@
-"""What a run's learning rate says about a loss that does not move (SPEC §4, the seed).
+"""What a run's learning rate says about a loss that does not move, or that exploded
+(SPEC §4, the seed).
 
 Only runs whose config is known (our engine's runs) carry an optimizer name, and
 only for them is "this learning rate is far too low" a fact rather than a guess:
@@ -46,3 +47,22 @@ def lr_far_too_low(config: Mapping[str, Any] | None) -> str | None:
         return None
     return (f"the learning rate {lr:.4g} is {times(ref / lr)} below the usual {ref:g} "
             f"for {name}")
+
+
+#: "Far too high": at least this many times above the reference. Alone it proves
+#: nothing (a small model may train well at 10x); it turns a loss explosion the run
+#: recovered from into a warning: the step that threw the loss 10x up was too large,
+#: and the seed's first remedy for an explosion is a lower rate.
+FAR_TOO_HIGH = 10.0
+
+
+def lr_far_too_high(config: Mapping[str, Any] | None) -> str | None:
+    """Evidence that the configured lr is far above the usual one for its optimizer, or None."""
+    known = configured_lr(config)
+    if known is None:
+        return None
+    name, lr = known
+    ref = REFERENCE_LR[name]
+    if lr < ref * FAR_TOO_HIGH:
+        return None
+    return f"the learning rate {lr:.4g} is {times(lr / ref)} the usual {ref:g} for {name}"

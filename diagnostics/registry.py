@@ -14,16 +14,17 @@ from traindoc.diagnostics.rules.underfitting import Underfitting
 
 #: Every rule, in the order they run. Findings are sorted by severity, confidence, then
 #: this order: the most specific explanation of a curve first (a NaN before the blow-up
-#: that caused it, a rising validation loss before a slowly falling training loss).
+#: that caused it, a rising validation loss before a slowly falling training loss,
+#: gradient spikes before the poor accuracy of the run they shook).
 ALL_RULES: tuple[Rule, ...] = (
     NanLoss(),
     Divergence(),
     MetricMismatch(),
     Overfitting(),
     Oscillation(),
+    GradExplosion(),
     Underfitting(),
     SlowDescent(),
-    GradExplosion(),
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

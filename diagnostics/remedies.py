@@ -91,11 +91,26 @@ def _augment(config: Config) -> dict[str, Any] | None:
     return {"data.augment": True} if dataset in IMAGE_DATASETS else None
 
 
+#: The seed's weight decays: "weight_decay=0.01" (AdamW, its default optimizer) and
+#: "SGD lr 0.1, momentum 0.9, wd 1e-4" (momentum is SGD); any other optimizer gets 0.01.
+SEED_WEIGHT_DECAY: dict[str, float] = {"sgd": 1e-4, "momentum": 1e-4}
+DEFAULT_WEIGHT_DECAY = 0.01
+
+
+def seed_weight_decay(config: Config | None) -> float:
+    """The seed's weight decay for the config's optimizer."""
+    return SEED_WEIGHT_DECAY.get(str(get(config, "optim.name")), DEFAULT_WEIGHT_DECAY)
+
+
 def _weight_decay(config: Config) -> dict[str, Any]:
-    # Seed: AdamW weight_decay=0.01; SGD weight_decay=1e-4. A stronger decay stays.
-    target = 1e-4 if get(config, "optim.name") in ("sgd", "momentum") else 0.01
+    # Overfitting: add the seed's decay; a stronger decay stays.
     current = _number(config, "optim.weight_decay") or 0.0
-    return {"optim.weight_decay": max(current, target)}
+    return {"optim.weight_decay": max(current, seed_weight_decay(config))}
+
+
+def _usual_weight_decay(config: Config) -> dict[str, Any]:
+    # Underfitting under a decay far above the seed's: back to the seed's value.
+    return {"optim.weight_decay": seed_weight_decay(config)}
 
 
 def _widths(factor: float) -> PatchBuilder:
@@ -199,6 +214,9 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
     # A flat loss whose tiny change is a steady straight descent: steps too small.
     ("underfitting", "lr-too-small"): ("raise-lr", "switch-to-adam", "bigger-model",
                                        "train-longer", "better-model"),
+    # A weight decay far above the seed's keeps any model from fitting: lower it first.
+    ("underfitting", "heavy-weight-decay"): ("weight-decay", "bigger-model", "train-longer",
+                                             "raise-lr", "better-model"),
     ("grad-explosion", None): ("clip-grad", "lower-lr"),
     # The loss improves while the objective metric worsens, or the loss degenerates.
     ("metric-mismatch", None): ("check-loss", "lower-lr"),
@@ -208,10 +226,20 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
 #: (seed: "提高学习率 lr × 2"), unless the steps are too small (seed: "乘以10").
 _OVERRIDES: dict[tuple[str, str | None, str], PatchBuilder] = {
     ("underfitting", None, "raise-lr"): _scaled_lr(2.0),
+    ("underfitting", "heavy-weight-decay", "raise-lr"): _scaled_lr(2.0),
+    ("underfitting", "heavy-weight-decay", "weight-decay"): _usual_weight_decay,
 }
 # The snippet that goes with an overridden patch (foreign logs get only the snippet).
 _SNIPPET_OVERRIDES: dict[tuple[str, str | None, str], str] = {
     ("underfitting", None, "raise-lr"): snippets.RAISE_LR_UNDERFITTING,
+    ("underfitting", "heavy-weight-decay", "raise-lr"): snippets.RAISE_LR_UNDERFITTING,
+}
+#: The advice that goes with an overridden patch.
+_TEXT_OVERRIDES: dict[tuple[str, str | None, str], str] = {
+    ("underfitting", "heavy-weight-decay", "weight-decay"):
+        "Lower the weight decay to the usual value (0.01 with AdamW, 1e-4 with SGD): a "
+        "decay far above it keeps the weights, and so what the model can express, near "
+        "zero.",
 }
 
 
@@ -232,7 +260,8 @@ def remedy(
             if not applies_to_user_code(config, patch):
                 patch, tried = None, False
     snippet = _SNIPPET_OVERRIDES.get((rule, cause, remedy_id), entry.snippet)
-    return Remedy(entry.id, entry.text, snippet=snippet, patch=patch, already_tried=tried)
+    text = _TEXT_OVERRIDES.get((rule, cause, remedy_id), entry.text)
+    return Remedy(entry.id, text, snippet=snippet, patch=patch, already_tried=tried)
 
 
 _MISSING = object()

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from traindoc.diagnostics import blowups, facts
+from traindoc.diagnostics.learning_rate import lr_far_too_high
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, fmt
 from traindoc.diagnostics.trend import noise
@@ -37,7 +38,9 @@ class Divergence(Rule):
         never came back below it while an accuracy stayed at chance, or an
         objective metric (a reward, a score) that was learned and then lost again by
         half or more. An explosion the curve fully
-        recovers from is a note, not an error. In reinforcement learning the losses
+        recovers from is a note, not an error, unless the known config's learning rate
+        is 10x or more the usual one for its optimizer (0.001 for Adam, 0.1 for SGD):
+        then the rate that threw the loss up is a warning. In reinforcement learning the losses
         are not the objective: their blow-up counts only when the reward got worse.
 
     Why it matters:
@@ -83,10 +86,14 @@ class Divergence(Rule):
         text = (f"{b.role} exploded to {fmt(b.peak)} at step {b.peak_step}, "
                 f"{times(b.peak / b.base)} the lowest level before it ({fmt(b.base)})")
         if b.recovered:
+            too_high = lr_far_too_high(view.config)
             return self.finding(
                 view, Severity.WARNING, b.peak_step, int(c.step[-1]),
-                text + f", then recovered to {fmt(b.end)}", role=b.role,
-                title="Loss spiked and recovered", confidence=Confidence.LOW)
+                text + f", then recovered to {fmt(b.end)}"
+                + (f"; {too_high}: the step that threw it up was too large" if too_high else ""),
+                role=b.role, title="Loss spiked and recovered", cause=(
+                    "lr-too-large" if too_high else None),
+                confidence=Confidence.MEDIUM if too_high else Confidence.LOW)
         return self.finding(view, Severity.ERROR, first, b.peak_step,
                             text + f"; it ends at {fmt(b.end)}", role=b.role)
 

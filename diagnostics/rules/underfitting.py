@@ -4,10 +4,14 @@ close."""
 from __future__ import annotations
 
 from traindoc.diagnostics import blowups, facts, learning
+from traindoc.diagnostics.regularization import weight_decay_far_too_high
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level
 from traindoc.diagnostics.trend import noise, trend
 from traindoc.diagnostics.types import Confidence, Finding, Severity
+
+#: The cause of an underfit run whose known weight decay is far too high.
+HEAVY_DECAY = "heavy-weight-decay"
 
 
 class Underfitting(Rule):
@@ -33,7 +37,9 @@ class Underfitting(Rule):
 
     Remedies:
         A bigger model, train longer, raise the learning rate x2, a better
-        architecture.
+        architecture. When the known config's weight decay is far above the usual
+        one for its optimizer (100x the usual 0.01 for AdamW, 1e-4 for SGD), lowering
+        it to the usual value comes first: no bigger model fits under it.
 
     Not reported here:
         A known config whose learning rate is far too low, or a loss still falling in
@@ -73,13 +79,14 @@ class Underfitting(Rule):
                     break
         chance = f"; the loss sits at ln {k}, the chance level of {k} classes" if k else ""
         conf = Confidence.HIGH if c.n_points >= 2 * facts.MIN_POINTS else Confidence.MEDIUM
-        steady = self._steady(view)
+        heavy = weight_decay_far_too_high(view.config)
+        steady = heavy is None and self._steady(view)
         tail = "; it fell in a steady straight line, the steps are too small" if steady else ""
         return self.finding(
             view, Severity.WARNING, int(c.start[0]), int(c.step[-1]),
             f"{why} (steps {int(c.start[0])}-{int(c.step[-1])}){chance}: nothing was learned"
-            + tail, role=role, title="No learning", confidence=conf,
-            cause="lr-too-small" if steady else None)
+            + tail + (f"; {heavy}" if heavy else ""), role=role, title="No learning",
+            confidence=conf, cause=HEAVY_DECAY if heavy else "lr-too-small" if steady else None)
 
     @staticmethod
     def _steady(view: RunView) -> bool:
@@ -94,6 +101,14 @@ class Underfitting(Rule):
         return facts.steady_fall(c.y) or (
             t.falling(view.cal.trend_z) and -t.change > 4 * noise(c.y))
 
+    @staticmethod
+    def _pace(tr) -> str:
+        if len(tr) <= 1:
+            return ""
+        if learning.second_half_trend(tr).change < learning.STILL_LEARNING:
+            return "; training accuracy has stopped improving"
+        return "; training accuracy rises too slowly now for training longer to lift it"
+
     def _poor_and_close(self, view: RunView) -> Finding | None:
         slow = facts.slow_loss(view)
         if slow is not None and slow.pace is not None:
@@ -103,10 +118,12 @@ class Underfitting(Rule):
             return None
         t_end, v_end = pair
         tr, va = view.curve("train_accuracy"), view.curve("val_accuracy")
+        heavy = weight_decay_far_too_high(view.config)
         return self.finding(
             view, Severity.WARNING, int(min(tr.start[0], va.start[0])),
             int(max(tr.step[-1], va.step[-1])),
             f"train accuracy {t_end:.1%} and validation accuracy {v_end:.1%} at the end: "
             f"both poor (under 80%) and close ({abs(t_end - v_end) * 100:.1f} points apart)"
-            + ("; training accuracy has stopped improving" if len(tr) > 1 else ""),
-            role="train_accuracy")
+            + self._pace(tr)
+            + (f"; {heavy}" if heavy else ""),
+            role="train_accuracy", cause=HEAVY_DECAY if heavy else None)
