@@ -76,8 +76,13 @@ def late_level(c: Curve) -> float:
 
 
 def smooth(c: Curve) -> np.ndarray:
-    """A curve's trend line: a centred rolling median (mini-batch noise removed)."""
-    return rolling_median(c.y, smooth_window(len(c)))
+    """A curve's trend line: a centred rolling median (mini-batch noise removed); worked
+    out once per curve (read-only: several rules read it)."""
+    s = c.memo.get("smooth")
+    if s is None:
+        s = c.memo["smooth"] = rolling_median(c.y, smooth_window(len(c)))
+        s.setflags(write=False)
+    return s
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +100,16 @@ class Peak:
 
 
 def peak(c: Curve, higher: bool) -> Peak:
-    """The curve's smoothed best, the late level it ends at, and the worst before it."""
+    """The curve's smoothed best, the late level it ends at, and the worst before it
+    (worked out once per curve and direction)."""
+    key = ("peak", higher)
+    p = c.memo.get(key)
+    if p is None:
+        p = c.memo[key] = _peak(c, higher)
+    return p
+
+
+def _peak(c: Curve, higher: bool) -> Peak:
     sign = 1.0 if higher else -1.0
     s = sign * smooth(c)
     k = int(np.argmax(s))

@@ -13,7 +13,7 @@ detection loss of 0.01 alike.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,10 @@ class Curve:
     ``x`` is the point index at the middle of each segment (so segments of unequal
     size sit where their points are), ``y`` the segment level, ``w`` its point count,
     ``step`` the segment's last step, ``hi``/``hi_step`` its finite max and where.
+
+    ``memo`` keeps what the shared helpers worked out on this curve (its edge masks and
+    levels, its smoothed trend): several rules ask a run's curve the same questions,
+    and its arrays never change. Arrays kept there are read-only.
     """
 
     x: np.ndarray
@@ -36,6 +40,7 @@ class Curve:
     start: np.ndarray
     hi: np.ndarray
     hi_step: np.ndarray
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.y.size)
@@ -73,7 +78,17 @@ def weighted_median(y: np.ndarray, w: np.ndarray | None = None) -> float:
 
 
 def edge_mask(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> np.ndarray:
-    """Segments holding the first (or last) ``frac`` of the points (at least one)."""
+    """Segments holding the first (or last) ``frac`` of the points (at least one);
+    worked out once per curve (read-only)."""
+    key = ("edge_mask", frac, head, min_points)
+    mask = c.memo.get(key)
+    if mask is None:
+        mask = c.memo[key] = _edge_mask(c, frac, head, min_points)
+        mask.setflags(write=False)
+    return mask
+
+
+def _edge_mask(c: Curve, frac: float, head: bool, min_points: int) -> np.ndarray:
     if len(c) == 0:
         return np.zeros(0, bool)
     total = c.n_points
@@ -89,9 +104,14 @@ def edge_mask(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> np.n
 
 
 def edge_level(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> float:
-    """Robust level (weighted median) of the first or last ``frac`` of the points."""
-    m = edge_mask(c, frac, head=head, min_points=min_points)
-    return weighted_median(c.y[m], c.w[m])
+    """Robust level (weighted median) of the first or last ``frac`` of the points;
+    worked out once per curve."""
+    key = ("edge_level", frac, head, min_points)
+    level = c.memo.get(key)
+    if level is None:
+        m = edge_mask(c, frac, head=head, min_points=min_points)
+        level = c.memo[key] = weighted_median(c.y[m], c.w[m])
+    return level
 
 
 def start_level(c: Curve, frac: float) -> float:
