@@ -24,6 +24,9 @@ from traindoc.diagnostics.wording import times
 #: weight 100 times as much as the seed's settings do.
 FAR_TOO_HIGH = 100.0
 
+#: The cause of a finding explained by a weight decay far too high.
+HEAVY_DECAY = "heavy-weight-decay"
+
 #: The optimizers whose decay is known to mean what the seed's does.
 KNOWN_OPTIMIZERS = ("adam", "adamw", "sgd", "momentum")
 

@@ -205,6 +205,9 @@ ORDER: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("nan-loss", "data"): ("check-data", "lower-lr", "clip-grad", "add-warmup", "gelu"),
     ("nan-loss", None): ("lower-lr", "check-data", "clip-grad", "gelu", "add-warmup"),
     ("divergence", None): ("lower-lr", "add-warmup", "clip-grad"),
+    # A loss pulled back up by a weight decay far above the seed's: lower the decay.
+    ("divergence", "heavy-weight-decay"): ("weight-decay", "lower-lr", "add-warmup",
+                                           "clip-grad"),
     ("oscillation", None): ("lower-lr", "add-warmup", "clip-grad"),
     ("slow-descent", None): ("raise-lr", "switch-to-adam"),
     ("slow-descent", "lr-too-small"): ("raise-lr", "switch-to-adam"),
@@ -228,6 +231,7 @@ _OVERRIDES: dict[tuple[str, str | None, str], PatchBuilder] = {
     ("underfitting", None, "raise-lr"): _scaled_lr(2.0),
     ("underfitting", "heavy-weight-decay", "raise-lr"): _scaled_lr(2.0),
     ("underfitting", "heavy-weight-decay", "weight-decay"): _usual_weight_decay,
+    ("divergence", "heavy-weight-decay", "weight-decay"): _usual_weight_decay,
 }
 # The snippet that goes with an overridden patch (foreign logs get only the snippet).
 _SNIPPET_OVERRIDES: dict[tuple[str, str | None, str], str] = {
@@ -235,11 +239,12 @@ _SNIPPET_OVERRIDES: dict[tuple[str, str | None, str], str] = {
     ("underfitting", "heavy-weight-decay", "raise-lr"): snippets.RAISE_LR_UNDERFITTING,
 }
 #: The advice that goes with an overridden patch.
+_LOWER_DECAY = (
+    "Lower the weight decay to the usual value (0.01 with AdamW, 1e-4 with SGD): a decay "
+    "far above it keeps the weights, and so what the model can express, near zero.")
 _TEXT_OVERRIDES: dict[tuple[str, str | None, str], str] = {
-    ("underfitting", "heavy-weight-decay", "weight-decay"):
-        "Lower the weight decay to the usual value (0.01 with AdamW, 1e-4 with SGD): a "
-        "decay far above it keeps the weights, and so what the model can express, near "
-        "zero.",
+    ("underfitting", "heavy-weight-decay", "weight-decay"): _LOWER_DECAY,
+    ("divergence", "heavy-weight-decay", "weight-decay"): _LOWER_DECAY,
 }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from traindoc.diagnostics import blowups, facts
 from traindoc.diagnostics.learning_rate import lr_far_too_high
+from traindoc.diagnostics.regularization import HEAVY_DECAY, weight_decay_far_too_high
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, fmt
 from traindoc.diagnostics.trend import noise
@@ -40,7 +41,9 @@ class Divergence(Rule):
         half or more. An explosion the curve fully
         recovers from is a note, not an error, unless the known config's learning rate
         is 10x or more the usual one for its optimizer (0.001 for Adam, 0.1 for SGD):
-        then the rate that threw the loss up is a warning. In reinforcement learning the losses
+        then the rate that threw the loss up is a warning. A loss that climbed back
+        under a weight decay 100x the usual one is that decay pulling the weights back
+        to zero: lowering it comes first. In reinforcement learning the losses
         are not the objective: their blow-up counts only when the reward got worse.
 
     Why it matters:
@@ -133,11 +136,15 @@ class Divergence(Rule):
             return None
         if back < COLLAPSE_SIGMAS * noise(c.y):
             return None
+        # Under a far too strong weight decay the climb back is the decay pulling the
+        # learned weights back to zero, not a step too large: lower the decay first.
+        heavy = weight_decay_far_too_high(view.config)
         return self.finding(
             view, Severity.WARNING, int(c.step[k]), int(c.step[-1]),
             f"{role} fell from {fmt(start)} to {fmt(low)} at step {int(c.step[k])}, then "
-            f"climbed back to {fmt(end)}: {back / gained:.0%} of its progress undone",
-            role=role, title="Loss climbed back up")
+            f"climbed back to {fmt(end)}: {back / gained:.0%} of its progress undone"
+            + (f"; {heavy}" if heavy else ""),
+            role=role, title="Loss climbed back up", cause=HEAVY_DECAY if heavy else None)
 
     def _collapse(self, view: RunView) -> list[Finding]:
         # A validation metric that worsens while the training loss keeps improving is

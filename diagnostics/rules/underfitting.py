@@ -4,14 +4,11 @@ close."""
 from __future__ import annotations
 
 from traindoc.diagnostics import blowups, facts, learning
-from traindoc.diagnostics.regularization import weight_decay_far_too_high
+from traindoc.diagnostics.regularization import HEAVY_DECAY, weight_decay_far_too_high
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level
 from traindoc.diagnostics.trend import noise, trend
 from traindoc.diagnostics.types import Confidence, Finding, Severity
-
-#: The cause of an underfit run whose known weight decay is far too high.
-HEAVY_DECAY = "heavy-weight-decay"
 
 
 class Underfitting(Rule):

@@ -129,3 +129,22 @@ def test_gradient_spikes_come_before_the_poor_accuracy_of_the_run_they_shook():
             train_accuracy=flat["train_accuracy"], val_accuracy=flat["val_accuracy"])
     alarms = [f.rule for f in d.findings if f.alarm]
     assert alarms[:2] == ["grad-explosion", "underfitting"], alarms
+
+
+def test_a_loss_pulled_back_to_its_start_under_a_huge_weight_decay_lowers_the_decay():
+    # SGD with weight decay 0.5 on the digits: the loss leaves ln 10, then the decay
+    # pulls the weights back to zero and the loss returns to where it started.
+    rng = np.random.default_rng(5)
+    n = 460
+    t = np.arange(n)
+    loss = 2.302 - 0.05 * np.exp(-((t - 75) / 40.0) ** 2) + 0.002 * rng.standard_normal(n)
+    d = run(_config(lr=0.01, weight_decay=0.5), train_loss=loss)
+    assert d.primary is not None and d.primary.rule == "divergence"
+    assert d.primary.title == "Loss climbed back up"
+    assert d.primary.cause == "heavy-weight-decay"
+    assert d.primary.remedies[0].id == "weight-decay"
+    assert d.primary.remedies[0].patch == {"optim.weight_decay": 1e-4}
+    assert [r.id for r in d.primary.remedies][1:] == ["lower-lr", "add-warmup", "clip-grad"]
+    # Under the usual decay the same climb is a step too large: lower-lr first.
+    d = run(_config(lr=0.01, weight_decay=1e-4), train_loss=loss)
+    assert d.primary.cause is None and d.primary.remedies[0].id == "lower-lr"
