@@ -8,6 +8,7 @@ SMAPE, perplexity, WER, CER, distance. The tag reader uses this to fill the
 
 from __future__ import annotations
 
+import functools
 import re
 
 HIGHER_WORDS = frozenset({
@@ -36,8 +37,11 @@ def words(tag: str) -> set[str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def higher_is_better(tag: str) -> bool | None:
-    """True / False from the tag's words; None when it names no known metric (or both)."""
+    """True / False from the tag's words; None when it names no known metric (or both).
+    Worked out once per name: every rule asks it of the run's tags, every run of a tree
+    has the same ones."""
     w = words(tag)
     # "loss" wins: a part of the objective, never a score ("ap_loss" is still a loss).
     if "loss" in w:
@@ -48,6 +52,7 @@ def higher_is_better(tag: str) -> bool | None:
     return up
 
 
+@functools.lru_cache(maxsize=4096)
 def is_reward(tag: str) -> bool:
     """A reinforcement-learning reward or return: the objective itself, while the RL
     losses are not what the agent optimises (SPEC §3)."""

@@ -47,7 +47,10 @@ class Curve:
 
     @property
     def n_points(self) -> int:
-        return int(self.w.sum())
+        n = self.memo.get("n_points")
+        if n is None:
+            n = self.memo["n_points"] = int(self.w.sum())
+        return n
 
     def after(self, i: int) -> Curve:
         """The curve from segment ``i`` on."""

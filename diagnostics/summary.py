@@ -94,12 +94,12 @@ def empty() -> Segments:
 
 
 def leaves(steps: np.ndarray, values: np.ndarray) -> Segments:
-    """One segment per point."""
+    """One segment per point (its arrays its own: none is the caller's ``steps``)."""
     ok = np.isfinite(values)
     level = np.where(ok, values, np.nan)
     return Segments(
-        start=steps,
-        end=steps,
+        start=steps.copy(),
+        end=steps.copy(),
         count=np.ones(steps.size, np.int64),
         finite=ok.astype(np.int64),
         level=level,
@@ -195,7 +195,7 @@ class SeriesSummarizer:
         whole = (steps.size - pos) // size * size
         if whole:
             new = blocks(steps[pos : pos + whole], values[pos : pos + whole], self._bits)
-            self._full = Segments.concat([self._full, new])
+            self._full = Segments.concat([self._full, new]) if len(self._full) else new
             pos += whole
             self._n += whole
         # 3. The remainder, as partial blocks by the bits of its length.

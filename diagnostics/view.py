@@ -18,8 +18,8 @@ class RunView:
     """A run as the rules see it: per-role summaries (``Segments``), the config, the
     tags the roles came from, the calibration, and a cache of shared facts."""
 
-    __slots__ = ("_curves", "_placeholders", "cal", "config", "facts", "name", "summaries",
-                 "tags")
+    __slots__ = ("_curves", "_has", "_placeholders", "cal", "config", "facts", "name",
+                 "summaries", "tags")
 
     def __init__(
         self, summaries: Mapping[str, Segments], *, config: Mapping[str, Any] | None = None,
@@ -34,6 +34,7 @@ class RunView:
         self.facts: dict[str, Any] = {}  # traindoc.diagnostics.facts caches here, per run
         self._curves: dict[str, Curve] = {}
         self._placeholders: dict[str, bool] = {}  # role -> only placeholder zeros
+        self._has: dict[tuple[str, int], bool] = {}  # (role, min_points) -> has()
 
     def tag(self, role: str) -> str:
         """The tag a role was read from (the role itself for canonical runs)."""
@@ -50,7 +51,14 @@ class RunView:
         return None
 
     def has(self, role: str, min_points: int = 1) -> bool:
-        """The role has ``min_points`` finite points of real data (placeholders aside)."""
+        """The role has ``min_points`` finite points of real data (placeholders aside).
+        Asked dozens of times per run by the rules: answered once per question."""
+        known = self._has.get((role, min_points))
+        if known is None:
+            known = self._has[(role, min_points)] = self._count_real(role, min_points)
+        return known
+
+    def _count_real(self, role: str, min_points: int) -> bool:
         seg = self.summaries.get(role)
         if seg is None or seg.n_finite < min_points or self._placeholder(role):
             return False

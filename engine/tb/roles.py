@@ -49,6 +49,7 @@ override whose name gives no direction is refused.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -135,12 +136,15 @@ def _split(words_: list[str]):
     return ("val" if val else "train"), max((_VAL[w] for w in val), default=0), bool(train)
 
 
+@functools.lru_cache(maxsize=4096)
 def _classify(tag: str):
     """``(role, sort key, granularity, stem, extra words)`` for a tag that can fill a
     role, else None.
 
     ``stem``: the tag's tokens without granularity words (``train_loss_step`` and
     ``train_loss_epoch`` share one); the extra words of a loss name its part (``box``).
+    A function of the name alone, worked out once per name (the runs of a tree share
+    their tags); the tuple is immutable.
     """
     words_ = tokens(tag)
     if not words_:

@@ -17,6 +17,7 @@ from traindoc.diagnostics.signals import (
     weighted_median,
 )
 from traindoc.diagnostics.summary import summarize
+from traindoc.diagnostics.view import RunView
 
 
 def _curve(n: int = 80):
@@ -57,3 +58,15 @@ def test_smooth_and_peak_are_kept_per_curve_and_read_only():
     assert high.index == int(np.argmax(s)) and low.index == int(np.argmin(s))
     short = c.after(len(c) - 8)
     assert np.array_equal(facts.smooth(short), rolling_median(short.y, 3))
+
+
+def test_a_summary_owns_its_arrays_and_has_answers_each_question():
+    steps, values = np.arange(80), np.linspace(2.0, 0.1, 80)
+    seg = summarize(steps, values)
+    assert not np.shares_memory(seg.start, steps) and not np.shares_memory(seg.end, steps)
+    steps[:] = -1  # the caller's arrays change later: the summary does not
+    assert seg.start[0] == 0 and seg.end[-1] == 79
+    view = RunView({"train_loss": seg})
+    assert view.has("train_loss", 80) and not view.has("train_loss", 81)
+    assert view.has("train_loss", 80) and not view.has("train_loss", 81)  # asked again
+    assert not view.has("val_loss")
