@@ -64,6 +64,10 @@ class ChartPanel(QWidget):
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
+        # As tall as one line naming a run from the start: the first run's legend line
+        # would otherwise grow the label, shrink the charts and repaint each of them again.
+        self.legend.setText(_legend_html([("#000", "run", "status")]))
+        self.legend.setMinimumHeight(self.legend.heightForWidth(10_000))
         self.graphics = pg.GraphicsLayoutWidget()
         diagnosis = QWidget()
         layout = QVBoxLayout(diagnosis)
@@ -147,20 +151,30 @@ class ChartPanel(QWidget):
         self.redraw()
 
     def _relayout(self) -> None:
-        """Show only the charts that have data, two per row (loss and accuracy when none)."""
+        """Show only the charts that have data, two per row (loss and accuracy when none).
+
+        Only the charts that change cell are moved: taking a chart out of the layout takes
+        it out of the scene, and putting it back re-adds every item it holds (the first
+        run's learning rate, added below loss and accuracy, moves neither of them)."""
         keys = [spec.key for spec in CHARTS
                 if any(curve.plot is self.plots[spec.key] for curve in self.curves.values())]
         keys = keys or ["loss", "accuracy"]
         if keys == self._laid_out:
             return
         layout = self.graphics.ci
-        for key in self._laid_out:
-            layout.removeItem(self.plots[key])
-        for index, key in enumerate(keys):
-            layout.addItem(self.plots[key], row=index // 2, col=index % 2)
-            self.plots[key].show()
+        cells = {key: divmod(index, 2) for index, key in enumerate(keys)}
+        before = {key: divmod(index, 2) for index, key in enumerate(self._laid_out)}
+        for key, cell in before.items():
+            if cells.get(key) != cell:
+                layout.removeItem(self.plots[key])
         for key in set(self.plots) - set(keys):
             self.plots[key].hide()
+        for key, (row, col) in cells.items():
+            if before.get(key) != (row, col):
+                # Shown first: the layout sizes its rows when the chart is added, and a
+                # hidden chart gets no room (a second layout pass, and paint, would follow).
+                self.plots[key].show()
+                layout.addItem(self.plots[key], row=row, col=col)
         self._laid_out = keys
 
     def shown_charts(self) -> list[str]:
@@ -279,18 +293,22 @@ class ChartPanel(QWidget):
             drawn = {run_id for (run_id, _), curve in self.curves.items() if curve.plot is plot}
             runs = [self.model.run(r) for r in self.model.visible_runs() if r in drawn]
             plot.legend_.set([(run.name, run.color) for run in runs])
-        parts = []
-        for run_id in self.model.visible_runs():
-            run = self.model.run(run_id)
-            color = QColor(run.color).name()
-            parts.append(
-                f'<span style="color:{color}; font-size:16px">■</span> '
-                f"{html.escape(run.name)} <i>({html.escape(run.status)})</i>"
-            )
-        note = "solid: train · dashed, darker: validation · ▲ red: NaN/Inf"
-        self.legend.setText("&nbsp;&nbsp;".join(parts) + f"&nbsp;&nbsp;<small>{note}</small>")
+        runs = [self.model.run(run_id) for run_id in self.model.visible_runs()]
+        self.legend.setText(_legend_html([(run.color, run.name, run.status) for run in runs]))
 
     # ------------------------------------------------------------ test and export helpers
 
     def curve(self, run_id: str, role: str) -> CurveSet | None:
         return self.curves.get((run_id, role))
+
+
+def _legend_html(runs: list[tuple[str, str, str]]) -> str:
+    """The line above the charts: a square of each shown run's colour, its name and
+    status (``runs``: (colour, name, status)), then how to read the lines."""
+    parts = [
+        f'<span style="color:{QColor(color).name()}; font-size:16px">■</span> '
+        f"{html.escape(name)} <i>({html.escape(status)})</i>"
+        for color, name, status in runs
+    ]
+    note = "solid: train · dashed, darker: validation · ▲ red: NaN/Inf"
+    return "&nbsp;&nbsp;".join(parts) + f"&nbsp;&nbsp;<small>{note}</small>"
