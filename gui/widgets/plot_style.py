@@ -89,17 +89,22 @@ class RunLegend:
         self.item.setZValue(30)
         self.item.hide()
         self.entries: list[tuple[str, str]] = []
+        self._built: list[tuple[str, str]] = []  # the entries the item holds
         self.forced = False
 
     def set(self, entries: list[tuple[str, str]]) -> None:
-        """``entries``: (run name, colour), one per run drawn on the plot."""
-        if entries != self.entries:
+        """``entries``: (run name, colour), one per run drawn on the plot. The legend's
+        items are made only when it shows (a sample and a label per run cost ~1 ms, and
+        most plots show one run, with no legend)."""
+        self.entries = list(entries)
+        show = len(entries) > 1 or (self.forced and bool(entries))
+        if show and self.entries != self._built:
             self.item.clear()
             for name, color in entries:
                 self.item.addItem(pg.PlotDataItem(pen=pg.mkPen(color, width=2)),
                                   html.escape(name))
-            self.entries = list(entries)
-        self.item.setVisible(len(entries) > 1 or (self.forced and bool(entries)))
+            self._built = list(entries)
+        self.item.setVisible(show)
 
     def force(self, on: bool) -> None:
         """Show the legend for one run too, and let it scale with the chart (while a

@@ -71,3 +71,15 @@ def test_the_first_run_does_not_change_the_height_of_the_charts(panel):
     assert "first" in panel.legend.text()
     assert (panel.legend.height(), panel.graphics.height()) == (label, charts)
 
+
+def test_a_legend_makes_its_items_only_when_it_shows(model, panel):
+    a = _first_run(model)
+    legend = panel.plots["loss"].legend_
+    assert legend.entries == [("first", a.color)] and legend.item.items == []  # one run
+    b = add_run(model, "second", roles={"train_loss": "t"}, points={"t": ([1, 2], [1.0, 0.5])})
+    model.set_checked(b.id, True)
+    assert legend.names() == ["first", "second"] and len(legend.item.items) == 2
+    model.set_checked(b.id, False)
+    assert legend.names() == [] and not legend.item.isVisible()
+    legend.force(True)  # an exported image names the one run
+    assert legend.names() == ["first"] and len(legend.item.items) == 1
