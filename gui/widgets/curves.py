@@ -109,13 +109,9 @@ class CurveSet:
         self._make_pens(True)
         self.raw = ReducedCurveItem(pen=self._raw_pen)
         self.smooth = ReducedCurveItem(pen=self._full_pen, name=name)
-        self.markers = pg.ScatterPlotItem(
-            symbol="t", size=9, pen=pg.mkPen(NAN_MARK_COLOR), brush=pg.mkBrush(NAN_MARK_COLOR)
-        )
-        self.markers.setZValue(20)
+        self._markers: pg.ScatterPlotItem | None = None  # made at the first NaN/Inf
         plot.addItem(self.raw)
         plot.addItem(self.smooth)
-        plot.addItem(self.markers, ignoreBounds=True)
         self._drawn_version = -1
         self._drawn_window: tuple | None = None
         self._generation = 0
@@ -270,12 +266,25 @@ class CurveSet:
             "symbolBrush": pg.mkBrush(self._full_pen.color()),
         }
 
+    @property
+    def markers(self) -> pg.ScatterPlotItem:
+        """The red triangles on the non-finite points: made, and added to the plot, when
+        first asked for (most series have none; an item costs ~1 ms to make and add)."""
+        if self._markers is None:
+            self._markers = pg.ScatterPlotItem(
+                symbol="t", size=9, pen=pg.mkPen(NAN_MARK_COLOR), brush=pg.mkBrush(NAN_MARK_COLOR)
+            )
+            self._markers.setZValue(20)
+            self.plot.addItem(self._markers, ignoreBounds=True)
+        return self._markers
+
     def place_markers(self) -> None:
         """Pin the non-finite markers just below the plot's top edge."""
         steps = self._marker_steps
         if steps.size == 0:
-            if len(self.markers.data):  # an empty setData still asks for a repaint
-                self.markers.setData([], [])
+            # (an empty setData still asks for a repaint)
+            if self._markers is not None and len(self._markers.data):
+                self._markers.setData([], [])
             return
         (_, _), (y0, y1) = self.plot.vb.viewRange()
         top = y1 - 0.04 * (y1 - y0)
@@ -294,8 +303,9 @@ class CurveSet:
         return x, y
 
     def remove(self) -> None:
-        for item in (self.raw, self.smooth, self.markers):
-            self.plot.removeItem(item)
+        for item in (self.raw, self.smooth, self._markers):
+            if item is not None:
+                self.plot.removeItem(item)
 
 
 def _sample(steps: np.ndarray, limit: int) -> np.ndarray:

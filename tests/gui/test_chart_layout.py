@@ -83,3 +83,22 @@ def test_a_legend_makes_its_items_only_when_it_shows(model, panel):
     assert legend.names() == [] and not legend.item.isVisible()
     legend.force(True)  # an exported image names the one run
     assert legend.names() == ["first"] and len(legend.item.items) == 1
+
+
+def test_nan_markers_are_made_at_the_first_nonfinite_point(model, panel):
+    import pyqtgraph as pg
+
+    run = add_run(model, roles={"train_loss": "t"}, points={"t": ([1, 2, 3], [1.0, 0.9, 0.8])})
+    model.frame.emit()
+    plot = panel.plots["loss"]
+
+    def markers() -> list:
+        return [item for item in plot.items if isinstance(item, pg.ScatterPlotItem)]
+
+    assert markers() == []  # finite values only: no marker item in the plot
+    model.append_points(run.id, "t", [4, 5], [np.nan, 0.7])
+    model.frame.emit()
+    (item,) = markers()
+    np.testing.assert_array_equal(item.getData()[0], [4])
+    panel.curve(run.id, "train_loss").remove()
+    assert markers() == []
