@@ -16,7 +16,14 @@ from typing import Any
 
 from traindoc.diagnostics.report import document_json, run_json, text_block
 from traindoc.engine.cli.diagnose_input import check_event_file, check_role_tags, run_title
-from traindoc.engine.cli.diagnose_pool import Job, Options, RunResult, pool_size, results
+from traindoc.engine.cli.diagnose_pool import (
+    SERIAL_MAX_RUNS,
+    Job,
+    Options,
+    RunResult,
+    pool_size,
+    results,
+)
 from traindoc.engine.cli.exits import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -137,7 +144,8 @@ def report(plan: list[tuple[list[str], list[Job]]], options: Options, fail_on: s
     one document at the end, and when ``--role`` names tags, everything once they are
     checked (a tag no run has is bad input, reported before any output)."""
     jobs = [job for _, path_jobs in plan for job in path_jobs]
-    workers = pool_size(len(jobs), _total_bytes(jobs))
+    # Past SERIAL_MAX_RUNS the size does not matter: no stat of every file.
+    workers = pool_size(len(jobs), _total_bytes(jobs) if len(jobs) <= SERIAL_MAX_RUNS else 0)
     warnings: list[str] = []
     held: list[RunResult] = []
     hold = options.output == "json" or bool(options.role_tags)
