@@ -57,6 +57,11 @@ BLOWUP_RULES = frozenset({"divergence", "nan-loss", "grad-explosion"})
 #: A blow-up "came later" when its first step moved by more than this share of the run.
 LATER_SHARE = 0.05
 
+#: ...and "came smaller" when its size (its peak over the level before it) fell by this
+#: factor or more: an order of magnitude (SGD at lr 1000 throws the loss to 1e27 times
+#: its start, at lr 100 to 192 times: still a divergence, ten-fold lower again helps).
+SMALLER_FACTOR = 10.0
+
 
 class Effect(enum.Enum):
     """What an attempt did to the finding it targeted."""
@@ -167,12 +172,16 @@ def new_errors(parent: Outcome, child: Outcome, rule: str) -> frozenset[str]:
 
 
 def _milder(before: Finding | None, after: Finding, total_steps: int) -> bool:
-    """The finding is less severe, or its evidence starts (or, from the same start,
-    ends: a loss that "exploded at step 35" rather than 10) clearly later in the run."""
+    """The finding is less severe, of the same kind and an order of magnitude smaller
+    (:data:`SMALLER_FACTOR`), or its evidence starts (or, from the same start, ends: a
+    loss that "exploded at step 35" rather than 10) clearly later in the run."""
     if before is None:
         return False
     if after.severity.rank != before.severity.rank:
         return after.severity.rank > before.severity.rank
+    if (after.title == before.title and after.size is not None and before.size is not None
+            and after.size * SMALLER_FACTOR <= before.size):
+        return True
     later = max(1, int(LATER_SHARE * total_steps))
     if after.step_start - before.step_start > later:
         return True

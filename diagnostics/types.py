@@ -152,6 +152,9 @@ class Finding:
     role: str = field(default="", kw_only=True)
     cause: str | None = field(default=None, kw_only=True)
     confidence: Confidence = field(default=Confidence.HIGH, kw_only=True)
+    #: How big the problem is, comparable between two runs' findings of the same rule
+    #: and kind (a blow-up's peak over the level before it); None when not measured.
+    size: float | None = field(default=None, kw_only=True)
 
     @property
     def alarm(self) -> bool:

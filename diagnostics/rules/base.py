@@ -44,7 +44,7 @@ class Rule:
     def finding(
         self, view: RunView, severity: Severity, start: int, end: int, evidence: str, *,
         role: str = "", cause: str | None = None, title: str | None = None,
-        confidence: Confidence = Confidence.HIGH,
+        confidence: Confidence = Confidence.HIGH, size: float | None = None,
     ) -> Finding:
         """A finding; SPEC §4: weak evidence is ``info``, and an error needs high
         confidence (a medium-confidence error is reported as a warning)."""
@@ -55,6 +55,7 @@ class Rule:
         return Finding(
             self.id, severity, title or self.title, int(start), int(end), evidence,
             remedies=self.remedies(view, cause), role=role, cause=cause, confidence=confidence,
+            size=size,
         )
 
     @classmethod

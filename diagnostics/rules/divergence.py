@@ -85,7 +85,8 @@ class Divergence(Rule):
             return self.finding(
                 view, Severity.ERROR, first, int(c.step[-1]),
                 f"{b.role} ended at {fmt(b.end)}, {b.end / b.base:.1f}x its starting level "
-                f"of {fmt(b.base)} (peak {fmt(b.peak)} at step {b.peak_step})", role=b.role)
+                f"of {fmt(b.base)} (peak {fmt(b.peak)} at step {b.peak_step})", role=b.role,
+                size=_ratio(b.peak, b.base))
         text = (f"{b.role} exploded to {fmt(b.peak)} at step {b.peak_step}, "
                 f"{times(b.peak / b.base)} the lowest level before it ({fmt(b.base)})")
         if b.recovered:
@@ -96,9 +97,11 @@ class Divergence(Rule):
                 + (f"; {too_high}: the step that threw it up was too large" if too_high else ""),
                 role=b.role, title="Loss spiked and recovered", cause=(
                     "lr-too-large" if too_high else None),
-                confidence=Confidence.MEDIUM if too_high else Confidence.LOW)
+                confidence=Confidence.MEDIUM if too_high else Confidence.LOW,
+                size=_ratio(b.peak, b.base))
         return self.finding(view, Severity.ERROR, first, b.peak_step,
-                            text + f"; it ends at {fmt(b.end)}", role=b.role)
+                            text + f"; it ends at {fmt(b.end)}", role=b.role,
+                            size=_ratio(b.peak, b.base))
 
     def _confidently_wrong(
         self, view: RunView, loss_role: str, acc_role: str, k: int, acc: float, loss: float
@@ -174,3 +177,9 @@ class Divergence(Rule):
                 f"{fmt(p.end)}: {lost / gained:.0%} of what was learned is lost",
                 role=role, title="Performance collapsed")]
         return []
+
+
+def _ratio(peak: float, base: float) -> float | None:
+    """A blow-up's size: its peak over the level before it (None when not finite)."""
+    ratio = peak / base if base > 0 else math.inf
+    return ratio if math.isfinite(ratio) else None

@@ -114,7 +114,7 @@ class GradExplosion(Rule):
             conf = Confidence.LOW
         return [self.finding(
             view, Severity.WARNING, int(c.hi_step[first]), int(c.hi_step[spikes[-1]]), text,
-            role="grad_norm", confidence=conf)]
+            role="grad_norm", confidence=conf, size=float(ratio[j]))]
 
 
 def loss_reaction(view: RunView, step: int) -> str | None:

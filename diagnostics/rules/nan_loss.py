@@ -115,11 +115,20 @@ class NanLoss(Rule):
         evidence = (f"grad_norm became {fmt(value)} at step {step} "
                     f"({plural(n_bad, 'non-finite point')}) while the logged loss stayed "
                     f"finite{_hidden_nan_note(view)}")
+        cause = "grad-explosion"
         if isolated:
             evidence += "; finite values resumed, as with skipped mixed-precision overflow steps"
+        else:
+            # Seed: "训练几步就NaN" -> the learning rate, as for the loss (the loss blew up
+            # to 1e27 within the same few steps: clipping would only slow it).
+            n_before = curve(seg.take(slice(0, i))).n_points
+            if n_before <= EARLY_POINTS:
+                cause = "lr-too-large"
+                evidence += (f"; it came after only {plural(n_before, 'finite value')}: "
+                             f"{_CAUSE_TEXT[cause]}")
         return [self.finding(
             view, Severity.WARNING if isolated else Severity.ERROR, step, int(seg.end[-1]),
-            evidence, role="grad_norm", cause="grad-explosion",
+            evidence, role="grad_norm", cause=cause,
             title="Gradient norm became NaN/Inf behind a finite loss")]
 
     def _loss_finding(

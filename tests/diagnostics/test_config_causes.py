@@ -5,6 +5,7 @@ the pace at which a poor model still learns."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.diagnostics.helpers import decay, epochs, run
 from traindoc.diagnostics.regularization import weight_decay_far_too_high
@@ -148,3 +149,28 @@ def test_a_loss_pulled_back_to_its_start_under_a_huge_weight_decay_lowers_the_de
     # Under the usual decay the same climb is a step too large: lower-lr first.
     d = run(_config(lr=0.01, weight_decay=1e-4), train_loss=loss)
     assert d.primary.cause is None and d.primary.remedies[0].id == "lower-lr"
+
+
+def test_a_gradient_norm_that_turns_inf_within_a_few_steps_blames_the_learning_rate():
+    # SGD at lr 1000: the loss is thrown to 1e27 (finite) and the gradient norm is Inf
+    # from its fourth point: the seed's "NaN within a few steps" -> lower the rate.
+    loss = np.r_[2.3, 8.8e13, np.full(21, 3.0e27)]
+    grad = np.r_[0.6, 2.0e14, 5.0e27, np.full(20, np.inf)]
+    d = run(train_loss=loss, grad_norm=grad)
+    nan = next(f for f in d.findings if f.rule == "nan-loss")
+    assert nan.cause == "lr-too-large"
+    assert "it came after only 3 finite values: the learning rate is likely too large" in (
+        nan.evidence)
+    assert nan.remedies[0].id == "lower-lr"
+    # The same Inf after a long finite stretch is a gradient explosion: clip first.
+    late = np.r_[np.linspace(0.6, 0.4, 100), 3e5, np.full(5, np.inf)]
+    d = run(train_loss=decay(106), grad_norm=late)
+    nan = next(f for f in d.findings if f.rule == "nan-loss")
+    assert nan.cause == "grad-explosion" and nan.remedies[0].id == "clip-grad"
+
+
+def test_a_blowup_finding_carries_its_size():
+    loss = np.r_[2.3, 2.1, 2.0, 1.9, 441.6, 300.0, 200.0, np.full(20, 150.0)]
+    d = run(train_loss=loss)
+    blow = next(f for f in d.findings if f.rule == "divergence")
+    assert blow.size == pytest.approx(441.6 / 1.9, rel=0.05)

@@ -141,6 +141,21 @@ def test_the_same_finding_at_the_same_place_did_not_help():
     assert rp.judge(parent, child, "divergence") is Effect.NO_HELP
 
 
+def test_a_blowup_an_order_of_magnitude_smaller_helped():
+    # SGD at lr 1000 throws the loss to 1e27 times its start; at lr 100 to 192 times.
+    def blowup(size):
+        return Finding("divergence", E, "Loss diverged", 1, 6, "evidence", size=size)
+    parent = outcome(blowup(1.7e27))
+    assert rp.judge(parent, outcome(blowup(192.0)), "divergence") is Effect.HELPED
+    # Three times smaller is not an order of magnitude; an unmeasured one never counts.
+    assert rp.judge(outcome(blowup(600.0)), outcome(blowup(200.0)),
+                    "divergence") is Effect.NO_HELP
+    assert rp.judge(outcome(blowup(None)), outcome(blowup(2.0)), "divergence") is Effect.NO_HELP
+    # A finding of another kind (a spike the run recovered from) is not comparable.
+    spike = Finding("divergence", E, "Loss spiked and recovered", 1, 6, "evidence", size=2.0)
+    assert rp.judge(parent, outcome(spike), "divergence") is Effect.NO_HELP
+
+
 def test_an_onset_clearly_later_in_the_run_helped():
     parent = outcome(finding("nan-loss", E, 16, 115))
     assert rp.judge(parent, outcome(finding("nan-loss", E, 60, 115)), "nan-loss") is Effect.HELPED

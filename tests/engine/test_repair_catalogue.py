@@ -30,7 +30,8 @@ def test_the_catalogue_holds_the_issues_eight_kinds_of_broken_config_and_healthy
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("name", ["lr-extreme-nan", "no-warmup-adam", "healthy-adamw"])
+@pytest.mark.parametrize("name", ["lr-extreme-nan", "no-warmup-adam", "weight-decay-huge",
+                                  "healthy-adamw"])
 def test_catalogue_cases_are_repaired_or_left_alone(tmp_path, name):
     case = next(c for c in bench.CATALOGUE if c.name == name)
     row = bench.run_case(case, tmp_path, attempts=4, report=False)
