@@ -5,7 +5,9 @@ A :class:`FollowThread` per opened path drives the engine's live follower
 appended since the last poll, notices new runs, sums loss parts, reads the stored config
 and diagnoses each changed run there, so opening large logs never stalls the window. A
 poll reads for at most ``READ_S``: a tree of thousands of runs is listed at once, and
-its runs fill in as the polls that follow (back to back) read them.
+its runs fill in as the polls that follow (back to back) read them. While a tree is read
+the first time, the follower gives way between runs whenever the UI thread is in a long
+frame (:mod:`traindoc.gui.ui_beat`): the two share the GIL.
 Its :class:`~traindoc.engine.watch.RunChange` objects go through a queue; :class:`LogSource`
 in the pump only translates them into model calls, within the frame budget (a long
 series is appended in slices). In a tree of more than ``LAZY_AFTER`` runs only the
@@ -31,6 +33,7 @@ from traindoc.gui.core.state import LOG, FixInfo
 from traindoc.gui.diagnosis import RunDiagnoser
 from traindoc.gui.model import AppModel
 from traindoc.gui.pump import Pump
+from traindoc.gui.ui_beat import UiBeat
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +43,14 @@ READ_S = 0.25  # reading per poll: a huge tree's runs are listed first, then rea
 SLICE = 100_000  # points appended to the model at a time
 LAZY_AFTER = 100  # in a bigger tree only the shown runs' points are in memory (_lazy)
 SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
-
-
 class FollowThread(threading.Thread):
     """Polls a Watcher of one path; puts each RunChange and warning, then ``None`` after
     every poll. Role overrides asked from the GUI are applied here, between polls."""
 
-    def __init__(self, path: Path, out: queue.Queue, *, interval: float = POLL_S) -> None:
+    def __init__(self, path: Path, out: queue.Queue, *, interval: float = POLL_S,
+                 beat: UiBeat | None = None) -> None:
         super().__init__(name=f"follow {path}", daemon=True)
+        self.beat = beat
         self.watcher = Watcher([str(path)], {}, rescan_secs=RESCAN_S, read_budget_s=READ_S)
         self.out = out
         self.interval = interval
@@ -76,6 +79,8 @@ class FollowThread(threading.Thread):
             self._put(change)
             if self.halt.is_set():
                 return
+            if self.beat is not None:
+                self.beat.give_way()
         self._put(None)
 
     def _put(self, change: RunChange | None) -> None:
@@ -101,7 +106,7 @@ class LogSource:
         self.model = controller.model
         self.path = path
         self.queue: queue.Queue = queue.Queue()
-        self.thread = FollowThread(path, self.queue)
+        self.thread = FollowThread(path, self.queue, beat=controller.beat)
         self.runs: dict[str, str] = {}  # run name (relative to path) -> run id
         self.sum_tags: dict[str, set[str]] = {}  # run id -> its composite series
         self.steps: deque = deque()  # model calls not done yet, in order
@@ -277,6 +282,7 @@ class LogSource:
         """After the first pass over the files is in the model: a summary line."""
         if self.scans != 1:
             return
+        self.controller.first_pass_done()
         runs = [self.model.run(r) for r in self.runs.values()]
         problems = sum(  # info findings are notes, not problems
             1 for run in runs
@@ -300,6 +306,7 @@ class LogController:
         self.pump = pump
         self.sources: dict[Path, LogSource] = {}
         self.overrides: dict[str, dict[str, str]] = {}  # run id -> role -> tag
+        self.beat = UiBeat()  # beats while a path's first pass is read
 
     def open(self, path: str | Path) -> LogSource:
         """Start reading (and following) ``path``; raises FileNotFoundError when it is absent
@@ -319,9 +326,15 @@ class LogController:
             return self.sources[path]
         source = LogSource(self, path)
         self.sources[path] = source
+        self.beat.start()
         source.start()
         self.pump.add(source)
         return source
+
+    def first_pass_done(self) -> None:
+        """A path's files are all in the model: the beat stops once every path's are."""
+        if all(source.scans >= 1 or source.closed for source in self.sources.values()):
+            self.beat.stop()
 
     def uncertain_roles(self, run_id: str) -> frozenset[str]:
         """Roles that more than one tag could fill, not settled by the user."""
@@ -351,6 +364,7 @@ class LogController:
         self.pump.request_frame()
 
     def close_all(self) -> None:
+        self.beat.stop()
         for source in self.sources.values():
             source.close()
         for source in self.sources.values():
