@@ -306,7 +306,7 @@ class LogController:
         self.pump = pump
         self.sources: dict[Path, LogSource] = {}
         self.overrides: dict[str, dict[str, str]] = {}  # run id -> role -> tag
-        self.beat = UiBeat()  # beats while a path's first pass is read
+        self.beat = UiBeat(pump)  # beats while a path's first pass is read
 
     def open(self, path: str | Path) -> LogSource:
         """Start reading (and following) ``path``; raises FileNotFoundError when it is absent

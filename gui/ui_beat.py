@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 
 BEAT_MS = 5  # the UI thread's heartbeat while a tree is first read
 BUSY_S = 0.012  # no beat for this long: the UI thread is in a long frame (~2 beats late)
@@ -24,11 +24,11 @@ class UiBeat:
     starts it for a tree's first pass); :meth:`give_way`, on another thread, waits while
     the last beat is older than ``BUSY_S``, and returns at once while it is stopped."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         self.last = time.perf_counter()
         self.free = threading.Event()
         self.active = False
-        self.timer = QTimer()
+        self.timer = QTimer(parent)  # parent: the timer goes with the window
         self.timer.setInterval(BEAT_MS)
         self.timer.timeout.connect(self.beat)
 
