@@ -102,6 +102,10 @@ class Outcome:
     objective: Objective
     finished: bool = True  # ran to its end (not failed, not stopped)
     total_steps: int = 0
+    #: The run's other measured roles, in the order tried: compared when the objectives
+    #: cannot be (a run that blew up before its first evaluation has no validation
+    #: accuracy, but its best training loss still says how far it got).
+    others: tuple[Objective, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -136,6 +140,22 @@ class Attempt:
     effect: Effect | None = None
 
 
+def compared(child: Outcome, parent: Outcome) -> tuple[str, bool | None] | None:
+    """The first role both runs measured (the child's objective first, then its other
+    roles) and whether the child is better on it (None: within the tolerance); None
+    when they share no measured role."""
+    theirs = {o.role: o for o in (parent.objective, *parent.others) if _measured(o)}
+    for mine in (child.objective, *child.others):
+        other = theirs.get(mine.role)
+        if other is not None and _measured(mine):
+            return mine.role, mine.better_than(other)
+    return None
+
+
+def _measured(objective: Objective) -> bool:
+    return objective.value is not None and math.isfinite(objective.value)
+
+
 def judge(parent: Outcome, child: Outcome, rule: str) -> Effect:
     """What the child, started from ``parent`` with a remedy for ``rule``, showed.
 
@@ -148,7 +168,8 @@ def judge(parent: Outcome, child: Outcome, rule: str) -> Effect:
         return Effect.RESOLVED
     if not child.finished and parent.finished:
         return Effect.WORSE
-    better = child.objective.better_than(parent.objective)
+    both = compared(child, parent)
+    better = None if both is None else both[1]
     if better is False or new_errors(parent, child, rule):
         return Effect.WORSE
     after = child.finding(rule)

@@ -55,11 +55,15 @@ def read_record(run_dir: str | Path) -> RunRecord:
     status, reason, _problems = rundir.checked_status(run_dir)
     status = status or "unknown"
     best = {role: best_value(run_log, role) for role in (*OBJECTIVE_ROLES, *CURVE_ROLES)}
+    main = objective(run_log, best)
     outcome = Outcome(
         diagnosis=diagnosis,
-        objective=objective(run_log, best),
+        objective=main,
         finished=status in JUDGEABLE and diagnosis.status is not Status.INSUFFICIENT_DATA,
         total_steps=_last_step(run_log),
+        others=tuple(Objective(role, best[role], _higher(run_log, role))
+                     for role in OBJECTIVE_ROLES
+                     if role != main.role and _has(run_log, role) and best[role] is not None),
     )
     curves = {role: curve(run_log, role) for role in CURVE_ROLES if _has(run_log, role)}
     return RunRecord(run_dir, outcome, status, reason, best, curves)

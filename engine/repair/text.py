@@ -56,10 +56,12 @@ def alarms_text(record: RunRecord) -> str:
 def objective_move(parent: RunRecord | None, child: RunRecord) -> str:
     """``best val accuracy 0.1003 → 0.4312`` (just the child's value for a first run)."""
     objective = child.outcome.objective
-    words = f"best {role_words(objective.role)}"
     if parent is None:
-        return f"{words} {_number(objective.value)}"
-    return f"{words} {_number(parent.best.get(objective.role))} → {_number(objective.value)}"
+        return f"best {role_words(objective.role)} {_number(objective.value)}"
+    both = policy.compared(child.outcome, parent.outcome)
+    role = objective.role if both is None else both[0]
+    return (f"best {role_words(role)} {_number(parent.best.get(role))} → "
+            f"{_number(child.best.get(role))}")
 
 
 def effect_text(attempt: Attempt, record: RunRecord, parent: RunRecord) -> str:

@@ -141,6 +141,23 @@ def test_the_same_finding_at_the_same_place_did_not_help():
     assert rp.judge(parent, child, "divergence") is Effect.NO_HELP
 
 
+def test_without_a_shared_objective_the_first_role_both_measured_decides():
+    # lr 100 diverged after evaluating (val accuracy 0.10, best train loss 2.303); lr 10
+    # blew up to NaN before its first evaluation, but only after its loss reached 2.144.
+    parent = Outcome(Diagnosis(Status.PROBLEMS, (finding("divergence"),)),
+                     Objective("val_accuracy", 0.1003, True),
+                     others=(Objective("train_loss", 2.303, False),))
+    child = Outcome(Diagnosis(Status.PROBLEMS, (finding("divergence"),)),
+                    Objective("train_loss", 2.144, False))
+    assert rp.compared(child, parent) == ("train_loss", True)
+    assert rp.judge(parent, child, "divergence") is Effect.HELPED
+    # Nothing measured in common: no comparison, and the same finding did not help.
+    lost = Outcome(Diagnosis(Status.PROBLEMS, (finding("divergence"),)),
+                   Objective("val_loss", None, False))
+    assert rp.compared(lost, parent) is None
+    assert rp.judge(parent, lost, "divergence") is Effect.NO_HELP
+
+
 def test_a_blowup_an_order_of_magnitude_smaller_helped():
     # SGD at lr 1000 throws the loss to 1e27 times its start; at lr 100 to 192 times.
     def blowup(size):
