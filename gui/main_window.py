@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
             self.open_logs(path)
         self._pending_paths.clear()
         self._update_actions()
+        _freeze_startup_objects()
 
     def _build_menus(self) -> None:
         from traindoc.gui import help_menu, menus
@@ -319,3 +321,13 @@ class MainWindow(QMainWindow):
             self.script_runs.close_all()
         if self.logs is not None:
             self.logs.close_all()
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what startup made out of the garbage collector's full passes (``gc.freeze``,
+    once per process): the modules, the Qt and pyqtgraph wrappers and the window, ~80,000
+    objects that live as long as the app. A full pass runs on whichever thread allocates
+    when it falls due, holding the GIL: over them it took 40-55 ms of CPU, a UI stall, two
+    or three times while a tree of 1,000 runs loaded; it now walks only what came after."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
