@@ -97,7 +97,7 @@ class Divergence(Rule):
                 + (f"; {too_high}: the step that threw it up was too large" if too_high else ""),
                 role=b.role, title="Loss spiked and recovered", cause=(
                     "lr-too-large" if too_high else None),
-                confidence=Confidence.MEDIUM if too_high else Confidence.LOW,
+                confidence=Confidence.HIGH if too_high else Confidence.LOW,
                 size=_ratio(b.peak, b.base))
         return self.finding(view, Severity.ERROR, first, b.peak_step,
                             text + f"; it ends at {fmt(b.end)}", role=b.role,

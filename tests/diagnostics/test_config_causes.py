@@ -174,3 +174,17 @@ def test_a_blowup_finding_carries_its_size():
     d = run(train_loss=loss)
     blow = next(f for f in d.findings if f.rule == "divergence")
     assert blow.size == pytest.approx(441.6 / 1.9, rel=0.05)
+
+
+def test_a_spike_at_a_far_too_high_lr_comes_before_the_poor_accuracy_it_left():
+    # Adam at lr 0.3 from the first step: the loss is thrown 530x up at step 2, then
+    # learns a little; accuracies end at 42%. The step size explains both.
+    loss = decay(115, start=2.3, floor=1.3, noise=0.05, seed=1)
+    loss[1] = 1220.0
+    flat = _poor_and_flat(5)
+    flat["train_accuracy"] = epochs(np.array([0.25, 0.23, 0.39, 0.41, 0.421]), every=23)
+    flat["val_accuracy"] = epochs(np.array([0.22, 0.35, 0.40, 0.41, 0.421]), every=23)
+    d = run(_config("adam", 0.3, 0.01), train_loss=loss,
+            train_accuracy=flat["train_accuracy"], val_accuracy=flat["val_accuracy"])
+    assert [f.rule for f in d.findings if f.alarm][:2] == ["divergence", "underfitting"]
+    assert d.primary.remedies[0].id == "lower-lr"
