@@ -43,6 +43,8 @@ READ_S = 0.25  # reading per poll: a huge tree's runs are listed first, then rea
 SLICE = 100_000  # points appended to the model at a time
 LAZY_AFTER = 100  # in a bigger tree only the shown runs' points are in memory (_lazy)
 SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
+
+
 class FollowThread(threading.Thread):
     """Polls a Watcher of one path; puts each RunChange and warning, then ``None`` after
     every poll. Role overrides asked from the GUI are applied here, between polls."""
