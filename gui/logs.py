@@ -29,6 +29,7 @@ from traindoc.diagnostics.remedies import mark_tried
 from traindoc.engine import rundir
 from traindoc.engine.tb.roles import infer_roles, role_candidates
 from traindoc.engine.watch import RunChange, Watcher
+from traindoc.gui import long_lived
 from traindoc.gui.core.state import LOG, FixInfo
 from traindoc.gui.diagnosis import RunDiagnoser
 from traindoc.gui.model import AppModel
@@ -43,6 +44,7 @@ READ_S = 0.25  # reading per poll: a huge tree's runs are listed first, then rea
 SLICE = 100_000  # points appended to the model at a time
 LAZY_AFTER = 100  # in a bigger tree only the shown runs' points are in memory (_lazy)
 SHOWN_SLICE = 25_000  # for a run on the charts: one such slice per frame (smoothing, reduction)
+FREEZE_RUNS = 500  # a first pass freezes what it took in this often (gui/long_lived.py)
 
 
 class FollowThread(threading.Thread):
@@ -113,6 +115,7 @@ class LogSource:
         self.sum_tags: dict[str, set[str]] = {}  # run id -> its composite series
         self.steps: deque = deque()  # model calls not done yet, in order
         self.scans = 0
+        self.taken = 0  # runs read and diagnosed (a change of each taken in)
         self.warnings: list[str] = []
         self.closed = False
         self._visible: set[str] | None = None
@@ -234,6 +237,9 @@ class LogSource:
         tried = {f.rule: state.tried_remedies(run_id, f.rule) for f in change.diagnosis.findings}
         self.model.set_diagnosis(run_id, mark_tried(change.diagnosis, tried))
         self.controller.pump.request_frame()
+        self.taken += 1
+        if self.scans == 0 and self.taken % FREEZE_RUNS == 0:
+            long_lived.freeze()  # a big tree's runs: out of the collector's full passes
 
     def _reset_run(self, run_id: str) -> None:
         """Forget a run's points, sums and diagnosis: the change holds the run whole again

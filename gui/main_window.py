@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traindoc.gui import session
+from traindoc.gui import long_lived, session
 from traindoc.gui.config_draft import DraftModel
 from traindoc.gui.core.lineage import repair_blocker
 from traindoc.gui.model import AppModel
@@ -152,7 +151,7 @@ class MainWindow(QMainWindow):
             self.open_logs(path)
         self._pending_paths.clear()
         self._update_actions()
-        _freeze_startup_objects()
+        long_lived.freeze_startup()  # out of the collector's full passes (UI stalls)
 
     def _build_menus(self) -> None:
         from traindoc.gui import help_menu, menus
@@ -321,13 +320,3 @@ class MainWindow(QMainWindow):
             self.script_runs.close_all()
         if self.logs is not None:
             self.logs.close_all()
-
-
-def _freeze_startup_objects() -> None:
-    """Leave what startup made out of the garbage collector's full passes (``gc.freeze``,
-    once per process): the modules, the Qt and pyqtgraph wrappers and the window, ~80,000
-    objects that live as long as the app. A full pass runs on whichever thread allocates
-    when it falls due, holding the GIL: over them it took 40-55 ms of CPU, a UI stall, two
-    or three times while a tree of 1,000 runs loaded; it now walks only what came after."""
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
