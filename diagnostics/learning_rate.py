@@ -38,13 +38,10 @@ def configured_lr(config: Mapping[str, Any] | None) -> tuple[str, float] | None:
 
 def lr_far_too_low(config: Mapping[str, Any] | None) -> str | None:
     """Evidence that the configured lr is far below the usual one for its optimizer, or None."""
-    known = configured_lr(config)
-    if known is None:
+    known = _lr_and_usual(config)
+    if known is None or known[1] <= 0 or known[1] * FAR_TOO_LOW > known[2]:
         return None
-    name, lr = known
-    ref = REFERENCE_LR[name]
-    if lr <= 0 or lr * FAR_TOO_LOW > ref:
-        return None
+    name, lr, ref = known
     return (f"the learning rate {lr:.4g} is {times(ref / lr)} below the usual {ref:g} "
             f"for {name}")
 
@@ -58,11 +55,14 @@ FAR_TOO_HIGH = 10.0
 
 def lr_far_too_high(config: Mapping[str, Any] | None) -> str | None:
     """Evidence that the configured lr is far above the usual one for its optimizer, or None."""
-    known = configured_lr(config)
-    if known is None:
+    known = _lr_and_usual(config)
+    if known is None or known[1] < known[2] * FAR_TOO_HIGH:
         return None
-    name, lr = known
-    ref = REFERENCE_LR[name]
-    if lr < ref * FAR_TOO_HIGH:
-        return None
+    name, lr, ref = known
     return f"the learning rate {lr:.4g} is {times(lr / ref)} the usual {ref:g} for {name}"
+
+
+def _lr_and_usual(config: Mapping[str, Any] | None) -> tuple[str, float, float] | None:
+    """(optimizer name, configured lr, the usual lr for that optimizer), or None."""
+    known = configured_lr(config)
+    return None if known is None else (*known, REFERENCE_LR[known[0]])
