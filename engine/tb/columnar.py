@@ -25,8 +25,10 @@ from .wire import decode_event, decode_tag
 
 log = logging.getLogger(__name__)
 
-# First byte of Event fields 3, 4, 6, 7, 8, 9, 10: events that carry no summary.
-_NO_SUMMARY_KEYS = np.array([0x1A, 0x22, 0x32, 0x3A, 0x42, 0x4A, 0x52], np.uint8)
+# First byte of Event fields 3, 4, 6, 7, 8, 9, 10: events that carry no summary; as a
+# table over every byte value (a lookup, not ``np.isin``'s sort, per batch).
+_NO_SUMMARY = np.zeros(256, bool)
+_NO_SUMMARY[[0x1A, 0x22, 0x32, 0x3A, 0x42, 0x4A, 0x52]] = True
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
 _PAD = 512
 _MANY_KEYS = 2048  # this many distinct tags in a sample: factorize by a full np.unique
@@ -130,7 +132,7 @@ def _read_heads(b: _Batch) -> tuple[np.ndarray, np.ndarray]:
             b.fallback[np.arange(n)[m][~ok]] = True
     first = np.where(p < end, at(p), 0)
     summ = (first == 0x2A) & ~b.fallback
-    b.fallback |= (p < end) & ~summ & ~np.isin(first, _NO_SUMMARY_KEYS)
+    b.fallback |= (p < end) & ~summ & ~_NO_SUMMARY[first]
 
     rec = np.flatnonzero(summ)
     slen, size, ok = _varints(b.a, p[rec] + 1, end[rec])
@@ -285,6 +287,8 @@ def _group_tags(buf, tp, tl, vrec, vals, fallback, odd):
 
 def _codes(keys: np.ndarray):
     """Small integer codes for the keys, and the index of one member of each code."""
+    if bool((keys == keys[0]).all()):  # one tag of this length, as in most files
+        return np.zeros(len(keys), np.intp), np.zeros(1, np.int64)
     sample = np.unique(keys[:4096])
     if len(sample) >= _MANY_KEYS:
         distinct, first, codes = np.unique(keys, return_index=True, return_inverse=True)

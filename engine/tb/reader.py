@@ -77,7 +77,7 @@ class EventFileReader:
     """Incremental reader of one event file; see the module docstring."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
+        self.path = path if isinstance(path, Path) else Path(path)
         self.offset = 0  # next byte to read
         self.records = 0  # valid records read so far
         self.in_damage = False  # looking for the next valid record at `offset`

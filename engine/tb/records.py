@@ -267,11 +267,10 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
     if n < HEADER_BYTES:
         return Scan(_EMPTY, _EMPTY, 0, pending=synced, in_damage=not synced)
     v32 = byte_view(buf, "<u4")
-    hdr, hlen = _valid_headers(buf, v32, n - HEADER_BYTES + 1)
+    # The headers of records that end in the buffer; those that run past its end matter
+    # only after the last complete record, and are looked for there (below).
+    hdr, hlen = _valid_headers(buf, v32, n - HEADER_BYTES + 1, whole=n)
     ends = hdr + FRAME_BYTES + hlen
-    complete = ends <= n
-    pending_hdr = hdr[~complete]
-    hdr, hlen, ends = hdr[complete], hlen[complete], ends[complete]
     dcrc = crc32c_many(buf, hdr + HEADER_BYTES, hlen)
     good = _mask_np(dcrc) == v32[np.minimum(ends - FOOTER_BYTES, len(v32) - 1)]
     starts, slen, ends = hdr[good], hlen[good], ends[good]
@@ -303,7 +302,9 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
 
     if pos == n:
         return Scan(sel_starts, sel_len, n, damages, False, False)
-    # The tail holds no complete valid record.
+    # The tail holds no complete valid record; where one may be starting (its header
+    # valid, its record running past the end of the buffer).
+    pending_hdr, _ = _valid_headers(buf, v32, n - HEADER_BYTES + 1, start=pos, whole=-n)
     if not in_damage and (n - pos < HEADER_BYTES or bool(np.any(pending_hdr == pos))):
         return Scan(sel_starts, sel_len, pos, damages, True, False)
     later = pending_hdr[pending_hdr >= pos] if in_damage else pending_hdr[pending_hdr > pos]
@@ -319,22 +320,29 @@ def scan(buf: bytes, *, synced: bool = True) -> Scan:
 SCAN_BLOCK = 1 << 18
 
 
-def _valid_headers(buf: bytes, v32: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``p < count`` holding a valid record header, and their lengths.
+def _valid_headers(
+    buf: bytes, v32: np.ndarray, count: int, *, start: int = 0, whole: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``start <= p < count`` holding a valid record header, and their lengths.
+    ``whole`` > 0: only headers whose record ends at or before it; < 0: only those whose
+    record runs past ``-whole`` (the candidates of the others are not checked).
 
     Works block by block so that memory is bounded by the block and the number
     of valid headers (at most one per 16 bytes), not by the candidates: in a
     stretch of zeros every position is one.
     """
-    if count <= 0:
+    if count <= start:
         return _EMPTY, _EMPTY
     a = np.frombuffer(buf, np.uint8)
     table = _header_crc16()
     hdrs: list[np.ndarray] = []
     lens: list[np.ndarray] = []
-    for lo in range(0, count, SCAN_BLOCK):
+    for lo in range(start, count, SCAN_BLOCK):
         hi = min(lo + SCAN_BLOCK, count)
         cand = _zero_quads(a, lo, hi)
+        if whole and len(cand):
+            ends = cand + FRAME_BYTES + v32[cand]
+            cand = cand[ends <= whole] if whole > 0 else cand[ends > -whole]
         if not len(cand):
             continue
         low = v32[cand]
