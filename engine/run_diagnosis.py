@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traindoc.diagnostics.runner import diagnose
 from traindoc.diagnostics.types import Diagnosis, RunData, Series
-from traindoc.engine import config as config_module
 from traindoc.engine.tb.reader import RunLog
+
+if TYPE_CHECKING:
+    from traindoc.engine.config import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +30,22 @@ def config_of(run_log: RunLog) -> dict[str, Any] | None:
 def config_from_text(text: str | None, *, source: str = "") -> dict[str, Any] | None:
     """A traindoc config's TOML (as stored in a log) as nested data; None if absent or bad."""
     config = stored_config(text, source=source)
-    return config_module.diagnosis_dict(config) if config is not None else None
+    if config is None:
+        return None
+    from traindoc.engine import config as config_module
+
+    return config_module.diagnosis_dict(config)
 
 
-def stored_config(text: str | None, *, source: str = "") -> config_module.RunConfig | None:
+def stored_config(text: str | None, *, source: str = "") -> RunConfig | None:
     """The config a traindoc run stored in its log (``CONFIG_TAG``), parsed and checked the
-    one way every reader uses; None when absent or not a valid config here."""
+    one way every reader uses; None when absent or not a valid config here. (The config
+    module is imported on the first run that carries one: the workers of a tree of
+    other logs never load it.)"""
     if not text:
         return None
+    from traindoc.engine import config as config_module
+
     try:
         return config_module.loads(text, source=source or "stored config")
     except config_module.ConfigError as exc:

@@ -24,11 +24,9 @@ import signal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.pool import ExceptionWithTraceback
 from typing import Any
 
 from traindoc.diagnostics.report import run_json, text_block
-from traindoc.engine.fix_lineage import fix_line
 from traindoc.engine.run_diagnosis import diagnose_log
 from traindoc.engine.tb.discovery import RunSource
 from traindoc.engine.tb.reader import RunLog, load_run
@@ -88,6 +86,9 @@ def diagnose_one(job: Job, options: Options) -> RunResult:
     run_log = load_run(job.source, overrides=options.overrides)
     diagnosis = diagnose_log(run_log)
     if options.output == "text":
+        # Imported here: the workers of a JSON diagnosis never need it (nor what it loads).
+        from traindoc.engine.fix_lineage import fix_line
+
         output: Any = text_block(diagnosis, run=job.title) + roles_line(run_log)
         fix = fix_line(run_log, diagnosis)
         output += f"\n  {fix}" if fix else ""
@@ -244,7 +245,9 @@ def _serve(conn: Connection, options: Options) -> None:
             return
         try:
             out: Any = [diagnose_one(job, options) for job in jobs]
-        except Exception as exc:
+        except Exception as exc:  # a bug: sent with its traceback, as Pool sends it
+            from multiprocessing.pool import ExceptionWithTraceback
+
             out = ExceptionWithTraceback(exc, exc.__traceback__)
         conn.send((index, out))
 
