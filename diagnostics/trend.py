@@ -145,6 +145,30 @@ def trend(x: np.ndarray, y: np.ndarray) -> Trend:
     return Trend(slope, mann_kendall_z(by, dy), slope * float(x[-1] - x[0]), int(y.size))
 
 
+def quartiles(y: np.ndarray) -> tuple[float, float]:
+    """``np.percentile(y, [25, 75])`` (numpy's linear method): the same partition of a
+    copy and the same interpolation, done on two values without numpy's per-call
+    overhead (~40 us, more than the work on a curve of a few hundred points). NaN,
+    infinities, a range that overflows and fewer than two values go to numpy itself."""
+    n = y.size
+    if n >= 2:
+        a = np.array(y, dtype=np.float64).ravel()
+        at = ((n - 1) * 0.25, (n - 1) * 0.75)  # numpy's virtual indexes
+        lo, hi = math.floor(at[0]), math.floor(at[1])
+        a.partition(sorted({0, -1, lo, lo + 1, hi, hi + 1}))  # numpy's kth, as it sorts it
+        if math.isfinite(float(a[-1]) - float(a[0])):
+            return (_lerp(float(a[lo]), float(a[lo + 1]), at[0] - lo),
+                    _lerp(float(a[hi]), float(a[hi + 1]), at[1] - hi))
+    q1, q3 = np.percentile(y, [25, 75])
+    return float(q1), float(q3)
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's quantile interpolation (``_lerp``), one value."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
 def noise(y: np.ndarray) -> float:
     """Point-to-point noise as a normal sigma: the MAD of first differences / sqrt(2).
 

@@ -7,7 +7,7 @@ import numpy as np
 from traindoc.diagnostics import blowups, facts, learning
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, edge_mask, fmt
-from traindoc.diagnostics.trend import Trend, change_point, multi_decade, trend
+from traindoc.diagnostics.trend import Trend, change_point, multi_decade, quartiles, trend
 from traindoc.diagnostics.types import Confidence, Finding, Severity
 from traindoc.diagnostics.wording import times
 
@@ -30,8 +30,8 @@ def swings(x: np.ndarray, y: np.ndarray) -> tuple[float, Trend]:
     that line (its ``change`` is the net change across the window)."""
     t = trend(x, y)
     resid = y - t.slope * x
-    q1, q3 = np.percentile(resid, [25, 75])
-    return float(q3 - q1), t
+    q1, q3 = quartiles(resid)
+    return q3 - q1, t
 
 
 def swings_grew(y: np.ndarray) -> float:

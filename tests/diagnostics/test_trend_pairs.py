@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from traindoc.diagnostics.trend import mann_kendall_z, theil_sen, trend
+from traindoc.diagnostics.trend import mann_kendall_z, quartiles, theil_sen, trend
 
 
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> float:
@@ -67,3 +67,33 @@ def test_trend_of_a_straight_noisy_fall():
     assert t.slope == pytest.approx(-0.05, abs=1e-3)
     assert t.z < -10 and t.n == 100
     assert t.change == pytest.approx(t.slope * 99.0)
+
+
+@pytest.mark.parametrize("kind", ["noise", "ties", "zeros", "nan", "inf", "huge", "flat"])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 51, 350])
+def test_quartiles_are_numpys_percentiles_bit_for_bit(kind, n):
+    rng = np.random.default_rng(n * 7 + len(kind))
+    for _ in range(20):
+        y = rng.normal(size=n) * 1e3
+        y = np.clip(y, -3e3, 3e3)
+        if kind == "ties":
+            y = np.round(y / 500)
+        elif kind == "zeros":
+            y = np.where(rng.random(n) < 0.5, 0.0, -0.0)
+        elif kind == "nan":
+            y[rng.integers(n)] = np.nan
+        elif kind == "inf":
+            y[rng.integers(n)] = np.inf if rng.random() < 0.5 else -np.inf
+        elif kind == "huge":
+            y = y / 3e3 * 1.7e308  # near the largest floats: their range overflows
+        elif kind == "flat":
+            y = np.full(n, -0.0 if rng.random() < 0.5 else 1.5)
+        with np.errstate(all="ignore"):  # numpy's own path for these warns as it goes
+            want = [float(v) for v in np.percentile(y, [25, 75])]
+            got = quartiles(y)
+        assert [_bits(v) for v in got] == [_bits(v) for v in want]
+
+
+def _bits(v: float) -> bytes:
+    """The float's bytes: -0.0 differs from 0.0, every NaN is one NaN."""
+    return b"nan" if math.isnan(v) else np.float64(v).tobytes()
