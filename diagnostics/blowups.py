@@ -20,7 +20,7 @@ from traindoc.diagnostics.facts import (
 )
 from traindoc.diagnostics.signals import as_fraction, edge_level, edge_mask
 from traindoc.diagnostics.summary import NO_STEP, Segments
-from traindoc.diagnostics.trend import trend
+from traindoc.diagnostics.trend import median, trend
 from traindoc.diagnostics.view import RunView
 
 #: Confidently wrong: an untrained k-class classifier predicts uniformly, so its
@@ -113,7 +113,7 @@ def chance_classes_of(acc: np.ndarray) -> int | None:
     """k when every accuracy (0-1) sits within ``CHANCE_ACC_SLACK`` of 1/k: a
     classifier at chance. The median picks k, or a neighbour whose band holds them all
     (a median of 9.2% is 1 in 10 or 1 in 11)."""
-    level = float(np.median(acc))
+    level = median(acc)
     if not 0 < level <= 0.5:
         return None
     guess = round(1 / level)
@@ -134,7 +134,7 @@ def at_chance(view: RunView, acc_role: str) -> tuple[int, float] | None:
     k = chance_classes_of(acc)
     if k is None or trend(c.x, acc).significant(view.cal.trend_z):
         return None  # an accuracy with a trend is learning (or unlearning), not at chance
-    return k, float(np.median(acc))
+    return k, median(acc)
 
 
 @cached

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from traindoc.diagnostics.summary import Segments
+from traindoc.diagnostics.trend import median
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def weighted_median(y: np.ndarray, w: np.ndarray | None = None) -> float:
     if y.size == 0:
         return float("nan")
     if w is None or y.size == 1:
-        return float(np.median(y))
+        return median(y)
     order = np.argsort(y, kind="stable")
     cw = np.cumsum(w[order])
     return float(y[order][np.searchsorted(cw, cw[-1] * 0.5)])

@@ -7,7 +7,14 @@ import numpy as np
 from traindoc.diagnostics import blowups, facts, learning
 from traindoc.diagnostics.rules.base import Rule, RunView
 from traindoc.diagnostics.signals import edge_level, edge_mask, fmt
-from traindoc.diagnostics.trend import Trend, change_point, multi_decade, quartiles, trend
+from traindoc.diagnostics.trend import (
+    Trend,
+    change_point,
+    median,
+    multi_decade,
+    quartiles,
+    trend,
+)
 from traindoc.diagnostics.types import Confidence, Finding, Severity
 from traindoc.diagnostics.wording import times
 
@@ -118,7 +125,7 @@ class Oscillation(Rule):
         window = np.ones(len(c), bool) if len(c) <= SHORT_CURVE else edge_mask(c, 0.5, head=False)
         x, yw = c.x[window], y[window]
         swing, line = swings(x, yw)
-        level = float(np.median(yw))
+        level = median(yw)
         rel = (10.0**swing - 1.0) if log else swing / max(abs(level), 1e-12)
         if swing <= 0 or rel < view.cal.swing_rel:
             return None

@@ -1,16 +1,18 @@
 """Theil-Sen and Mann-Kendall over every pair of points, as their definitions read them
 (all pairs i < j by fancy indexing, the pairs with dx > 0, the sum of the signs), give
 exactly what the faster paths give: strictly increasing x (no pair to leave out),
-repeated or unsorted x, ties, and values with NaN or infinities."""
+repeated or unsorted x, ties, and values with NaN or infinities. ``quartiles`` and
+``median`` give numpy's percentiles and median bit for bit (signed zeros included)."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
-from traindoc.diagnostics.trend import mann_kendall_z, quartiles, theil_sen, trend
+from traindoc.diagnostics.trend import mann_kendall_z, median, quartiles, theil_sen, trend
 
 
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> float:
@@ -97,3 +99,28 @@ def test_quartiles_are_numpys_percentiles_bit_for_bit(kind, n):
 def _bits(v: float) -> bytes:
     """The float's bytes: -0.0 differs from 0.0, every NaN is one NaN."""
     return b"nan" if math.isnan(v) else np.float64(v).tobytes()
+
+
+@pytest.mark.parametrize("kind", ["noise", "ties", "zeros", "nan", "inf", "huge", "ints"])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 50, 351])
+def test_median_is_numpys_bit_for_bit(kind, n):
+    rng = np.random.default_rng(n * 11 + len(kind))
+    for _ in range(20):
+        y = np.clip(rng.normal(size=n), -3, 3) * 1e3
+        if kind == "ties":
+            y = np.round(y / 500)
+        elif kind == "zeros":
+            y = np.where(rng.random(n) < 0.5, 0.0, -0.0)  # a median of -0.0 is 0.0
+        elif kind == "nan" and n:
+            y[rng.integers(n)] = np.nan
+        elif kind == "inf" and n:
+            y[rng.integers(n)] = np.inf if rng.random() < 0.5 else -np.inf
+        elif kind == "huge":
+            y = y / 3e3 * 1.7e308  # the mean of the middle two overflows
+        elif kind == "ints":
+            y = rng.integers(-5, 5, n)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own, for no values
+            want = float(np.median(y))
+            got, in_place = median(y), median(y.copy(), overwrite=True)
+        assert _bits(got) == _bits(want) and _bits(in_place) == _bits(want)
