@@ -60,10 +60,13 @@ class Curve:
 
 
 def curve(seg: Segments) -> Curve:
-    """Finite segments of ``seg`` as a ``Curve``."""
+    """Finite segments of ``seg`` as a ``Curve`` (the summary's own arrays when every
+    segment is finite: neither is ever written to)."""
     ends = np.cumsum(seg.count)
     mid = ends - seg.count * 0.5
     ok = seg.finite > 0
+    if ok.all():
+        return Curve(mid, seg.level, seg.finite, seg.end, seg.start, seg.hi, seg.hi_step)
     return Curve(
         mid[ok], seg.level[ok], seg.finite[ok], seg.end[ok], seg.start[ok], seg.hi[ok],
         seg.hi_step[ok],
@@ -141,7 +144,7 @@ def rolling_median(y: np.ndarray, window: int) -> np.ndarray:
         return y.astype(np.float64, copy=True)
     half = window // 2
     padded = np.concatenate([np.full(half, np.nan), y, np.full(window - 1 - half, np.nan)])
-    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    view = _windows(padded, window)
     if window >= _NANMEDIAN_SMALL or np.isnan(y).any():
         return np.nanmedian(view, axis=1)
     return _rolling_median_finite(view, n, window, half)
@@ -163,13 +166,21 @@ def _rolling_median_finite(view: np.ndarray, n: int, window: int, half: int) -> 
         part = np.partition(view[inner_lo:inner_hi], hi, axis=1)
         low = part[:, hi] if window % 2 else part[:, :hi].max(axis=1)
         out[inner_lo:inner_hi] = (low + part[:, hi]) / 2.0
-    edges = np.r_[0:inner_lo, inner_hi:n]
+    edges = np.concatenate((np.arange(inner_lo), np.arange(inner_hi, n)))
     if len(edges):  # windows cut by an edge: NaN padding sorts last
         rows = np.sort(view[edges], axis=1)
         count = np.minimum(n, edges - half + window) - np.maximum(0, edges - half)
         at = np.arange(len(edges))
         out[edges] = (rows[at, (count - 1) // 2] + rows[at, count // 2]) / 2.0
     return out
+
+
+def _windows(padded: np.ndarray, window: int) -> np.ndarray:
+    """``sliding_window_view(padded, window)`` of a 1-D float array (the same read-only
+    view, without its argument checks)."""
+    step = padded.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        padded, (padded.size - window + 1, window), (step, step), writeable=False)
 
 
 def trailing_median(y: np.ndarray, window: int) -> np.ndarray:
