@@ -78,11 +78,11 @@ def late_level(c: Curve) -> float:
 def smooth(c: Curve) -> np.ndarray:
     """A curve's trend line: a centred rolling median (mini-batch noise removed); worked
     out once per curve (read-only: several rules read it)."""
-    s = c.memo.get("smooth")
-    if s is None:
-        s = c.memo["smooth"] = rolling_median(c.y, smooth_window(len(c)))
-        s.setflags(write=False)
-    return s
+    return c.remembered("smooth", _smoothed, c)
+
+
+def _smoothed(c: Curve) -> np.ndarray:
+    return rolling_median(c.y, smooth_window(len(c)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +102,7 @@ class Peak:
 def peak(c: Curve, higher: bool) -> Peak:
     """The curve's smoothed best, the late level it ends at, and the worst before it
     (worked out once per curve and direction)."""
-    key = ("peak", higher)
-    p = c.memo.get(key)
-    if p is None:
-        p = c.memo[key] = _peak(c, higher)
-    return p
+    return c.remembered(("peak", higher), _peak, c, higher)
 
 
 def _peak(c: Curve, higher: bool) -> Peak:

@@ -13,12 +13,17 @@ detection loss of 0.01 alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from traindoc.diagnostics.summary import Segments
 from traindoc.diagnostics.trend import median
+
+T = TypeVar("T")
+_UNSET = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +53,20 @@ class Curve:
 
     @property
     def n_points(self) -> int:
-        n = self.memo.get("n_points")
+        n = self.memo.get("n_points")  # asked most of all: no call to remembered
         if n is None:
             n = self.memo["n_points"] = int(self.w.sum())
         return n
+
+    def remembered(self, key: Hashable, make: Callable[..., T], *args: Any) -> T:
+        """``make(*args)``, worked out once per curve under ``key`` (an array kept is
+        made read-only: every rule that asks reads the same one)."""
+        value = self.memo.get(key, _UNSET)
+        if value is _UNSET:
+            value = self.memo[key] = make(*args)
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+        return value
 
     def after(self, i: int) -> Curve:
         """The curve from segment ``i`` on."""
@@ -87,12 +102,8 @@ def weighted_median(y: np.ndarray, w: np.ndarray | None = None) -> float:
 def edge_mask(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> np.ndarray:
     """Segments holding the first (or last) ``frac`` of the points (at least one);
     worked out once per curve (read-only)."""
-    key = ("edge_mask", frac, head, min_points)
-    mask = c.memo.get(key)
-    if mask is None:
-        mask = c.memo[key] = _edge_mask(c, frac, head, min_points)
-        mask.setflags(write=False)
-    return mask
+    return c.remembered(("edge_mask", frac, head, min_points), _edge_mask, c, frac, head,
+                        min_points)
 
 
 def _edge_mask(c: Curve, frac: float, head: bool, min_points: int) -> np.ndarray:
@@ -113,12 +124,13 @@ def _edge_mask(c: Curve, frac: float, head: bool, min_points: int) -> np.ndarray
 def edge_level(c: Curve, frac: float, *, head: bool, min_points: int = 1) -> float:
     """Robust level (weighted median) of the first or last ``frac`` of the points;
     worked out once per curve."""
-    key = ("edge_level", frac, head, min_points)
-    level = c.memo.get(key)
-    if level is None:
-        m = edge_mask(c, frac, head=head, min_points=min_points)
-        level = c.memo[key] = weighted_median(c.y[m], c.w[m])
-    return level
+    return c.remembered(("edge_level", frac, head, min_points), _edge_level, c, frac, head,
+                        min_points)
+
+
+def _edge_level(c: Curve, frac: float, head: bool, min_points: int) -> float:
+    m = edge_mask(c, frac, head=head, min_points=min_points)
+    return weighted_median(c.y[m], c.w[m])
 
 
 def start_level(c: Curve, frac: float) -> float:
