@@ -108,7 +108,12 @@ def poor_and_close(view: RunView) -> tuple[float, float] | None:
 
 
 def second_half_trend(c) -> Trend:
-    """The trend of an accuracy curve's second half, on a 0-1 scale."""
+    """The trend of an accuracy curve's second half, on a 0-1 scale (worked out once:
+    the underfitting rule words its evidence from it too)."""
+    return c.remembered("second_half_trend", _second_half_trend, c)
+
+
+def _second_half_trend(c) -> Trend:
     late = edge_mask(c, 0.5, head=False)
     return trend(c.x[late], c.y[late] / accuracy_scale(c.y))
 
